@@ -1,0 +1,74 @@
+/**
+ * ImageNet class names (synset.txt: "n01440764 tench, Tinca tinca" per line) and the lookup of a class given by a
+ * person: an index, or any of a synset's comma-separated names, case-insensitive ("tarantula", "Yorkshire terrier").
+ */
+import { PixelpropError, check } from '../gpu/errors.js';
+
+export interface Labels {
+  /** the WordNet ids, "n01440764" */
+  ids: string[];
+  /** every name of each class, ["tench", "Tinca tinca"] */
+  names: string[][];
+}
+
+export function parseSynset(text: string): Labels {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  const ids: string[] = [];
+  const names: string[][] = [];
+  for (const line of lines) {
+    const m = /^\s*(n\d{8})\s+(.*)$/.exec(line);
+    ids.push(m ? m[1]! : '');
+    names.push((m ? m[2]! : line).split(',').map((s) => s.trim()).filter(Boolean));
+  }
+  return { ids, names };
+}
+
+/** The short name people use for class i: its first synonym. */
+export function className(labels: Labels | null, i: number): string {
+  return labels?.names[i]?.[0] ?? `class ${i}`;
+}
+
+/** Levenshtein distance, for suggestions. */
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** The names closest to `query`: substring matches first, then by edit distance. */
+export function closestNames(labels: Labels, query: string, count = 3): string[] {
+  const q = query.toLowerCase();
+  const scored: { name: string; score: number }[] = [];
+  labels.names.forEach((names, i) => {
+    for (const name of names) {
+      const n = name.toLowerCase();
+      const score = n.includes(q) || q.includes(n) ? Math.abs(n.length - q.length) / 100 : editDistance(q, n);
+      scored.push({ name: `${name} (${i})`, score });
+    }
+  });
+  scored.sort((a, b) => a.score - b.score);
+  return [...new Set(scored.map((s) => s.name))].slice(0, count);
+}
+
+/** A class index from "76", "tarantula" or "Yorkshire terrier"; a clear error with suggestions otherwise. */
+export function resolveClass(spec: string | number, labels: Labels | null, numClasses: number): number {
+  const text = String(spec).trim();
+  if (/^-?\d+$/.test(text)) {
+    const i = Number(text);
+    check(i >= 0 && i < numClasses, () => `class index ${i} is out of range: the model has classes 0 to ${numClasses - 1}`);
+    return i;
+  }
+  if (!labels) throw new PixelpropError(`class '${text}' is a name but no class names are loaded (synset.txt); give an index`);
+  const q = text.toLowerCase();
+  const hit = labels.names.findIndex((names) => names.some((n) => n.toLowerCase() === q));
+  if (hit >= 0 && hit < numClasses) return hit;
+  throw new PixelpropError(`unknown class '${text}'; closest: ${closestNames(labels, text).join(', ')}`);
+}
