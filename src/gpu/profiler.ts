@@ -18,7 +18,7 @@ export class Profiler {
 
   constructor(
     device: GPUDevice,
-    private readonly capacity = 4096,
+    private readonly capacity = 2048, // pairs of queries; WebGPU allows 4096 queries per set
   ) {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: capacity * 2 });
     this.resolveBuffer = device.createBuffer({

@@ -291,6 +291,26 @@ function isDefaultDomain(domain: string | null | undefined): boolean {
 }
 
 /** Decodes and validates an ONNX model; see the file comment for what is checked. */
+/**
+ * A serialized TensorProto on its own (the ONNX test-data layout: test_data_set_0/input_0.pb, output_0.pb), read with
+ * the same checks as an initializer.
+ */
+export function parseTensorProto(bytes: Uint8Array, what = 'tensor file', options: ParseOptions = {}): OnnxTensor {
+  check(bytes.length > 0, () => `${what} is empty: not an ONNX TensorProto`);
+  let t: P.TensorProto;
+  try {
+    t = onnx.TensorProto.decode(bytes);
+  } catch (e) {
+    throw new PixelpropError(`${what} is not an ONNX TensorProto (protobuf decode failed: ${e instanceof Error ? firstLine(e.message) : String(e)})`);
+  }
+  const budget: Budget = {
+    maxElements: options.maxElements ?? DEFAULT_MAX_ELEMENTS,
+    maxTotalBytes: options.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES,
+    totalBytes: 0,
+  };
+  return readTensor(t, `${what} ('${t.name || 'unnamed'}')`, budget);
+}
+
 export function parseOnnx(bytes: Uint8Array, options: ParseOptions = {}): OnnxGraph {
   const budget: Budget = {
     maxElements: options.maxElements ?? DEFAULT_MAX_ELEMENTS,
