@@ -1,0 +1,382 @@
+/**
+ * 2-D convolution with ONNX Conv semantics on NCHW float32 tensors (shaders/conv2d.wgsl): shape rules, the dispatch
+ * of the forward and of the three backward kernels, and float64 references of all four.
+ *
+ *   y[n,o,oh,ow] = b[o] + Σ_{c,kh,kw} w[o,c,kh,kw] · x[n, g·Cg + c, oh·sh − pt + kh·dh, ow·sw − pl + kw·dw]
+ *
+ * x is [N, C, H, W], w is [O, Cg, KH, KW] with Cg = C / group, b is [O], and output channel o belongs to group
+ * g = o / (O / group). Positions outside the image read 0 (the padding). The output is [N, O, OH, OW] with
+ *
+ *   OH = ⌊(H + pt + pb − ((KH − 1)·dh + 1)) / sh⌋ + 1     (and likewise OW)
+ *
+ * The backward derivations are written beside each kernel in the .wgsl file and beside each reference here.
+ *
+ * The kernels are the "direct" ones: one invocation per element of the result. A tiled implicit-GEMM version can sit
+ * beside them later, sharing `conv2dGeometry` (the shape rules) and `conv2dParams` (the uniform it reads).
+ */
+import type { Gpu, Param } from '../gpu/device.js';
+import { check, fmtShape } from '../gpu/errors.js';
+import { Tensor, type Shape } from '../gpu/tensor.js';
+import { WG, sameDevice, u32 } from './common.js';
+import { host, type HostTensor } from './host.js';
+
+/** Conv attributes as ONNX names them (kernel_shape comes from w; auto_pad must be resolved to pads by the caller). */
+export interface Conv2dAttrs {
+  /** [sh, sw] */
+  strides: readonly [number, number];
+  /** [dh, dw] */
+  dilations: readonly [number, number];
+  /** [top, left, bottom, right]: ONNX's order x1_begin, x2_begin, x1_end, x2_end */
+  pads: readonly [number, number, number, number];
+  group: number;
+}
+
+/** What callers pass: any attribute left out takes its ONNX default (strides 1, dilations 1, pads 0, group 1). */
+export type Conv2dAttrsInput = Partial<Conv2dAttrs>;
+
+/** A shape, or anything that has one (Tensor, HostTensor). */
+export type ShapeLike = Shape | { shape: Shape; name?: string };
+
+/** Every size a conv kernel needs, checked and derived once from the shapes and attributes. */
+export interface Conv2dGeometry {
+  batch: number;
+  inChannels: number;
+  inH: number;
+  inW: number;
+  outChannels: number;
+  outH: number;
+  outW: number;
+  kH: number;
+  kW: number;
+  group: number;
+  /** input channels per group (= w.shape[1]) */
+  groupIn: number;
+  /** output channels per group */
+  groupOut: number;
+  strideH: number;
+  strideW: number;
+  dilH: number;
+  dilW: number;
+  padTop: number;
+  padLeft: number;
+  padBottom: number;
+  padRight: number;
+}
+
+export interface Conv2dForwardOptions {
+  /** fuse y = max(conv, 0) into the kernel (SqueezeNet follows every conv with a ReLU) */
+  relu?: boolean;
+  name?: string;
+}
+
+const shapeOf = (t: ShapeLike): Shape => ('shape' in t ? t.shape : t);
+
+const isPositiveInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
+const isNonNegativeInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0;
+
+function listOf(v: unknown, length: number, ok: (x: unknown) => boolean): boolean {
+  return Array.isArray(v) && v.length === length && v.every(ok);
+}
+
+const fmtValue = (v: unknown): string => (Array.isArray(v) ? fmtShape(v as number[]) : String(v));
+
+/** The attributes with ONNX defaults filled in, each checked. */
+export function resolveConv2dAttrs(attrs: Conv2dAttrsInput = {}, what = 'conv2d'): Conv2dAttrs {
+  const strides = attrs.strides ?? [1, 1];
+  const dilations = attrs.dilations ?? [1, 1];
+  const pads = attrs.pads ?? [0, 0, 0, 0];
+  const group = attrs.group ?? 1;
+  check(listOf(strides, 2, isPositiveInt), () => `${what}: strides ${fmtValue(strides)} must be two positive integers [sh,sw]`);
+  check(listOf(dilations, 2, isPositiveInt), () => `${what}: dilations ${fmtValue(dilations)} must be two positive integers [dh,dw]`);
+  check(
+    listOf(pads, 4, isNonNegativeInt),
+    () => `${what}: pads ${fmtValue(pads)} must be four non-negative integers [top,left,bottom,right]`,
+  );
+  check(isPositiveInt(group), () => `${what}: group ${fmtValue(group)} must be a positive integer`);
+  return { strides: [strides[0], strides[1]], dilations: [dilations[0], dilations[1]], pads: [pads[0], pads[1], pads[2], pads[3]], group };
+}
+
+function check4d(t: ShapeLike, role: string, what: string): [number, number, number, number] {
+  const s = shapeOf(t);
+  check(
+    Array.isArray(s) && s.length === 4 && s.every(isPositiveInt),
+    () => `${what}: ${role} ${fmtValue(s)} must be 4-D with positive sizes (${role === 'weights' ? 'O,Cin/group,KH,KW' : 'N,C,H,W'})`,
+  );
+  return s as unknown as [number, number, number, number];
+}
+
+/**
+ * The shape rules of Conv: checks x, w (and the bias, when given) against the attributes and derives every size.
+ * Throws a PixelpropError naming the first thing that is wrong; nothing has been dispatched or allocated yet.
+ */
+export function conv2dGeometry(
+  x: ShapeLike,
+  w: ShapeLike,
+  attrsIn: Conv2dAttrsInput | Conv2dAttrs = {},
+  bias: ShapeLike | null = null,
+  what = 'conv2d',
+): Conv2dGeometry {
+  const attrs = resolveConv2dAttrs(attrsIn, what);
+  const [batch, inChannels, inH, inW] = check4d(x, 'input', what);
+  const [outChannels, groupIn, kH, kW] = check4d(w, 'weights', what);
+  const { group } = attrs;
+  const [strideH, strideW] = attrs.strides;
+  const [dilH, dilW] = attrs.dilations;
+  const [padTop, padLeft, padBottom, padRight] = attrs.pads;
+  check(inChannels % group === 0, () => `${what}: group ${group} does not divide the input's ${inChannels} channels`);
+  check(outChannels % group === 0, () => `${what}: group ${group} does not divide the ${outChannels} output channels of the weights`);
+  check(
+    groupIn * group === inChannels,
+    () =>
+      `${what}: channel mismatch, the input has ${inChannels} channels but weights ${fmtShape(shapeOf(w))} with group ${group} ` +
+      `expect ${groupIn * group} (= Cin ${groupIn} × group ${group})`,
+  );
+  if (bias !== null) {
+    const b = shapeOf(bias);
+    check(
+      b.length === 1 && b[0] === outChannels,
+      () => `${what}: bias ${fmtShape(b)} does not match the ${outChannels} output channels of the weights (expected [${outChannels}])`,
+    );
+  }
+  const spanH = (kH - 1) * dilH + 1; // rows the dilated kernel covers
+  const spanW = (kW - 1) * dilW + 1;
+  check(
+    spanH <= inH + padTop + padBottom && spanW <= inW + padLeft + padRight,
+    () =>
+      `${what}: the ${kH}×${kW} kernel (dilations ${fmtShape(attrs.dilations)}) spans ${spanH}×${spanW}, larger than the padded ` +
+      `input ${inH + padTop + padBottom}×${inW + padLeft + padRight} (${inH}×${inW} with pads ${fmtShape(attrs.pads)}): no output`,
+  );
+  return {
+    batch,
+    inChannels,
+    inH,
+    inW,
+    outChannels,
+    outH: Math.floor((inH + padTop + padBottom - spanH) / strideH) + 1,
+    outW: Math.floor((inW + padLeft + padRight - spanW) / strideW) + 1,
+    kH,
+    kW,
+    group,
+    groupIn,
+    groupOut: outChannels / group,
+    strideH,
+    strideW,
+    dilH,
+    dilW,
+    padTop,
+    padLeft,
+    padBottom,
+    padRight,
+  };
+}
+
+/** The output shape [N, O, OH, OW] of Conv(x, w, bias) under `attrs` (throws on bad input, see conv2dGeometry). */
+export function conv2dShape(x: ShapeLike, w: ShapeLike, attrs: Conv2dAttrsInput = {}, bias: ShapeLike | null = null): number[] {
+  return outputShape(conv2dGeometry(x, w, attrs, bias));
+}
+
+function outputShape(g: Conv2dGeometry): number[] {
+  return [g.batch, g.outChannels, g.outH, g.outW];
+}
+const inputShape = (g: Conv2dGeometry): number[] => [g.batch, g.inChannels, g.inH, g.inW];
+const weightShape = (g: Conv2dGeometry): number[] => [g.outChannels, g.groupIn, g.kH, g.kW];
+
+function checkGradShape(dy: ShapeLike, g: Conv2dGeometry, what: string): void {
+  const s = shapeOf(dy);
+  const want = outputShape(g);
+  check(
+    s.length === 4 && s.every((d, i) => d === want[i]),
+    () => `${what}: dy ${fmtShape(s)} does not match the convolution's output shape ${fmtShape(want)}`,
+  );
+}
+
+/** The uniform `Params` of shaders/conv2d.wgsl, in declaration order; `total` is the number of result elements. */
+export function conv2dParams(g: Conv2dGeometry, total: number): Param[] {
+  return [
+    u32(total),
+    u32(g.batch),
+    u32(g.inChannels),
+    u32(g.inH),
+    u32(g.inW),
+    u32(g.outChannels),
+    u32(g.outH),
+    u32(g.outW),
+    u32(g.kH),
+    u32(g.kW),
+    u32(g.groupIn),
+    u32(g.groupOut),
+    u32(g.strideH),
+    u32(g.strideW),
+    u32(g.dilH),
+    u32(g.dilW),
+    u32(g.padTop),
+    u32(g.padLeft),
+  ];
+}
+
+/** Binding slots of shaders/conv2d.wgsl (after Params at 0). */
+interface Conv2dBindings {
+  x?: Tensor;
+  w?: Tensor;
+  bias?: Tensor;
+  dy?: Tensor;
+  out: Tensor;
+}
+
+/**
+ * Encodes `entry` with Params for `g` and the tensors at their slots. By default one invocation per element of the
+ * result, `out.size` of them; `workgroups` overrides that (the bias gradient runs one workgroup per channel).
+ */
+function dispatchConv2d(
+  gpu: Gpu,
+  entry: string,
+  g: Conv2dGeometry,
+  b: Conv2dBindings,
+  constants: Record<string, number> = {},
+  workgroups = Math.ceil(b.out.size / WG),
+): void {
+  const bindings = [gpu.uniform(conv2dParams(g, b.out.size)), b.x?.binding, b.w?.binding, b.bias?.binding, b.dy?.binding, b.out.binding];
+  gpu.dispatch(`conv2d.${entry}`, gpu.pipeline('conv2d', entry, { WG, ...constants }), bindings, gpu.grid(workgroups));
+}
+
+/**
+ * y = Conv(x, w, bias), optionally followed by a fused ReLU, in one dispatch. Encodes the work and returns the output
+ * tensor (owned by the caller).
+ */
+export function conv2dForward(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  attrs: Conv2dAttrsInput = {},
+  options: Conv2dForwardOptions = {},
+): Tensor {
+  const name = options.name ?? 'conv2d';
+  const g = conv2dGeometry(x, w, attrs, bias, `conv2d '${name}'`);
+  const gpu = sameDevice(bias ? [x, w, bias] : [x, w], `conv2d '${name}'`);
+  const y = Tensor.empty(gpu, outputShape(g), name);
+  // The shader reads the bias only when HAS_BIAS is set, but an 'auto' layout still declares the binding, so without a
+  // bias the weights stand in for it (two read-only bindings of one buffer are allowed); it is never read.
+  dispatchConv2d(gpu, 'conv2d_forward_direct', g, { x, w, bias: bias ?? w, out: y }, {
+    HAS_BIAS: bias ? 1 : 0,
+    RELU: options.relu ? 1 : 0,
+  });
+  return y;
+}
+
+/** dx = ∂L/∂x of shape `xShape` from dy = ∂L/∂y (the transposed convolution; derivation in conv2d.wgsl). */
+export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, attrs: Conv2dAttrsInput = {}, name = 'conv2d.dx'): Tensor {
+  const what = `conv2d backward input '${name}'`;
+  const g = conv2dGeometry(xShape, w, attrs, null, what);
+  checkGradShape(dy, g, what);
+  const gpu = sameDevice([dy, w], what);
+  const dx = Tensor.empty(gpu, inputShape(g), name);
+  dispatchConv2d(gpu, 'conv2d_backward_input_direct', g, { w, dy, out: dx });
+  return dx;
+}
+
+/** dw = ∂L/∂w of shape `wShape` from dy and the forward's input x (derivation in conv2d.wgsl). */
+export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, attrs: Conv2dAttrsInput = {}, name = 'conv2d.dw'): Tensor {
+  const what = `conv2d backward weight '${name}'`;
+  const g = conv2dGeometry(x, wShape, attrs, null, what);
+  checkGradShape(dy, g, what);
+  const gpu = sameDevice([dy, x], what);
+  const dw = Tensor.empty(gpu, weightShape(g), name);
+  dispatchConv2d(gpu, 'conv2d_backward_weight_direct', g, { x, dy, out: dw });
+  return dw;
+}
+
+/** db = ∂L/∂b, the per-channel sum of dy over n, h, w (derivation in conv2d.wgsl). */
+export function conv2dBackwardBias(dy: Tensor, name = 'conv2d.db'): Tensor {
+  const [batch, outChannels, outH, outW] = check4d(dy, 'dy', `conv2d backward bias '${name}'`);
+  // The kernel reads only the output sizes: a 1×1 convolution whose output has dy's shape describes them.
+  const g = conv2dGeometry([batch, outChannels, outH, outW], [outChannels, outChannels, 1, 1]);
+  const db = Tensor.empty(dy.gpu, [outChannels], name);
+  dispatchConv2d(dy.gpu, 'conv2d_backward_bias', g, { dy, out: db }, {}, outChannels); // one workgroup per channel
+  return db;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// float64 references
+
+/**
+ * Visits every term of the forward sum: each (n, o, oh, ow, c, kh, kw) whose input position lies inside the image
+ * (a padded position contributes 0, so it has no term), passing the flat indices of y[n,o,oh,ow],
+ * x[n, g·Cg + c, ih, iw] and w[o,c,kh,kw]. These are the loops of the definition; the forward and all three backwards
+ * below are the same sum, each accumulating into a different one of the three tensors a term connects.
+ */
+function forEachTerm(g: Conv2dGeometry, term: (yi: number, xi: number, wi: number) => void): void {
+  for (let n = 0; n < g.batch; n++) {
+    for (let o = 0; o < g.outChannels; o++) {
+      const group = Math.floor(o / g.groupOut);
+      for (let oh = 0; oh < g.outH; oh++) {
+        for (let ow = 0; ow < g.outW; ow++) {
+          const yi = ((n * g.outChannels + o) * g.outH + oh) * g.outW + ow;
+          for (let c = 0; c < g.groupIn; c++) {
+            const ic = group * g.groupIn + c;
+            for (let kh = 0; kh < g.kH; kh++) {
+              const ih = oh * g.strideH - g.padTop + kh * g.dilH;
+              if (ih < 0 || ih >= g.inH) continue;
+              for (let kw = 0; kw < g.kW; kw++) {
+                const iw = ow * g.strideW - g.padLeft + kw * g.dilW;
+                if (iw < 0 || iw >= g.inW) continue;
+                term(yi, ((n * g.inChannels + ic) * g.inH + ih) * g.inW + iw, ((o * g.groupIn + c) * g.kH + kh) * g.kW + kw);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** y[n,o,oh,ow] = b[o] + Σ_{c,kh,kw} w[o,c,kh,kw] · x[n, g·Cg + c, oh·sh − pt + kh·dh, ow·sw − pl + kw·dw] */
+export function conv2dRef(x: HostTensor, w: HostTensor, bias: HostTensor | null, attrs: Conv2dAttrsInput = {}): HostTensor {
+  const g = conv2dGeometry(x, w, attrs, bias);
+  const y = host(outputShape(g));
+  if (bias) {
+    const plane = g.outH * g.outW;
+    for (let i = 0; i < y.data.length; i++) y.data[i] = bias.data[Math.floor(i / plane) % g.outChannels]!;
+  }
+  forEachTerm(g, (yi, xi, wi) => {
+    y.data[yi] += x.data[xi]! * w.data[wi]!;
+  });
+  return y;
+}
+
+/**
+ * ∂L/∂x. Each term w·x of y's sum sends dy·w back to its x (∂(w·x)/∂x = w), and a pixel collects from every term it
+ * appears in: dx[n,c,ih,iw] = Σ_{o,kh,kw : oh·sh − pt + kh·dh = ih, ow·sw − pl + kw·dw = iw} w[o,c−g·Cg,kh,kw] · dy[n,o,oh,ow].
+ * Written as a scatter over the terms; the GPU kernel computes the same sum as a gather (one pixel at a time).
+ */
+export function conv2dBackwardInputRef(dy: HostTensor, w: HostTensor, xShape: Shape, attrs: Conv2dAttrsInput = {}): HostTensor {
+  const g = conv2dGeometry(xShape, w, attrs);
+  checkGradShape(dy, g, 'conv2d backward input reference');
+  const dx = host(inputShape(g));
+  forEachTerm(g, (yi, xi, wi) => {
+    dx.data[xi] += w.data[wi]! * dy.data[yi]!;
+  });
+  return dx;
+}
+
+/** ∂L/∂w. Each term sends dy·x to its weight: dw[o,c,kh,kw] = Σ_{n,oh,ow} dy[n,o,oh,ow] · x[n, g·Cg + c, ih, iw]. */
+export function conv2dBackwardWeightRef(dy: HostTensor, x: HostTensor, wShape: Shape, attrs: Conv2dAttrsInput = {}): HostTensor {
+  const g = conv2dGeometry(x, wShape, attrs);
+  checkGradShape(dy, g, 'conv2d backward weight reference');
+  const dw = host(weightShape(g));
+  forEachTerm(g, (yi, xi, wi) => {
+    dw.data[wi] += dy.data[yi]! * x.data[xi]!;
+  });
+  return dw;
+}
+
+/** ∂L/∂b. b[o] is added to every y[n,o,·,·] with derivative 1: db[o] = Σ_{n,oh,ow} dy[n,o,oh,ow]. */
+export function conv2dBackwardBiasRef(dy: HostTensor): HostTensor {
+  const [batch, outChannels, outH, outW] = check4d(dy, 'dy', 'conv2d backward bias reference');
+  const db = host([outChannels]);
+  for (let n = 0; n < batch; n++) {
+    for (let o = 0; o < outChannels; o++) {
+      for (let j = 0; j < outH * outW; j++) db.data[o] += dy.data[(n * outChannels + o) * outH * outW + j]!;
+    }
+  }
+  return db;
+}
