@@ -1,0 +1,48 @@
+import {
+  averagePoolBackward,
+  averagePoolForward,
+  globalAveragePoolBackward,
+  globalAveragePoolForward,
+  maxPoolBackward,
+  maxPoolForward,
+  resolvePoolAttributes,
+  type AveragePoolAttributes,
+  type PoolAttributes,
+  type ResolvedPoolAttributes,
+} from '../../kernels/pool.js';
+import type { Tensor } from '../../gpu/tensor.js';
+import { record } from '../tape.js';
+
+/** What the tape prints for a pooling node, in conv's style: "k3×3 s2,2 p0,0,1,1 ceil". */
+function poolInfo(a: ResolvedPoolAttributes): string {
+  const parts = [`k${a.kernelShape.join('×')}`, `s${a.strides.join(',')}`, `p${a.pads.join(',')}`];
+  if (a.dilations.some((d) => d !== 1)) parts.push(`d${a.dilations.join(',')}`);
+  if (a.ceilMode) parts.push('ceil');
+  if (a.countIncludePad) parts.push('incl-pad');
+  return parts.join(' ');
+}
+
+/**
+ * MaxPool; backward routes each dy to its window's largest input, the first in row-major window order at a tie
+ * (src/kernels/pool.ts, shaders/pool.wgsl). The backward re-reads x to find the argmax, so x is saved.
+ */
+export function maxPool(x: Tensor, attrs: PoolAttributes, name = 'maxpool'): Tensor {
+  const a = resolvePoolAttributes('MaxPool', attrs); // a snapshot: the caller may change attrs before backward
+  const y = maxPoolForward(x, a, name);
+  return record('MaxPool', [x], y, [x], (dy, needs) => [needs[0] ? maxPoolBackward(dy, x, a) : null], poolInfo(a));
+}
+
+/** AveragePool; backward spreads dy_o / divisor_o over window o's input elements. Needs only x's shape. */
+export function averagePool(x: Tensor, attrs: AveragePoolAttributes, name = 'averagepool'): Tensor {
+  const a = resolvePoolAttributes('AveragePool', attrs);
+  const y = averagePoolForward(x, a, name);
+  const xShape = x.shape;
+  return record('AveragePool', [x], y, [], (dy, needs) => [needs[0] ? averagePoolBackward(dy, xShape, a) : null], poolInfo(a));
+}
+
+/** GlobalAveragePool, [N,C,H,W] → [N,C,1,1]; backward dx = dy / (H·W) over each plane. */
+export function globalAveragePool(x: Tensor, name = 'globalaveragepool'): Tensor {
+  const y = globalAveragePoolForward(x, name);
+  const xShape = x.shape;
+  return record('GlobalAveragePool', [x], y, [], (dy, needs) => [needs[0] ? globalAveragePoolBackward(dy, xShape) : null]);
+}
