@@ -44,3 +44,52 @@ fn add(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: 
   if (i >= p.n) { return; }
   out[i] = a[i] + b[i];
 }
+
+// ---- scaling and the techniques' update steps (src/kernels/elementwise.ts) ---------------------------------------
+
+// out = alpha · a. Backward: ∂(αa)/∂a = α, so da = α · dy — this same kernel.
+@compute @workgroup_size(WG)
+fn scale(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  out[i] = p.alpha * a[i];
+}
+
+// out += alpha · a, in place (out is the updated tensor, bound once, read_write).
+@compute @workgroup_size(WG)
+fn axpy_in_place(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  out[i] += p.alpha * a[i];
+}
+
+// out += alpha / (b[0] + beta) · a, in place: with alpha = lr, b = ‖g‖₂ (a 1-element tensor computed on the GPU) and
+// beta = eps, the normalized gradient step X += lr · g / ‖g‖₂ of the fooling loop, with no read-back of ‖g‖₂.
+// Every invocation reads the same b[0]; the division is per invocation but costs nothing next to the memory traffic.
+@compute @workgroup_size(WG)
+fn axpy_by_norm_in_place(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  out[i] += (p.alpha / (b[0] + p.beta)) * a[i];
+}
+
+// Per-channel bounds of clamp_channels_in_place, in their own uniform so that Params (shared by every entry point
+// above) stays 16 bytes. Uniform arrays need 16-byte elements, hence vec4s: channel c is lo[c / 4][c % 4].
+const MAX_CLAMP_CHANNELS: u32 = 64u;
+struct ChannelBounds {
+  channels: u32,  // C of the NCHW tensor
+  plane: u32,     // H·W: elements per channel of one sample
+  lo: array<vec4f, MAX_CLAMP_CHANNELS / 4u>,
+  hi: array<vec4f, MAX_CLAMP_CHANNELS / 4u>,
+}
+@group(0) @binding(4) var<uniform> bounds: ChannelBounds;
+
+// out[n, c, h, w] = clamp(out[n, c, h, w], lo[c], hi[c]), in place: keeps an image inside the range that valid
+// pixels take after normalization, channel by channel (the class visualization's clamp after each step).
+@compute @workgroup_size(WG)
+fn clamp_channels_in_place(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  let c = (i / bounds.plane) % bounds.channels;
+  out[i] = clamp(out[i], bounds.lo[c / 4u][c % 4u], bounds.hi[c / 4u][c % 4u]);
+}

@@ -103,7 +103,11 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Gpu> {
     description: info.description,
     software: /llvmpipe|lavapipe|swiftshader|software|warp/.test(text) || (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
   };
-  return new Gpu(device, description);
+  const result = new Gpu(device, description);
+  // Dawn's Node bindings crash the process (a futex error) when the adapter is garbage-collected while its device
+  // lives: hold it for as long as the Gpu exists.
+  (result as unknown as { adapterHandle: GPUAdapter }).adapterHandle = adapter;
+  return result;
 }
 
 export class Gpu {

@@ -2,9 +2,10 @@
  * Element-wise arithmetic on whole tensors (shaders/elementwise.wgsl): the glue of the tape (gradient accumulation)
  * and of the techniques' update steps.
  */
-import { Tensor } from '../gpu/tensor.js';
-import { runElementwise, sameDevice, sameShape, u32 } from './common.js';
-import { host, type HostTensor } from './host.js';
+import { check, fmtShape } from '../gpu/errors.js';
+import { Tensor, type Shape } from '../gpu/tensor.js';
+import { f32, runElementwise, sameDevice, sameShape, u32 } from './common.js';
+import { host, nchw, type HostTensor } from './host.js';
 
 /** a + b. Backward: d(a+b)/da = d(a+b)/db = 1, so both inputs receive dy unchanged. */
 export function add(a: Tensor, b: Tensor, name = 'add'): Tensor {
@@ -17,4 +18,93 @@ export function add(a: Tensor, b: Tensor, name = 'add'): Tensor {
 
 export function addRef(a: HostTensor, b: HostTensor): HostTensor {
   return host(a.shape, a.data.map((v, i) => v + b.data[i]!));
+}
+
+/** s · x, a new tensor. Backward: d(s·x)/dx = s, so dx = s · dy (this same kernel). */
+export function scale(x: Tensor, s: number, name = 'scale'): Tensor {
+  checkFinite(s, 'scale factor');
+  const out = Tensor.empty(x.gpu, x.shape, name);
+  runElementwise(x.gpu, 'elementwise', 'scale', x.size, [u32(x.size), f32(s)], [x, undefined, out]);
+  return out;
+}
+
+/** y += alpha · x, in place (a gradient step). */
+export function axpyInPlace(y: Tensor, alpha: number, x: Tensor): void {
+  sameShape(y, x, 'axpy');
+  checkFinite(alpha, 'axpy alpha');
+  const gpu = sameDevice([y, x], 'axpy');
+  runElementwise(gpu, 'elementwise', 'axpy_in_place', y.size, [u32(y.size), f32(alpha)], [x, undefined, y]);
+}
+
+/**
+ * y += lr / (norm[0] + eps) · x, in place, where `norm` is a 1-element GPU tensor — the fooling step
+ * X += lr · g / ‖g‖₂ with ‖g‖₂ from `l2Norm(g)` (src/kernels/reduce.ts), never read back to the CPU.
+ */
+export function axpyByNormInPlace(y: Tensor, lr: number, x: Tensor, norm: Tensor, eps = 1e-12): void {
+  sameShape(y, x, 'axpy by norm');
+  check(norm.size === 1, () => `axpy by norm: the norm must be a 1-element tensor, got ${fmtShape(norm.shape)}`);
+  checkFinite(lr, 'axpy by norm lr');
+  check(Number.isFinite(eps) && eps >= 0, () => `axpy by norm: eps ${eps} must be a finite number ≥ 0`);
+  const gpu = sameDevice([y, x, norm], 'axpy by norm');
+  runElementwise(gpu, 'elementwise', 'axpy_by_norm_in_place', y.size, [u32(y.size), f32(lr), f32(eps)], [x, norm, y]);
+}
+
+/** Channels the clamp's uniform holds (MAX_CLAMP_CHANNELS in the shader). */
+export const MAX_CLAMP_CHANNELS = 64;
+
+/** x[n,c,h,w] = clamp(x[n,c,h,w], lo[c], hi[c]) in place, for an NCHW tensor. */
+export function clampChannelsInPlace(x: Tensor, lo: readonly number[], hi: readonly number[]): void {
+  const [, c, h, w] = checkClampChannels(x.shape, lo, hi);
+  // The bounds travel in an immutable uniform cached by content: the same lo/hi every iteration create no buffer and
+  // need no upload (a storage buffer written each call would force a submit first, see Gpu.write).
+  const pad = (v: readonly number[]): number[] => [...v, ...new Array<number>(MAX_CLAMP_CHANNELS - v.length).fill(0)];
+  const bounds = [u32(c), u32(h * w), u32(0), u32(0), ...pad(lo).map(f32), ...pad(hi).map(f32)];
+  runElementwise(x.gpu, 'elementwise', 'clamp_channels_in_place', x.size, [u32(x.size)], [
+    undefined,
+    undefined,
+    x,
+    x.gpu.uniform(bounds),
+  ]);
+}
+
+function checkClampChannels(shape: Shape, lo: readonly number[], hi: readonly number[]): [number, number, number, number] {
+  const dims = nchw({ shape }, 'clamp channels');
+  const c = dims[1];
+  check(lo.length === c && hi.length === c, () => `clamp channels: ${lo.length} lows and ${hi.length} highs for ${c} channels`);
+  check(c <= MAX_CLAMP_CHANNELS, () => `clamp channels: ${c} channels, more than the ${MAX_CLAMP_CHANNELS} supported`);
+  for (let k = 0; k < c; k++) {
+    check(
+      Number.isFinite(lo[k]) && Number.isFinite(hi[k]) && lo[k]! <= hi[k]!,
+      () => `clamp channels: channel ${k} has bounds [${lo[k]}, ${hi[k]}], not finite numbers with lo ≤ hi`,
+    );
+  }
+  return dims;
+}
+
+function checkFinite(v: number, what: string): void {
+  check(typeof v === 'number' && Number.isFinite(v), () => `${what} ${v} is not a finite number`);
+}
+
+export function scaleRef(x: HostTensor, s: number): HostTensor {
+  return host(x.shape, x.data.map((v) => s * v));
+}
+
+export function axpyRef(y: HostTensor, alpha: number, x: HostTensor): HostTensor {
+  return host(y.shape, y.data.map((v, i) => v + alpha * x.data[i]!));
+}
+
+export function axpyByNormRef(y: HostTensor, lr: number, x: HostTensor, norm: number, eps = 1e-12): HostTensor {
+  return axpyRef(y, lr / (norm + eps), x);
+}
+
+export function clampChannelsRef(x: HostTensor, lo: readonly number[], hi: readonly number[]): HostTensor {
+  const [n, c, h, w] = checkClampChannels(x.shape, lo, hi);
+  const out = host(x.shape);
+  for (let s = 0; s < n; s++)
+    for (let k = 0; k < c; k++)
+      for (let i = 0; i < h * w; i++) {
+        const at = (s * c + k) * h * w + i;
+        out.data[at] = Math.min(Math.max(x.data[at]!, lo[k]!), hi[k]!);
+      }
+  return out;
 }

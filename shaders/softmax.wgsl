@@ -1,0 +1,96 @@
+// Softmax and LogSoftmax over the last axis of a [rows, cols] tensor (src/kernels/softmax.ts).
+//
+// One workgroup per row: its WG invocations stride over the row's columns, then combine their partial results in a
+// tree in workgroup memory, so a row of 1000 class scores costs ~4 loads per invocation and 8 tree steps instead of
+// one invocation walking 1000 columns three times.
+//
+// Numerical stability: softmax(x) = softmax(x − c) for any constant c, and with c = max(x) every exponent is ≤ 0:
+// exp never overflows (the zoo's scores reach 300, and exp(300) is inf in float32), and the largest term is exactly
+// exp(0) = 1, so the denominator is ≥ 1 and never underflows to 0.
+//
+// Bindings: 0 = Params, 1 = x (forward) or dy (backward), 2 = y (backward: the forward's output), 3 = out.
+
+override WG: u32 = 256;          // invocations per row, a power of two (the tree halves it); see softmax.ts
+override LOG: bool = false;      // LogSoftmax instead of Softmax
+
+struct Params {
+  rows: u32,
+  cols: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+var<workgroup> scratch: array<f32, WG>;
+
+// The row of this workgroup, from a grid folded into 2-D by Gpu.grid. Uniform across the workgroup (built from
+// workgroup_id), so returning early on it keeps the barriers in uniform control flow.
+fn row_index(wid: vec3u, nwg: vec3u) -> u32 {
+  return wid.x + wid.y * nwg.x;
+}
+
+// The max (take_max) or the sum of `value` over the workgroup's invocations, returned to all of them.
+fn workgroup_reduce(t: u32, value: f32, take_max: bool) -> f32 {
+  scratch[t] = value;
+  workgroupBarrier();
+  for (var width = WG / 2u; width > 0u; width /= 2u) {
+    if (t < width) {
+      let other = scratch[t + width];
+      scratch[t] = select(scratch[t] + other, max(scratch[t], other), take_max);
+    }
+    workgroupBarrier();
+  }
+  let result = scratch[0];
+  workgroupBarrier(); // everyone has read scratch[0] before the next reduction overwrites it
+  return result;
+}
+
+// Softmax:     y_j = exp(x_j − m) / s,             m = max_k x_k,  s = Σ_k exp(x_k − m)
+// LogSoftmax:  y_j = x_j − m − log(s)
+@compute @workgroup_size(WG)
+fn softmax_forward(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3u,
+                   @builtin(num_workgroups) nwg: vec3u) {
+  let row = row_index(wid, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * p.cols;
+  var m = a[base]; // any element of the row is a valid start for a max (and exists: cols ≥ 1)
+  for (var j = t; j < p.cols; j += WG) { m = max(m, a[base + j]); }
+  let row_max = workgroup_reduce(t, m, true);
+  var s = 0.0;
+  for (var j = t; j < p.cols; j += WG) { s += exp(a[base + j] - row_max); }
+  let total = workgroup_reduce(t, s, false);
+  if (LOG) {
+    let log_total = log(total);
+    for (var j = t; j < p.cols; j += WG) { out[base + j] = a[base + j] - row_max - log_total; }
+  } else {
+    for (var j = t; j < p.cols; j += WG) { out[base + j] = exp(a[base + j] - row_max) / total; }
+  }
+}
+
+// Backward, with a = dy and y = the forward's output.
+//
+// Softmax: ∂y_j/∂x_i = y_j (δ_ij − y_i), so
+//   dx_i = Σ_j dy_j ∂y_j/∂x_i = y_i dy_i − y_i Σ_j dy_j y_j = y_i (dy_i − Σ_j dy_j y_j).
+// LogSoftmax: y_j = x_j − log Σ_k exp(x_k), so ∂y_j/∂x_i = δ_ij − softmax(x)_i, and
+//   dx_i = dy_i − softmax(x)_i Σ_j dy_j,   with softmax(x)_i = exp(y_i).
+// Both need one sum over the row: Σ dy⊙y (softmax) or Σ dy (log-softmax).
+@compute @workgroup_size(WG)
+fn softmax_backward(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3u,
+                    @builtin(num_workgroups) nwg: vec3u) {
+  let row = row_index(wid, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * p.cols;
+  var s = 0.0;
+  for (var j = t; j < p.cols; j += WG) { s += select(a[base + j] * y[base + j], a[base + j], LOG); }
+  let total = workgroup_reduce(t, s, false);
+  for (var j = t; j < p.cols; j += WG) {
+    let i = base + j;
+    if (LOG) {
+      out[i] = a[i] - exp(y[i]) * total;
+    } else {
+      out[i] = y[i] * (a[i] - total);
+    }
+  }
+}

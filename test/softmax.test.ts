@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import {
+  logSoftmaxBackward,
+  logSoftmaxBackwardRef,
+  logSoftmaxForward,
+  logSoftmaxRef,
+  softmaxBackward,
+  softmaxBackwardRef,
+  softmaxForward,
+  softmaxRef,
+} from '../src/kernels/softmax.js';
+import { checks } from '../src/graph/checks/softmax.js';
+import { logSoftmax, softmax } from '../src/graph/ops/softmax.js';
+import { runOpCheck } from '../src/graph/opcheck.js';
+import { numericalGradient } from '../src/graph/gradcheck.js';
+import { Tape } from '../src/graph/tape.js';
+import { PixelpropError } from '../src/gpu/errors.js';
+import { host, type HostTensor } from '../src/kernels/host.js';
+import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, rand, toGpu, useGpu } from './helpers.js';
+
+const gpu = useGpu();
+
+/** Forward and backward of both kernels on the GPU against the float64 references. */
+async function checkBoth(x: HostTensor, dySeed: number, what: string): Promise<void> {
+  const dy = rand(x.shape, dySeed);
+  const xg = toGpu(gpu(), x);
+  const dyg = toGpu(gpu(), dy);
+  const y = softmaxForward(xg);
+  const ly = logSoftmaxForward(xg);
+  const yData = await y.read();
+  const lyData = await ly.read();
+  expect(yData.every(Number.isFinite) && lyData.every(Number.isFinite), `${what}: non-finite output`).toBe(true);
+  const yRef = softmaxRef(x);
+  const lyRef = logSoftmaxRef(x);
+  expectClose(yData, yRef.data, FORWARD_BOUND, `${what} softmax`);
+  expectClose(lyData, lyRef.data, FORWARD_BOUND, `${what} log softmax`);
+  // The backward references take the forward's output in float64; the GPU's takes its own float32 output.
+  const dx = softmaxBackward(dyg, y);
+  expectClose(await dx.read(), softmaxBackwardRef(dy, yRef).data, BACKWARD_BOUND, `${what} softmax backward`);
+  const ldx = logSoftmaxBackward(dyg, ly);
+  expectClose(await ldx.read(), logSoftmaxBackwardRef(dy, lyRef).data, BACKWARD_BOUND, `${what} log softmax backward`);
+  for (const t of [xg, dyg, y, ly, dx, ldx]) t.dispose();
+}
+
+describe('softmax and log softmax', () => {
+  it('1000 classes with logits up to ±300 (the zoo scores reach 300) stay finite and exact', async () => {
+    await checkBoth(rand([1, 1000], 1, -300, 300), 2, 'logits ±300');
+    await checkBoth(rand([4, 1000], 3, 0, 300), 4, 'logits 0..300');
+  });
+
+  it('extreme rows: all equal at 300, one dominant score, and -300 everywhere but one', async () => {
+    const k = 1000;
+    const rows = [
+      new Array<number>(k).fill(300),
+      Array.from({ length: k }, (_, j) => (j === 123 ? 300 : -300)),
+      Array.from({ length: k }, (_, j) => (j === 999 ? -250 : -300)),
+    ];
+    const x = host([3, k], rows.flat());
+    await checkBoth(x, 5, 'extreme rows');
+    const xg = toGpu(gpu(), x);
+    const y = await softmaxForward(xg).read();
+    expect(y[0]).toBeCloseTo(1 / k, 9); // all equal: uniform
+    expect(y[k + 123]).toBe(1); // exp(-600) underflows, the winner takes exactly 1
+    xg.dispose();
+  });
+
+  for (const shape of [[8, 1000], [3, 7], [1, 1], [5, 1], [2, 3], [4, 257], [2, 4097], [300, 10]]) {
+    it(`shape [${shape}]`, async () => {
+      await checkBoth(rand(shape, 6, -10, 10), 7, `[${shape}]`);
+    });
+  }
+
+  it('more rows than one grid dimension holds (70000 rows, the grid folds into 2-D)', async () => {
+    await checkBoth(rand([70000, 3], 8, -5, 5), 9, '[70000,3]');
+  });
+
+  it('rows of softmax sum to 1', async () => {
+    const xg = toGpu(gpu(), rand([6, 1000], 10, -50, 50));
+    const y = softmaxForward(xg);
+    const data = await y.read();
+    for (let r = 0; r < 6; r++) {
+      let s = 0;
+      for (let j = 0; j < 1000; j++) s += data[r * 1000 + j]!;
+      expect(Math.abs(s - 1)).toBeLessThan(1e-5);
+    }
+    for (const t of [xg, y]) t.dispose();
+  });
+
+  it('reference backwards match centered finite differences', () => {
+    const x = rand([3, 6], 11, -3, 3);
+    const r = rand([3, 6], 12).data;
+    const dy = host([3, 6], r);
+    const numeric = numericalGradient(([t]) => softmaxRef(t!), [x], 0, r, 1e-4);
+    expectClose(softmaxBackwardRef(dy, softmaxRef(x)).data, numeric, 1e-7, 'softmax backward vs FD');
+    const lnumeric = numericalGradient(([t]) => logSoftmaxRef(t!), [x], 0, r, 1e-4);
+    expectClose(logSoftmaxBackwardRef(dy, logSoftmaxRef(x)).data, lnumeric, 1e-7, 'log softmax backward vs FD');
+  });
+
+  it('ops record on the tape', async () => {
+    const x = toGpu(gpu(), rand([2, 5], 13), 'scores');
+    x.requiresGrad = true;
+    const tape = new Tape();
+    const y = tape.record(() => logSoftmax(softmax(x, 'p'), 'lp'));
+    expect(tape.toString()).toBe('#0 Softmax(scores[2,5]) → p[2,5]\n#1 LogSoftmax(p[2,5]) → lp[2,5]');
+    const [dx] = tape.backward(y, [x], { seed: toGpu(gpu(), rand([2, 5], 14)) });
+    expect(dx!.shape).toEqual([2, 5]);
+    for (const t of [x, y, dx!]) t.dispose();
+  });
+
+  it('rejects tensors that are not 2-D and mismatched gradients, before dispatching', () => {
+    const g = gpu();
+    const x3 = toGpu(g, rand([2, 3, 4], 1));
+    const x = toGpu(g, rand([2, 3], 2));
+    const dy = toGpu(g, rand([3, 2], 3));
+    const before = g.dispatchCount;
+    const inUse = g.memory().inUseBuffers;
+    expect(() => softmaxForward(x3)).toThrow(PixelpropError);
+    expect(() => softmaxForward(x3)).toThrow('softmax: expected a 2-D [rows, cols] tensor, got [2,3,4]');
+    expect(() => logSoftmaxForward(x3)).toThrow('log softmax: expected a 2-D');
+    expect(() => softmaxBackward(dy, x)).toThrow('softmax backward: shapes differ');
+    expect(() => logSoftmaxBackward(dy, x)).toThrow('log softmax backward: shapes differ');
+    expect(g.dispatchCount).toBe(before);
+    expect(g.memory().inUseBuffers).toBe(inUse);
+    for (const t of [x3, x, dy]) t.dispose();
+  });
+});
+
+describe('Softmax and LogSoftmax through the tape (runOpCheck)', () => {
+  for (const check of checks) {
+    it(check.name, async () => {
+      const result = await runOpCheck(gpu(), check);
+      expect(result.forwardError).toBeLessThanOrEqual(FORWARD_BOUND);
+      for (const b of result.backwardErrors) expect(b.error, `input ${b.input}`).toBeLessThanOrEqual(BACKWARD_BOUND);
+    });
+  }
+});
