@@ -1,0 +1,125 @@
+/**
+ * What the commands share: finding the weights (fetching them when the default ones are missing), opening a device
+ * and a model, reading images into a batch, and writing results only once everything has been checked.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createDevice, type Gpu } from '../gpu/device.js';
+import { PixelpropError } from '../gpu/errors.js';
+import { Tensor } from '../gpu/tensor.js';
+import { parseSynset, type Labels } from '../graph/labels.js';
+import { Model } from '../graph/model.js';
+import type { RgbImage } from '../image/image.js';
+import { readImage } from '../image/node-io.js';
+import { preprocess } from '../image/preprocess.js';
+
+/** The folder holding package.json: two levels above src/cli, three above dist/src/cli. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'pixelprop') return dir;
+    dir = dirname(dir);
+  }
+  throw new PixelpropError('cannot find the pixelprop package folder');
+}
+
+export const DEFAULT_WEIGHTS = 'weights/squeezenet1.1.onnx';
+
+/**
+ * The model file to use. An explicit --weights path must exist; the default one (in the package's weights/ folder)
+ * is fetched by scripts/weights.mjs when it is missing, as `npm run weights` would.
+ */
+export async function resolveWeights(explicit: string | undefined, quiet = false): Promise<{ model: string; synset: string | null }> {
+  if (explicit !== undefined) {
+    const model = resolve(explicit);
+    if (!existsSync(model)) throw new PixelpropError(`cannot read model '${explicit}': no such file`);
+    const synset = join(dirname(model), 'synset.txt');
+    return { model, synset: existsSync(synset) ? synset : null };
+  }
+  const root = packageRoot();
+  const model = join(root, DEFAULT_WEIGHTS);
+  const synset = join(root, 'weights', 'synset.txt');
+  if (!existsSync(model) || !existsSync(synset)) {
+    const script = pathToFileURL(join(root, 'scripts', 'weights.mjs')).href;
+    const { ensureWeights } = (await import(script)) as typeof import('../../scripts/weights.mjs');
+    try {
+      await ensureWeights({ quiet });
+    } catch (e) {
+      throw new PixelpropError((e as Error).message);
+    }
+  }
+  return { model, synset };
+}
+
+export interface Session {
+  gpu: Gpu;
+  model: Model;
+  labels: Labels | null;
+  modelPath: string;
+}
+
+/** A device and a model, ready to run. */
+export async function openSession(weights: string | undefined, options: { quiet?: boolean } = {}): Promise<Session> {
+  const paths = await resolveWeights(weights, options.quiet);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(paths.model);
+  } catch (e) {
+    throw new PixelpropError(`cannot read model '${paths.model}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const gpu = await createDevice();
+  try {
+    const model = Model.load(gpu, bytes);
+    const labels = paths.synset ? parseSynset(readFileSync(paths.synset, 'utf8')) : null;
+    return { gpu, model, labels, modelPath: paths.model };
+  } catch (e) {
+    gpu.destroy();
+    throw e;
+  }
+}
+
+export interface ImageBatch {
+  files: string[];
+  /** the decoded images, as read (before resizing) */
+  images: RgbImage[];
+  /** the preprocessed batch [N, 3, size, size] */
+  chw: Float32Array;
+  size: number;
+}
+
+/** Reads and preprocesses images; every file is checked before any is used. */
+export async function readImages(files: string[], size: number): Promise<ImageBatch> {
+  if (files.length === 0) throw new PixelpropError('no image given');
+  const images: RgbImage[] = [];
+  for (const f of files) images.push(await readImage(f));
+  const per = 3 * size * size;
+  const chw = new Float32Array(files.length * per);
+  images.forEach((img, i) => chw.set(preprocess(img, { size }), i * per));
+  return { files, images, chw, size };
+}
+
+export function batchTensor(gpu: Gpu, batch: ImageBatch, name = 'image'): Tensor {
+  return Tensor.from(gpu, [batch.files.length, 3, batch.size, batch.size], batch.chw, name);
+}
+
+/** The model's square input size (224 for SqueezeNet). */
+export function inputSize(model: Model): number {
+  const s = model.inputShape(1);
+  if (s.length !== 4 || s[1] !== 3 || s[2] !== s[3]) {
+    throw new PixelpropError(`the model's input ${JSON.stringify(s)} is not a square RGB image [N,3,S,S]`);
+  }
+  return s[2]!;
+}
+
+/** Creates the output folder (only when results are about to be written). */
+export function ensureDir(dir: string): string {
+  const full = resolve(dir);
+  try {
+    mkdirSync(full, { recursive: true });
+  } catch (e) {
+    throw new PixelpropError(`cannot create output folder '${dir}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return full;
+}

@@ -1,0 +1,20 @@
+/**
+ * pixelprop's library API: everything the CLI, the web page and the benchmarks use. See the README, "Library API".
+ *
+ *   const gpu = await createDevice();
+ *   const model = Model.load(gpu, onnxBytes);
+ *   const x = Tensor.from(gpu, [1, 3, 224, 224], preprocess(image));
+ *   const scores = model.forward(x);                       // [1, 1000], unnormalized
+ *   const { grad } = classScoreGradient(model, x, [76]);   // ∂ s_76 / ∂ x, [1, 3, 224, 224]
+ */
+export { createDevice, Gpu, type DeviceOptions, type AdapterDescription } from './gpu/device.js';
+export { PixelpropError } from './gpu/errors.js';
+export { Tensor, type Shape } from './gpu/tensor.js';
+export { registerShaders } from './gpu/shaders.js';
+export type { KernelTime } from './gpu/profiler.js';
+export { Tape, noGrad, type TapeNode } from './graph/tape.js';
+export { Model, type ModelOptions } from './graph/model.js';
+export { parseOnnx, parseTensorProto, describeGraph } from './graph/onnx/parse.js';
+export { parseSynset, resolveClass, className, closestNames, type Labels } from './graph/labels.js';
+export { classScoreGradient, oneHotSeed, type ScoreGradient } from './techniques/gradient.js';
+export * from './image/index.js';
