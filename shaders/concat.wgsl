@@ -15,6 +15,7 @@ struct Params {
   part_axis: u32,  // the part's size along the axis
   whole_axis: u32, // the concatenation's size along the axis
   offset: u32,     // where the part starts along the axis of the whole
+  outer: u32,      // product of the sizes before the axis
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -50,4 +51,23 @@ fn concat_slice(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   let i = index(gid, nwg);
   if (i >= p.n) { return; }
   out[i] = whole[whole_index(i)];
+}
+
+// Version 2: the same copies indexed by a 3-D grid (inner, position along the axis, outer) instead of a flat index
+// taken apart with division and modulo, which a CPU adapter executes lane by lane (see shaders/pool.wgsl). z walks
+// `outer` in steps of the grid's z, in case it exceeds the 65535 workgroups a dimension allows.
+@compute @workgroup_size(64)
+fn concat_place_grid(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  if (gid.x >= p.inner) { return; }
+  for (var o = gid.z; o < p.outer; o += nwg.z) {
+    out[(o * p.whole_axis + p.offset + gid.y) * p.inner + gid.x] = part[(o * p.part_axis + gid.y) * p.inner + gid.x];
+  }
+}
+
+@compute @workgroup_size(64)
+fn concat_slice_grid(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  if (gid.x >= p.inner) { return; }
+  for (var o = gid.z; o < p.outer; o += nwg.z) {
+    out[(o * p.part_axis + gid.y) * p.inner + gid.x] = whole[(o * p.whole_axis + p.offset + gid.y) * p.inner + gid.x];
+  }
 }

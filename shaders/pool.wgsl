@@ -34,12 +34,23 @@ struct Params {
   pad_bottom: i32,
   pad_right: i32,
   count_include_pad: u32, // AveragePool only: 1 = padding taps count in the divisor
+  planes: u32,       // N·C (the version-2 kernels loop over planes along the grid's z)
+  phase_y: i32,      // max_pool_backward_scatter: this dispatch's windows are oy = phase_y + step_y·i, ...
+  phase_x: i32,
+  step_y: i32,
+  step_x: i32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// The argmax of each window as its index within the plane, stored as an f32 (exact below 2^24, which the CPU side
+// checks), written by max_pool_forward_grid when SAVE_ARGMAX and read by max_pool_backward_scatter.
+@group(0) @binding(4) var<storage, read_write> argmax: array<f32>;
+@group(0) @binding(5) var<storage, read> argmax_in: array<f32>;
+
+override SAVE_ARGMAX: bool = false;
 
 fn index(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -249,4 +260,72 @@ fn global_avg_pool_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(
   if (j >= p.n) { return; }
   let size = u32(p.in_h * p.in_w);
   out[j] = dy[j / size] / f32(size);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Version 2 of the hot kernels: the same math, indexed by a 3-D grid instead of a flat index.
+//
+// Why: the version-1 kernels above recover (plane, y, x) from a flat index with integer division and modulo. Vector
+// units have no integer division, so on a CPU adapter each becomes eight scalar divisions, and for kernels that do
+// little else that is most of the time (max pooling took 14 ms on 111×111×64, mostly dividing). Here the workgroup
+// grid supplies the indices: x and y cover the plane in 8 × 8 tiles, z walks the planes (in steps of the grid's z,
+// so that N·C may exceed the 65535 workgroups a dimension allows).
+
+// y[plane, oy, ox] = max of window (oy, ox); with SAVE_ARGMAX also its argmax (for max_pool_backward_scatter).
+@compute @workgroup_size(8, 8)
+fn max_pool_forward_grid(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let ox = i32(gid.x);
+  let oy = i32(gid.y);
+  if (ox >= p.out_w || oy >= p.out_h) { return; }
+  for (var plane = gid.z; plane < p.planes; plane += nwg.z) {
+    let j = window_argmax(i32(plane), oy, ox);
+    let o = (i32(plane) * p.out_h + oy) * p.out_w + ox;
+    out[o] = x[j];
+    if (SAVE_ARGMAX) { argmax[o] = f32(j - i32(plane) * p.in_h * p.in_w); }
+  }
+}
+
+// Backward as a scatter, which the saved argmax makes cheap: dx_{a(o)} += dy_o for every window o (the same sum as
+// max_pool_backward's gather, dx_j = Σ_{o : a(o) = j} dy_o, visited from the windows' side). Two windows of one plane
+// can share an argmax only if they overlap, and windows step_y = ⌈span_y / stride_y⌉ apart never do, so each
+// dispatch takes one phase (phase_y, phase_x) of the windows and no two of its invocations touch the same element:
+// no atomics, and every element's sum is accumulated in the same order (phase by phase) on every run. dx starts
+// zeroed. SqueezeNet's 3×3 stride-2 pools need 4 phases; each visits a quarter of the windows once.
+@compute @workgroup_size(8, 8)
+fn max_pool_backward_scatter(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let oy = p.phase_y + p.step_y * i32(gid.y);
+  let ox = p.phase_x + p.step_x * i32(gid.x);
+  if (ox >= p.out_w || oy >= p.out_h) { return; }
+  for (var plane = gid.z; plane < p.planes; plane += nwg.z) {
+    let o = (i32(plane) * p.out_h + oy) * p.out_w + ox;
+    let j = u32(i32(plane) * p.in_h * p.in_w) + u32(argmax_in[o]);
+    out[j] += dy[o];
+  }
+}
+
+// GlobalAveragePool forward, one invocation per plane summing it serially (4 interleaved partial sums). For
+// SqueezeNet's 13 × 13 planes a workgroup-wide tree reduction spends its time in barriers, not in adding.
+@compute @workgroup_size(64)
+fn global_avg_pool_forward_serial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let plane = gid.x + gid.y * nwg.x * 64u;
+  if (plane >= p.planes) { return; }
+  let size = u32(p.in_h * p.in_w);
+  let base = plane * size;
+  var s = vec4f(0.0);
+  var i = 0u;
+  for (; i + 4u <= size; i += 4u) {
+    s += vec4f(x[base + i], x[base + i + 1u], x[base + i + 2u], x[base + i + 3u]);
+  }
+  for (; i < size; i++) { s.x += x[base + i]; }
+  out[plane] = (s.x + s.y + s.z + s.w) / f32(size);
+}
+
+// dx[plane, ·] = dy[plane] / (H·W): x of the grid runs over the plane, z over the planes.
+@compute @workgroup_size(64)
+fn global_avg_pool_backward_grid(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let size = u32(p.in_h * p.in_w);
+  if (gid.x >= size) { return; }
+  for (var plane = gid.z; plane < p.planes; plane += nwg.z) {
+    out[plane * size + gid.x] = dy[plane] / f32(size);
+  }
 }

@@ -96,7 +96,7 @@ describe('conv2d forward on the GPU matches the float64 reference', () => {
     });
   }
 
-  it('a grid folded into 2-D (more than 65535 workgroups) covers every output', async () => {
+  it('a grid folded past 65535 workgroups covers every output, in both versions', async () => {
     // 1 × 1 × 4100 × 4100 outputs = 65 665 workgroups of 256, past the per-dimension limit. A 1×1 kernel makes
     // y = 0.5·x + 0.25, exact in float32 for these x (multiples of 1/512), so no reference is needed.
     const n = 4100;
@@ -105,12 +105,15 @@ describe('conv2d forward on the GPU matches the float64 reference', () => {
     const xg = Tensor.from(gpu(), [1, 1, n, n], x, 'x');
     const wg = Tensor.from(gpu(), [1, 1, 1, 1], [0.5], 'w');
     const bg = Tensor.from(gpu(), [1], [0.25], 'b');
-    const y = conv2dForward(xg, wg, bg);
-    const yv = await y.read();
-    let wrong = 0;
-    for (let i = 0; i < yv.length; i++) if (yv[i] !== 0.5 * x[i]! + 0.25) wrong++;
-    expect(wrong).toBe(0);
-    for (const t of [xg, wg, bg, y]) t.dispose();
+    for (const version of [1, 2] as const) {
+      const y = conv2dForward(xg, wg, bg, {}, { version });
+      const yv = await y.read();
+      let wrong = 0;
+      for (let i = 0; i < yv.length; i++) if (yv[i] !== 0.5 * x[i]! + 0.25) wrong++;
+      expect(wrong, `version ${version}`).toBe(0);
+      y.dispose();
+    }
+    for (const t of [xg, wg, bg]) t.dispose();
   });
 });
 

@@ -9,6 +9,7 @@ import {
   globalAveragePoolForward,
   globalAveragePoolRef,
   maxPoolBackward,
+  maxPoolBackwardFromArgmax,
   maxPoolBackwardRef,
   maxPoolForward,
   maxPoolRef,
@@ -20,6 +21,7 @@ import {
 } from '../src/kernels/pool.js';
 import { host, type HostTensor } from '../src/kernels/host.js';
 import { PixelpropError } from '../src/gpu/errors.js';
+import type { Tensor } from '../src/gpu/tensor.js';
 import { numericalGradient } from '../src/graph/gradcheck.js';
 import { runOpCheck, type OpCheck } from '../src/graph/opcheck.js';
 import { Tape } from '../src/graph/tape.js';
@@ -49,6 +51,15 @@ function expectPixelpropError(fn: () => unknown, message: RegExp): void {
   expect(text.includes('\n'), 'one line').toBe(false);
 }
 
+/** MaxPool version 2: the forward saves each window's argmax and the backward scatters dy through it. */
+function maxPoolBackwardV2(dy: Tensor, x: Tensor, attrs: PoolAttributes): Tensor {
+  const y = maxPoolForward(x, attrs, 'y', true);
+  const dx = maxPoolBackwardFromArgmax(dy, y.argmax!, x.shape, attrs);
+  y.argmax!.dispose();
+  y.dispose();
+  return dx;
+}
+
 /** GPU forward and backward of one pooling op against the float64 references; seeds differ per case. */
 async function checkOnGpu(op: PoolOp, shape: number[], attrs: AveragePoolAttributes, seed: number): Promise<void> {
   const x = rand(shape, seed);
@@ -65,6 +76,11 @@ async function checkOnGpu(op: PoolOp, shape: number[], attrs: AveragePoolAttribu
   const bwd = expectClose(await dx.read(), dxRef.data, BACKWARD_BOUND, `${op} backward [${shape}]`);
   expect(gpu().dispatchCount - before).toBe(2); // the numbers came from two kernels, not from somewhere else
   measured.push(`  ${op} [${shape}] → [${yRef.shape}] ${JSON.stringify(attrs)}: forward ${fwd.toExponential(1)}, backward ${bwd.toExponential(1)}`);
+  if (op === 'MaxPool') {
+    const dx2 = maxPoolBackwardV2(dyg, xg, attrs);
+    expectClose(await dx2.read(), dxRef.data, BACKWARD_BOUND, `${op} backward v2 (saved argmax) [${shape}]`);
+    dx2.dispose();
+  }
   for (const t of [xg, y, dyg, dx]) t.dispose();
 }
 
@@ -231,7 +247,9 @@ describe('pooling semantics, on values worked out by hand', () => {
     const dyg = toGpu(gpu(), dy);
     const dx = maxPoolBackward(dyg, xg, attrs);
     expect(Array.from(await dx.read())).toEqual(expected);
-    for (const t of [xg, dyg, dx]) t.dispose();
+    const dx2 = maxPoolBackwardV2(dyg, xg, attrs);
+    expect(Array.from(await dx2.read())).toEqual(expected);
+    for (const t of [xg, dyg, dx, dx2]) t.dispose();
   });
 
   it('MaxPool ties across overlapping, padded windows: each goes to its first tap on the input', async () => {
@@ -250,7 +268,9 @@ describe('pooling semantics, on values worked out by hand', () => {
     const dyg = toGpu(gpu(), dy);
     const dx = maxPoolBackward(dyg, xg, attrs);
     expect(Array.from(await dx.read())).toEqual(expected);
-    for (const t of [xg, y, dyg, dx]) t.dispose();
+    const dx2 = maxPoolBackwardV2(dyg, xg, attrs);
+    expect(Array.from(await dx2.read())).toEqual(expected);
+    for (const t of [xg, y, dyg, dx, dx2]) t.dispose();
   });
 });
 

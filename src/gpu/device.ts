@@ -21,12 +21,17 @@ export interface AdapterDescription {
   description: string;
   /** true for CPU implementations (lavapipe/llvmpipe, SwiftShader): slow, but everything works */
   software: boolean;
+  /** the adapter's smallest and largest subgroup sizes (0 when it does not say) */
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
 }
 
 export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
   /** Node only: the `webgpu` package's create() flags, e.g. ['adapter=SwiftShader'] */
   dawnFlags?: string[];
+  /** do not use subgroups even where the adapter has them (tests and benchmarks of the plain kernel variants) */
+  noSubgroups?: boolean;
 }
 
 /** A parameter of a kernel's uniform struct, tagged with its WGSL scalar type. */
@@ -72,7 +77,7 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Gpu> {
   const gpu = await getNavigatorGpu(options);
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) throw new PixelpropError(NO_ADAPTER_HELP);
-  const wanted: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups' as GPUFeatureName];
+  const wanted: GPUFeatureName[] = ['timestamp-query', 'shader-f16', ...(options.noSubgroups ? [] : ['subgroups' as GPUFeatureName])];
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   // Ask for the adapter's own limits rather than the defaults: a 224×224×64 activation at batch 8 is 25 MiB, and
   // SqueezeNet's conv10 weight gradient wants more than the default 128 MiB storage binding at larger batches.
@@ -102,6 +107,8 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Gpu> {
     device: info.device,
     description: info.description,
     software: /llvmpipe|lavapipe|swiftshader|software|warp/.test(text) || (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
+    subgroupMinSize: (info as { subgroupMinSize?: number }).subgroupMinSize ?? 0,
+    subgroupMaxSize: (info as { subgroupMaxSize?: number }).subgroupMaxSize ?? 0,
   };
   const result = new Gpu(device, description);
   // Dawn's Node bindings crash the process (a futex error) when the adapter is garbage-collected while its device
@@ -116,6 +123,11 @@ export class Gpu {
   readonly hasTimestamps: boolean;
   readonly hasF16: boolean;
   readonly hasSubgroups: boolean;
+  /**
+   * Subgroups of at least 8 invocations are available: kernels may share loads across 8 lanes with
+   * subgroupBroadcast (conv2d v2 does). SwiftShader's subgroups have 4 lanes, and some browsers have none.
+   */
+  readonly subgroupsOf8: boolean;
   /** When set, every dispatch runs in its own compute pass with timestamps (see Profiler). */
   profiler: Profiler | null = null;
 
@@ -140,6 +152,7 @@ export class Gpu {
     this.hasTimestamps = device.features.has('timestamp-query');
     this.hasF16 = device.features.has('shader-f16');
     this.hasSubgroups = device.features.has('subgroups' as GPUFeatureName);
+    this.subgroupsOf8 = this.hasSubgroups && adapter.subgroupMinSize >= 8;
     device.addEventListener('uncapturederror', (ev) => {
       const msg = (ev as GPUUncapturedErrorEvent).error.message;
       if (this.pendingError === null) this.pendingError = msg.split('\n').filter((l) => l.trim()).slice(0, 3).join(' | ');
@@ -167,10 +180,13 @@ export class Gpu {
     }
   }
 
-  /** A pipeline for `entry` of shaders/`shader`.wgsl specialized by override constants; compiled once, then cached. */
-  pipeline(shader: string, entry: string, constants: Record<string, number> = {}): GPUComputePipeline {
+  /**
+   * A pipeline for `entry` of shaders/`shader`.wgsl specialized by override constants; compiled once, then cached.
+   * A list of files is linked in order into one module (conv2d v2 puts the file that defines its weight fetch first).
+   */
+  pipeline(shader: string | string[], entry: string, constants: Record<string, number> = {}): GPUComputePipeline {
     const keys = Object.keys(constants).sort();
-    const key = `${shader}:${entry}:${keys.map((k) => `${k}=${constants[k]}`).join(',')}`;
+    const key = `${[shader].flat().join('+')}:${entry}:${keys.map((k) => `${k}=${constants[k]}`).join(',')}`;
     let p = this.pipelines.get(key);
     if (!p) {
       const module = this.shaderModule(shader);
@@ -189,13 +205,48 @@ export class Gpu {
   }
 
   private readonly modules = new Map<string, GPUShaderModule>();
-  private shaderModule(shader: string): GPUShaderModule {
-    let m = this.modules.get(shader);
+  private shaderModule(shader: string | string[]): GPUShaderModule {
+    const files = [shader].flat();
+    const key = files.join('+');
+    let m = this.modules.get(key);
     if (!m) {
-      m = this.device.createShaderModule({ label: `${shader}.wgsl`, code: shaderSource(shader) });
-      this.modules.set(shader, m);
+      const code = files.map((f) => shaderSource(f)).join('\n');
+      m = this.device.createShaderModule({ label: files.map((f) => `${f}.wgsl`).join(' + '), code });
+      this.modules.set(key, m);
     }
     return m;
+  }
+
+  private unusedSlot: GPUBuffer | null = null;
+  /**
+   * A small storage buffer for binding slots an 'auto' layout declares but an override constant switches off. Read-only
+   * slots can repeat a bound tensor; writable ones cannot alias another writable binding, so they take this one.
+   */
+  get placeholder(): GPUBuffer {
+    return (this.unusedSlot ??= this.device.createBuffer({ size: 256, usage: 0x80 /* STORAGE */, label: 'unused slot' }));
+  }
+
+  private readonly constants = new Map<string, GPUBuffer>();
+  /**
+   * A read-only storage buffer holding `data`, immutable and cached by content like `uniform()`: small index lists
+   * (conv2d's list of non-zero gradient channels) cost one upload the first time and none after.
+   */
+  constantBuffer(data: Uint32Array, label: string): GPUBuffer {
+    const key = Array.from(data).join(',');
+    let buffer = this.constants.get(key);
+    if (!buffer) {
+      if (this.constants.size >= 1024) {
+        this.flush();
+        for (const b of this.constants.values()) b.destroy();
+        this.constants.clear();
+      }
+      const bytes = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+      buffer = this.device.createBuffer({ size: bytes, usage: 0x80 /* STORAGE */, mappedAtCreation: true, label });
+      new Uint32Array(buffer.getMappedRange()).set(data);
+      buffer.unmap();
+      this.constants.set(key, buffer);
+    }
+    return buffer;
   }
 
   /**

@@ -38,4 +38,20 @@ export function runElementwise(
   gpu.dispatch(`${shader}.${entry}`, gpu.pipeline(shader, entry, { WG }), bindings, gpu.grid(Math.ceil(n / WG)));
 }
 
+/**
+ * runElementwise for kernels with a vec4 twin (`entry` + '4'): the twin when the size is a multiple of 4 (then each
+ * invocation handles 4 elements and Params.n counts vec4s), the scalar kernel otherwise.
+ */
+export function runElementwise4(
+  gpu: Gpu,
+  shader: string,
+  entry: string,
+  n: number,
+  extra: Param[],
+  tensors: (Tensor | Binding | undefined)[],
+): void {
+  if (n % 4 === 0) runElementwise(gpu, shader, `${entry}4`, n / 4, [u32(n / 4), ...extra], tensors);
+  else runElementwise(gpu, shader, entry, n, [u32(n), ...extra], tensors);
+}
+
 export { f32, u32 };

@@ -7,7 +7,7 @@
  * Backward: the output is the parts laid side by side, so each part's gradient is its own slice of dy (the
  * derivation is in the shader, above `concat_slice`).
  */
-import { u32 } from '../gpu/device.js';
+import { u32, type Gpu } from '../gpu/device.js';
 import { check, fmtShape } from '../gpu/errors.js';
 import { Tensor, checkShape, sizeOf, type Shape } from '../gpu/tensor.js';
 import { runElementwise, sameDevice, sameShape } from './common.js';
@@ -54,11 +54,28 @@ export function concatLayout(shapes: readonly Shape[], axis: number): ConcatLayo
 /** The uniform Params of shaders/concat.wgsl for part k. */
 function partParams(layout: ConcatLayout, k: number) {
   const n = layout.outer * layout.sizes[k]! * layout.inner;
-  return { n, params: [u32(n), u32(layout.inner), u32(layout.sizes[k]!), u32(layout.shape[layout.axis]!), u32(layout.offsets[k]!)] };
+  return {
+    n,
+    params: [u32(n), u32(layout.inner), u32(layout.sizes[k]!), u32(layout.shape[layout.axis]!), u32(layout.offsets[k]!), u32(layout.outer)],
+  };
 }
 
-/** One dispatch per input, each copying its part into its place in the output. */
-export function concatForward(xs: readonly Tensor[], axis: number, name = 'concat'): Tensor {
+/** One copy of part k (version 2, grid-indexed; see concat_place_grid): `entry` places or slices. */
+function copyPart(gpu: Gpu, entry: 'concat_place_grid' | 'concat_slice_grid', layout: ConcatLayout, k: number, part: Tensor, whole: Tensor): void {
+  const { params } = partParams(layout, k);
+  const limit = gpu.limits.maxComputeWorkgroupsPerDimension;
+  const axis = layout.sizes[k]!;
+  check(axis <= limit, () => `Concat: part ${k} has ${axis} entries along the axis, more than this device's grid allows (${limit})`);
+  const grid: [number, number, number] = [Math.ceil(layout.inner / 64), axis, Math.min(layout.outer, limit)];
+  const bindings =
+    entry === 'concat_place_grid'
+      ? [gpu.uniform(params), part.binding, undefined, whole.binding]
+      : [gpu.uniform(params), undefined, whole.binding, part.binding];
+  gpu.dispatch(`concat.${entry}`, gpu.pipeline('concat', entry), bindings, grid);
+}
+
+/** Version 1 of the forward: one invocation per element, the position recovered by division (kept for comparison). */
+export function concatForwardV1(xs: readonly Tensor[], axis: number, name = 'concat'): Tensor {
   const layout = concatLayout(
     xs.map((x) => x.shape),
     axis,
@@ -72,6 +89,18 @@ export function concatForward(xs: readonly Tensor[], axis: number, name = 'conca
   return y;
 }
 
+/** One dispatch per input, each copying its part into its place in the output. */
+export function concatForward(xs: readonly Tensor[], axis: number, name = 'concat'): Tensor {
+  const layout = concatLayout(
+    xs.map((x) => x.shape),
+    axis,
+  );
+  const gpu = sameDevice([...xs], 'Concat');
+  const y = Tensor.empty(gpu, layout.shape, name);
+  xs.forEach((x, k) => copyPart(gpu, 'concat_place_grid', layout, k, x, y));
+  return y;
+}
+
 /**
  * The gradients of the inputs of shapes `shapes`: part k's slice of dy, for each k where `needs[k]` is not false
  * (null elsewhere — nothing is allocated or dispatched for a gradient nobody asked for).
@@ -82,8 +111,7 @@ export function concatBackward(dy: Tensor, shapes: readonly Shape[], axis: numbe
   return shapes.map((shape, k) => {
     if (needs && !needs[k]) return null;
     const dx = Tensor.empty(dy.gpu, shape, `concat.dx${k}`);
-    const { n, params } = partParams(layout, k);
-    runElementwise(dy.gpu, 'concat', 'concat_slice', n, params, [undefined, dy, dx]);
+    copyPart(dy.gpu, 'concat_slice_grid', layout, k, dx, dy);
     return dx;
   });
 }

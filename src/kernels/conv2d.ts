@@ -11,14 +11,17 @@
  *
  * The backward derivations are written beside each kernel in the .wgsl file and beside each reference here.
  *
- * The kernels are the "direct" ones: one invocation per element of the result. A tiled implicit-GEMM version can sit
- * beside them later, sharing `conv2dGeometry` (the shape rules) and `conv2dParams` (the uniform it reads).
+ * Two versions, side by side as in llm.c: version 1, the "direct" kernels here (one invocation per element of the
+ * result; simple enough to check by eye), and version 2, the register-tiled implicit GEMM of conv2d-tiled.ts (about
+ * 20× faster on lavapipe). Both share `conv2dGeometry`. The forward and the backward to the input use version 2
+ * where it applies; the weight and bias gradients, which the techniques never need, stay on version 1.
  */
 import type { Gpu, Param } from '../gpu/device.js';
 import { check, fmtShape } from '../gpu/errors.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
 import { WG, sameDevice, u32 } from './common.js';
 import { host, type HostTensor } from './host.js';
+import { conv2dBackwardInputTiled, conv2dForwardTiled, tiledBackwardInputSupports, tiledForwardSupports } from './conv2d-tiled.js';
 
 /** Conv attributes as ONNX names them (kernel_shape comes from w; auto_pad must be resolved to pads by the caller). */
 export interface Conv2dAttrs {
@@ -67,6 +70,14 @@ export interface Conv2dForwardOptions {
   /** fuse y = max(conv, 0) into the kernel (SqueezeNet follows every conv with a ReLU) */
   relu?: boolean;
   name?: string;
+  /** kernel version: 1 = direct, 2 = tiled implicit GEMM (default: 2 where it applies) */
+  version?: 1 | 2;
+}
+
+/** The kernel version used when none is asked for: 2 where it applies. */
+function pickVersion(asked: 1 | 2 | undefined, supported: boolean): 1 | 2 {
+  if (asked === 2) check(supported, 'conv2d: version 2 does not support this convolution (group > 1, or a backward with dilation)');
+  return asked ?? (supported ? 2 : 1);
 }
 
 const shapeOf = (t: ShapeLike): Shape => ('shape' in t ? t.shape : t);
@@ -254,6 +265,10 @@ export function conv2dForward(
   const g = conv2dGeometry(x, w, attrs, bias, `conv2d '${name}'`);
   const gpu = sameDevice(bias ? [x, w, bias] : [x, w], `conv2d '${name}'`);
   const y = Tensor.empty(gpu, outputShape(g), name);
+  if (pickVersion(options.version, tiledForwardSupports(g)) === 2) {
+    conv2dForwardTiled(g, x, w, bias, y, options.relu ?? false);
+    return y;
+  }
   // The shader reads the bias only when HAS_BIAS is set, but an 'auto' layout still declares the binding, so without a
   // bias the weights stand in for it (two read-only bindings of one buffer are allowed); it is never read.
   dispatchConv2d(gpu, 'conv2d_forward_direct', g, { x, w, bias: bias ?? w, out: y }, {
@@ -263,13 +278,27 @@ export function conv2dForward(
   return y;
 }
 
-/** dx = ∂L/∂x of shape `xShape` from dy = ∂L/∂y (the transposed convolution; derivation in conv2d.wgsl). */
-export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, attrs: Conv2dAttrsInput = {}, name = 'conv2d.dx'): Tensor {
+/**
+ * dx = ∂L/∂x of shape `xShape` from dy = ∂L/∂y (the transposed convolution; derivation in conv2d.wgsl). When dy
+ * carries `nonzeroChannels` (a one-hot class gradient), version 2 sums over those channels only.
+ */
+export function conv2dBackwardInput(
+  dy: Tensor,
+  w: Tensor,
+  xShape: Shape,
+  attrs: Conv2dAttrsInput = {},
+  name = 'conv2d.dx',
+  version?: 1 | 2,
+): Tensor {
   const what = `conv2d backward input '${name}'`;
   const g = conv2dGeometry(xShape, w, attrs, null, what);
   checkGradShape(dy, g, what);
   const gpu = sameDevice([dy, w], what);
   const dx = Tensor.empty(gpu, inputShape(g), name);
+  if (pickVersion(version, tiledBackwardInputSupports(g)) === 2) {
+    conv2dBackwardInputTiled(g, dy, w, dx, dy.nonzeroChannels);
+    return dx;
+  }
   dispatchConv2d(gpu, 'conv2d_backward_input_direct', g, { w, dy, out: dx });
   return dx;
 }
@@ -299,28 +328,35 @@ export function conv2dBackwardBias(dy: Tensor, name = 'conv2d.db'): Tensor {
 // float64 references
 
 /**
- * Visits every term of the forward sum: each (n, o, oh, ow, c, kh, kw) whose input position lies inside the image
- * (a padded position contributes 0, so it has no term), passing the flat indices of y[n,o,oh,ow],
- * x[n, g·Cg + c, ih, iw] and w[o,c,kh,kw]. These are the loops of the definition; the forward and all three backwards
- * below are the same sum, each accumulating into a different one of the three tensors a term connects.
+ * Visits every term of the forward sum — each (n, o, oh, ow, c, kh, kw) whose input position lies inside the image
+ * (a padded position contributes 0, so it has no term) — a run at a time: for fixed (n, o, c, kh, kw, oh), the
+ * output columns ow ∈ [owFirst, owEnd) whose input column iw = ow·sw − pl + kw·dw lies inside the image. Term j of
+ * the run connects y[yi + j], x[xi + j·sw] and w[wi]. These are the loops of the definition with ow innermost and its
+ * bounds solved once per run instead of testing every iw: the float64 SqueezeNet (the CPU path of src/graph/model.ts,
+ * run on every test photo) then costs about a second per image instead of six. Each y still sums its terms in the
+ * order (c, kh, kw). The forward and all three backwards below are the same sum, each accumulating into a different
+ * one of the three tensors a term connects.
  */
-function forEachTerm(g: Conv2dGeometry, term: (yi: number, xi: number, wi: number) => void): void {
+function forEachRun(g: Conv2dGeometry, run: (yi: number, xi: number, wi: number, count: number) => void): void {
   for (let n = 0; n < g.batch; n++) {
     for (let o = 0; o < g.outChannels; o++) {
       const group = Math.floor(o / g.groupOut);
-      for (let oh = 0; oh < g.outH; oh++) {
-        for (let ow = 0; ow < g.outW; ow++) {
-          const yi = ((n * g.outChannels + o) * g.outH + oh) * g.outW + ow;
-          for (let c = 0; c < g.groupIn; c++) {
-            const ic = group * g.groupIn + c;
-            for (let kh = 0; kh < g.kH; kh++) {
+      for (let c = 0; c < g.groupIn; c++) {
+        const ic = group * g.groupIn + c;
+        for (let kh = 0; kh < g.kH; kh++) {
+          for (let kw = 0; kw < g.kW; kw++) {
+            const wi = ((o * g.groupIn + c) * g.kH + kh) * g.kW + kw;
+            // iw = ow·sw + shift is inside [0, W) exactly for ow in [owFirst, owEnd).
+            const shift = kw * g.dilW - g.padLeft;
+            const owFirst = Math.max(0, Math.ceil(-shift / g.strideW));
+            const owEnd = Math.min(g.outW, Math.floor((g.inW - 1 - shift) / g.strideW) + 1);
+            if (owEnd <= owFirst) continue;
+            for (let oh = 0; oh < g.outH; oh++) {
               const ih = oh * g.strideH - g.padTop + kh * g.dilH;
               if (ih < 0 || ih >= g.inH) continue;
-              for (let kw = 0; kw < g.kW; kw++) {
-                const iw = ow * g.strideW - g.padLeft + kw * g.dilW;
-                if (iw < 0 || iw >= g.inW) continue;
-                term(yi, ((n * g.inChannels + ic) * g.inH + ih) * g.inW + iw, ((o * g.groupIn + c) * g.kH + kh) * g.kW + kw);
-              }
+              const yi = ((n * g.outChannels + o) * g.outH + oh) * g.outW + owFirst;
+              const xi = ((n * g.inChannels + ic) * g.inH + ih) * g.inW + owFirst * g.strideW + shift;
+              run(yi, xi, wi, owEnd - owFirst);
             }
           }
         }
@@ -337,8 +373,10 @@ export function conv2dRef(x: HostTensor, w: HostTensor, bias: HostTensor | null,
     const plane = g.outH * g.outW;
     for (let i = 0; i < y.data.length; i++) y.data[i] = bias.data[Math.floor(i / plane) % g.outChannels]!;
   }
-  forEachTerm(g, (yi, xi, wi) => {
-    y.data[yi] += x.data[xi]! * w.data[wi]!;
+  const [yd, xd, wd, sw] = [y.data, x.data, w.data, g.strideW];
+  forEachRun(g, (yi, xi, wi, count) => {
+    const weight = wd[wi]!;
+    for (let j = 0; j < count; j++) yd[yi + j] += xd[xi + j * sw]! * weight;
   });
   return y;
 }
@@ -352,8 +390,10 @@ export function conv2dBackwardInputRef(dy: HostTensor, w: HostTensor, xShape: Sh
   const g = conv2dGeometry(xShape, w, attrs);
   checkGradShape(dy, g, 'conv2d backward input reference');
   const dx = host(inputShape(g));
-  forEachTerm(g, (yi, xi, wi) => {
-    dx.data[xi] += w.data[wi]! * dy.data[yi]!;
+  const [dxd, wd, dyd, sw] = [dx.data, w.data, dy.data, g.strideW];
+  forEachRun(g, (yi, xi, wi, count) => {
+    const weight = wd[wi]!;
+    for (let j = 0; j < count; j++) dxd[xi + j * sw] += weight * dyd[yi + j]!;
   });
   return dx;
 }
@@ -363,8 +403,11 @@ export function conv2dBackwardWeightRef(dy: HostTensor, x: HostTensor, wShape: S
   const g = conv2dGeometry(x, wShape, attrs);
   checkGradShape(dy, g, 'conv2d backward weight reference');
   const dw = host(weightShape(g));
-  forEachTerm(g, (yi, xi, wi) => {
-    dw.data[wi] += dy.data[yi]! * x.data[xi]!;
+  const [dwd, dyd, xd, sw] = [dw.data, dy.data, x.data, g.strideW];
+  forEachRun(g, (yi, xi, wi, count) => {
+    let sum = 0;
+    for (let j = 0; j < count; j++) sum += dyd[yi + j]! * xd[xi + j * sw]!;
+    dwd[wi] += sum;
   });
   return dw;
 }

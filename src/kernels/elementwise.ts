@@ -4,7 +4,7 @@
  */
 import { check, fmtShape } from '../gpu/errors.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
-import { f32, runElementwise, sameDevice, sameShape, u32 } from './common.js';
+import { f32, runElementwise, runElementwise4, sameDevice, sameShape, u32 } from './common.js';
 import { host, nchw, type HostTensor } from './host.js';
 
 /** a + b. Backward: d(a+b)/da = d(a+b)/db = 1, so both inputs receive dy unchanged. */
@@ -12,7 +12,7 @@ export function add(a: Tensor, b: Tensor, name = 'add'): Tensor {
   sameShape(a, b, 'add');
   const gpu = sameDevice([a, b], 'add');
   const out = Tensor.empty(gpu, a.shape, name);
-  runElementwise(gpu, 'elementwise', 'add', a.size, [u32(a.size)], [a, b, out]);
+  runElementwise4(gpu, 'elementwise', 'add', a.size, [], [a, b, out]);
   return out;
 }
 

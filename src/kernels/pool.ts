@@ -25,10 +25,10 @@
  * smaller than the window's extent along their axis (else a window could lie entirely in padding), and an output of
  * at least one element per axis in which every window covers at least one input element.
  */
-import { i32, u32, type Param } from '../gpu/device.js';
+import { i32, u32, type Gpu, type Param } from '../gpu/device.js';
 import { PixelpropError, check, fmtShape } from '../gpu/errors.js';
 import { Tensor, checkShape, type Shape } from '../gpu/tensor.js';
-import { WG, runElementwise, sameDevice, sameShape } from './common.js';
+import { runElementwise, sameDevice, sameShape } from './common.js';
 import { host, nchw, type HostTensor } from './host.js';
 
 /** MaxPool's attributes, named as in ONNX but camelCase. Lists are [height, width] unless said otherwise. */
@@ -169,7 +169,7 @@ export function poolOutputShape(g: PoolGeometry): [number, number, number, numbe
 }
 
 /** The uniform Params of shaders/pool.wgsl, in declaration order. */
-function poolParams(g: PoolGeometry, n: number): Param[] {
+function poolParams(g: PoolGeometry, n: number, phase: readonly [number, number, number, number] = [0, 0, 1, 1]): Param[] {
   return [
     u32(n),
     i32(g.inH),
@@ -187,13 +187,24 @@ function poolParams(g: PoolGeometry, n: number): Param[] {
     i32(g.pads[2]),
     i32(g.pads[3]),
     u32(g.countIncludePad ? 1 : 0),
+    u32(g.batch * g.channels),
+    i32(phase[0]),
+    i32(phase[1]),
+    i32(phase[2]),
+    i32(phase[3]),
   ];
+}
+
+/** Workgroups of the version-2 kernels: 8 × 8 tiles over (width, height), planes along z (looped past 65535). */
+function gridOf(gpu: Gpu, width: number, height: number, planes: number): [number, number, number] {
+  return [Math.ceil(width / 8), Math.ceil(height / 8), Math.min(planes, gpu.limits.maxComputeWorkgroupsPerDimension)];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // MaxPool
 
-export function maxPoolForward(x: Tensor, attrs: PoolAttributes, name = 'maxpool'): Tensor {
+/** MaxPool forward, version 1: one invocation per output element, indexed by a flat id (the simple kernel). */
+export function maxPoolForwardV1(x: Tensor, attrs: PoolAttributes, name = 'maxpool'): Tensor {
   const g = poolGeometry('MaxPool', x.shape, attrs);
   const y = Tensor.empty(x.gpu, poolOutputShape(g), name);
   runElementwise(x.gpu, 'pool', 'max_pool_forward', y.size, poolParams(g, y.size), [x, undefined, y]);
@@ -201,9 +212,27 @@ export function maxPoolForward(x: Tensor, attrs: PoolAttributes, name = 'maxpool
 }
 
 /**
+ * MaxPool forward, version 2 (grid-indexed). With `saveArgmax` it also returns each window's argmax (its index in
+ * the plane, as f32), which the backward scatters dy through; the caller owns both tensors.
+ */
+export function maxPoolForward(x: Tensor, attrs: PoolAttributes, name = 'maxpool', saveArgmax = false): Tensor & { argmax?: Tensor } {
+  const g = poolGeometry('MaxPool', x.shape, attrs);
+  check(g.inH * g.inW <= 2 ** 24, () => `MaxPool: planes of ${g.inH}×${g.inW} are too large to index in float32`);
+  const gpu = x.gpu;
+  const y: Tensor & { argmax?: Tensor } = Tensor.empty(gpu, poolOutputShape(g), name);
+  const argmax = saveArgmax ? Tensor.empty(gpu, y.shape, `${name}.argmax`) : null;
+  const pipeline = gpu.pipeline('pool', 'max_pool_forward_grid', { SAVE_ARGMAX: saveArgmax ? 1 : 0 });
+  // The argmax slot is declared by the 'auto' layout even when SAVE_ARGMAX is off; a placeholder fills it then.
+  const bindings = [gpu.uniform(poolParams(g, y.size)), x.binding, undefined, y.binding, argmax?.binding ?? gpu.placeholder];
+  gpu.dispatch('pool.max_pool_forward_grid', pipeline, bindings, gridOf(gpu, g.outW, g.outH, g.batch * g.channels));
+  if (argmax) y.argmax = argmax;
+  return y;
+}
+
+/**
  * dx = the gradient of MaxPool with respect to its input x (the forward's input, which the backward re-reads to find
  * each window's argmax): every dy goes to its window's largest element, the first one in row-major window order at a
- * tie. The derivation is in shaders/pool.wgsl above `max_pool_backward`.
+ * tie. Version 1, the gather form; the derivation is in shaders/pool.wgsl above `max_pool_backward`.
  */
 export function maxPoolBackward(dy: Tensor, x: Tensor, attrs: PoolAttributes): Tensor {
   const g = poolGeometry('MaxPool', x.shape, attrs);
@@ -211,6 +240,30 @@ export function maxPoolBackward(dy: Tensor, x: Tensor, attrs: PoolAttributes): T
   const gpu = sameDevice([dy, x], 'MaxPool backward');
   const dx = Tensor.empty(gpu, x.shape, 'maxpool.dx');
   runElementwise(gpu, 'pool', 'max_pool_backward', x.size, poolParams(g, x.size), [x, dy, dx]);
+  return dx;
+}
+
+/**
+ * The same gradient from the forward's saved argmax (version 2): dx starts at zero and each window adds its dy at
+ * its argmax, one non-overlapping phase of windows per dispatch (see max_pool_backward_scatter).
+ */
+export function maxPoolBackwardFromArgmax(dy: Tensor, argmax: Tensor, xShape: Shape, attrs: PoolAttributes): Tensor {
+  const g = poolGeometry('MaxPool', xShape, attrs);
+  sameShape(dy, { shape: poolOutputShape(g), name: 'y' }, 'MaxPool backward (dy vs the output)');
+  sameShape(argmax, dy, 'MaxPool backward (argmax vs dy)');
+  const gpu = sameDevice([dy, argmax], 'MaxPool backward');
+  const dx = Tensor.zeros(gpu, xShape, 'maxpool.dx');
+  // Windows step apart along an axis stop overlapping once step·stride ≥ the window's span.
+  const stepY = Math.ceil(((g.kernelShape[0] - 1) * g.dilations[0] + 1) / g.strides[0]);
+  const stepX = Math.ceil(((g.kernelShape[1] - 1) * g.dilations[1] + 1) / g.strides[1]);
+  const pipeline = gpu.pipeline('pool', 'max_pool_backward_scatter');
+  for (let py = 0; py < Math.min(stepY, g.outH); py++) {
+    for (let px = 0; px < Math.min(stepX, g.outW); px++) {
+      const params = gpu.uniform(poolParams(g, dy.size, [py, px, stepY, stepX]));
+      const grid = gridOf(gpu, Math.ceil((g.outW - px) / stepX), Math.ceil((g.outH - py) / stepY), g.batch * g.channels);
+      gpu.dispatch('pool.max_pool_backward_scatter', pipeline, [params, undefined, dy.binding, dx.binding, undefined, argmax.binding], grid);
+    }
+  }
   return dx;
 }
 
@@ -250,9 +303,10 @@ export function globalAveragePoolForward(x: Tensor, name = 'globalaveragepool'):
   const planes = batch * channels;
   const params = x.gpu.uniform(globalParams(x.shape, planes));
   const y = Tensor.empty(x.gpu, [batch, channels, 1, 1], name);
-  // One workgroup per plane (a reduction), not one invocation per element: see the shader.
-  const pipeline = x.gpu.pipeline('pool', 'global_avg_pool_forward', { WG });
-  x.gpu.dispatch('pool.global_avg_pool_forward', pipeline, [params, x.binding, undefined, y.binding], x.gpu.grid(planes));
+  // One invocation per plane, summing it serially: see the shader (global_avg_pool_forward, one workgroup per plane
+  // with a tree reduction, is version 1).
+  const pipeline = x.gpu.pipeline('pool', 'global_avg_pool_forward_serial');
+  x.gpu.dispatch('pool.global_avg_pool_forward_serial', pipeline, [params, x.binding, undefined, y.binding], x.gpu.grid(Math.ceil(planes / 64)));
   return y;
 }
 
@@ -262,7 +316,12 @@ export function globalAveragePoolBackward(dy: Tensor, xShape: Shape): Tensor {
   const [batch, channels] = nchw({ shape: xShape }, 'GlobalAveragePool backward');
   sameShape(dy, { shape: [batch, channels, 1, 1], name: 'y' }, 'GlobalAveragePool backward (dy vs the output)');
   const dx = Tensor.empty(dy.gpu, xShape, 'globalaveragepool.dx');
-  runElementwise(dy.gpu, 'pool', 'global_avg_pool_backward', dx.size, globalParams(xShape, dx.size), [undefined, dy, dx]);
+  const gpu = dy.gpu;
+  const [, , h, w] = xShape as [number, number, number, number];
+  const grid: [number, number, number] = [Math.ceil((h * w) / 64), 1, Math.min(batch * channels, gpu.limits.maxComputeWorkgroupsPerDimension)];
+  const pipeline = gpu.pipeline('pool', 'global_avg_pool_backward_grid');
+  gpu.dispatch('pool.global_avg_pool_backward_grid', pipeline, [gpu.uniform(globalParams(xShape, dx.size)), undefined, dy.binding, dx.binding], grid);
+  dx.nonzeroChannels = dy.nonzeroChannels; // channel c of dx is dy[c] / (H·W): zero channels stay zero
   return dx;
 }
 

@@ -5,7 +5,7 @@
  * PyTorch and TF do), so dx = dy · [y > 0]. It reads y, not x: y > 0 exactly where x > 0.
  */
 import { Tensor } from '../gpu/tensor.js';
-import { runElementwise, sameShape, u32 } from './common.js';
+import { runElementwise, runElementwise4, sameShape, u32 } from './common.js';
 import { host, type HostTensor } from './host.js';
 
 export function reluForward(x: Tensor, name = 'relu'): Tensor {
@@ -17,7 +17,8 @@ export function reluForward(x: Tensor, name = 'relu'): Tensor {
 export function reluBackward(dy: Tensor, y: Tensor): Tensor {
   sameShape(dy, y, 'relu backward');
   const dx = Tensor.empty(y.gpu, y.shape, 'relu.dx');
-  runElementwise(y.gpu, 'elementwise', 'relu_backward', y.size, [u32(y.size)], [dy, y, dx]);
+  runElementwise4(y.gpu, 'elementwise', 'relu_backward', y.size, [], [dy, y, dx]);
+  dx.nonzeroChannels = dy.nonzeroChannels; // a mask keeps zeros zero
   return dx;
 }
 

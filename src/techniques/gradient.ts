@@ -35,6 +35,7 @@ export function oneHotSeed(model: Model, classes: readonly number[]): Tensor {
     const data = new Float32Array(classes.length * k);
     classes.forEach((c, i) => (data[i * k + c] = 1));
     seed = Tensor.from(model.gpu, [classes.length, k], data, `e_y`);
+    seed.nonzeroChannels = [...new Set(classes)].sort((a, b) => a - b); // lets the classifier's backward read only these
     cache.set(key, seed);
   }
   return seed;

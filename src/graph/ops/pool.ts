@@ -3,7 +3,7 @@ import {
   averagePoolForward,
   globalAveragePoolBackward,
   globalAveragePoolForward,
-  maxPoolBackward,
+  maxPoolBackwardFromArgmax,
   maxPoolForward,
   resolvePoolAttributes,
   type AveragePoolAttributes,
@@ -11,7 +11,7 @@ import {
   type ResolvedPoolAttributes,
 } from '../../kernels/pool.js';
 import type { Tensor } from '../../gpu/tensor.js';
-import { record } from '../tape.js';
+import { record, recordingTape } from '../tape.js';
 
 /** What the tape prints for a pooling node, in conv's style: "k3×3 s2,2 p0,0,1,1 ceil". */
 function poolInfo(a: ResolvedPoolAttributes): string {
@@ -24,12 +24,20 @@ function poolInfo(a: ResolvedPoolAttributes): string {
 
 /**
  * MaxPool; backward routes each dy to its window's largest input, the first in row-major window order at a tie
- * (src/kernels/pool.ts, shaders/pool.wgsl). The backward re-reads x to find the argmax, so x is saved.
+ * (src/kernels/pool.ts, shaders/pool.wgsl). When a backward will follow, the forward also writes each window's
+ * argmax, and the backward scatters dy through it; nothing else is saved.
  */
 export function maxPool(x: Tensor, attrs: PoolAttributes, name = 'maxpool'): Tensor {
   const a = resolvePoolAttributes('MaxPool', attrs); // a snapshot: the caller may change attrs before backward
-  const y = maxPoolForward(x, a, name);
-  return record('MaxPool', [x], y, [x], (dy, needs) => [needs[0] ? maxPoolBackward(dy, x, a) : null], poolInfo(a));
+  const differentiating = recordingTape() !== null && x.requiresGrad;
+  const y = maxPoolForward(x, a, name, differentiating);
+  const argmax = y.argmax;
+  if (!argmax) return y;
+  delete y.argmax;
+  const xShape = x.shape;
+  record('MaxPool', [x], y, [argmax], (dy, needs) => [needs[0] ? maxPoolBackwardFromArgmax(dy, argmax, xShape, a) : null], poolInfo(a));
+  argmax.dispose(); // the tape holds it now
+  return y;
 }
 
 /** AveragePool; backward spreads dy_o / divisor_o over window o's input elements. Needs only x's shape. */

@@ -1,0 +1,170 @@
+// conv2d, version 2: a register-tiled implicit GEMM.
+//
+// A convolution is a matrix product in disguise (im2col without the copy):
+//
+//     out[m, q] = Σ_{n, a, b} W[m, n, a, b] · in[n, pixel(q, a, b)]
+//
+// with m the output channel (GEMM row), q the output pixel n·OH·OW + i·OW + j (GEMM column) and (n, a, b) the
+// reduction: input channel and kernel tap. Each invocation computes a 16 × 4 tile: 16 consecutive rows m0..m0+15
+// (the same for the whole workgroup) and 4 pixels q, q + WG, q + 2·WG, q + 3·WG. Every input value it loads is
+// used 16 times and every weight 4 times; that reuse is the whole point, because on a CPU adapter (lavapipe) a load
+// costs several times an FMA, and on a GPU the loads are what the memory system cannot keep up with.
+//
+// The weights of the 16 rows are the same for all invocations of a workgroup. With subgroups (16 rows = 2 loads per
+// lane + 16 broadcasts, shaders/conv2d_weights_subgroup.wgsl) they are fetched cooperatively; without, each
+// invocation loads all 16 (shaders/conv2d_weights_plain.wgsl). One of the two files is linked in front of this one:
+// it defines `weights16` and the entry point (WGSL cannot switch an `enable` directive or a builtin on and off with
+// an override constant).
+//
+// The same kernel serves two passes, through the affine index maps in Params:
+//   forward:        in = x,  W[m=o, n=c, a=kh, b=kw],   input row  = i·stride + a·dilation − pad_top
+//   backward to x:  in = dy, W[m=c, n=o, a, b] with kh = kh0 + s·a, input row = i + off − a, and the output written at
+//                   row rh + s·i: the transposed convolution, split into s² phases (one dispatch each) so that every
+//                   tap a contributes (the derivation is in src/kernels/conv2d-tiled.ts).
+// A reduction over an explicit list of channels (CHANNEL_LIST) skips channels whose gradient is known to be zero:
+// the classifier's backward for one requested class reads one channel of dy instead of 1000.
+
+override WG: u32 = 64;
+override HAS_BIAS: bool = false;
+override RELU: bool = false;
+override CHANNEL_LIST: bool = false;
+
+struct Params {
+  pixels: u32,          // GEMM columns: N · grid_h · grid_w
+  grid_h: u32,          // output pixels of this dispatch, per image
+  grid_w: u32,
+  m_count: u32,         // GEMM rows
+  n_count: u32,         // reduction channels (or entries of the channel list)
+  taps_h: u32,
+  taps_w: u32,
+  in_h: u32,
+  in_w: u32,
+  in_batch_stride: u32, // elements from one image of `in` to the next
+  in_stride_h: i32,     // input row = i·in_stride_h + a·tap_step_h + in_off_h
+  in_stride_w: i32,
+  tap_step_h: i32,
+  tap_step_w: i32,
+  in_off_h: i32,
+  in_off_w: i32,
+  w_base: u32,          // W index = w_base + m·w_stride_m + n·w_stride_n + a·w_stride_a + b·w_stride_b
+  w_stride_m: u32,
+  w_stride_n: u32,
+  w_stride_a: u32,
+  w_stride_b: u32,
+  out_h: u32,           // the output tensor's spatial size
+  out_w: u32,
+  out_channels: u32,    // its channel count (≥ m_count + out_channel_offset)
+  out_channel_offset: u32,
+  out_stride_h: u32,    // output row = i·out_stride_h + out_off_h
+  out_stride_w: u32,
+  out_off_h: u32,
+  out_off_w: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;      // x (forward) or dy (backward)
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> channels: array<u32>; // the channel list, when CHANNEL_LIST
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+
+// Row r of the tile goes to out[n, off + m0 + r, row, col] for the four pixels; pixels past the end are dropped.
+fn store_row(r: u32, m0: u32, v_in: vec4f, dst: vec4u, live: vec4<bool>) {
+  let m = m0 + r;
+  if (m >= p.m_count) { return; }
+  var v = v_in;
+  if (HAS_BIAS) { v += vec4f(bias[m]); }
+  if (RELU) { v = max(v, vec4f(0.0)); }
+  let plane = p.out_h * p.out_w;
+  let o = dst + vec4u((p.out_channel_offset + m) * plane);
+  if (live.x) { out[o.x] = v.x; }
+  if (live.y) { out[o.y] = v.y; }
+  if (live.z) { out[o.z] = v.z; }
+  if (live.w) { out[o.w] = v.w; }
+}
+
+// The body of the entry point `conv2d_tiled`, which the weights file defines (it knows whether there is a
+// subgroup_invocation_id to pass).
+fn conv2d_tile(wid: vec3u, nwg: vec3u, lane: u32, sub_lane: u32) {
+  let m0 = wid.y * 16u;
+  // Pixel blocks run along x, folded into z when there are more than a grid dimension allows.
+  let q0 = (wid.x + wid.z * nwg.x) * (4u * WG) + lane;
+
+  // Where each of the 4 pixels reads (row/column of its first tap, image base) and writes.
+  let per_image = p.grid_h * p.grid_w;
+  var row0: vec4i;
+  var col0: vec4i;
+  var base: vec4i;
+  var dst: vec4u;
+  var live: vec4<bool>;
+  for (var s = 0u; s < 4u; s++) {
+    let q = q0 + s * WG;
+    live[s] = q < p.pixels;
+    let qc = min(q, p.pixels - 1u);
+    let img = qc / per_image;
+    let rest = qc - img * per_image;
+    let i = rest / p.grid_w;
+    let j = rest - i * p.grid_w;
+    row0[s] = i32(i) * p.in_stride_h + p.in_off_h;
+    col0[s] = i32(j) * p.in_stride_w + p.in_off_w;
+    base[s] = i32(img * p.in_batch_stride);
+    dst[s] = (img * p.out_channels * p.out_h + i * p.out_stride_h + p.out_off_h) * p.out_w + j * p.out_stride_w + p.out_off_w;
+  }
+  let in_plane = p.in_h * p.in_w;
+
+  var acc0 = vec4f(0.0); var acc1 = vec4f(0.0); var acc2 = vec4f(0.0); var acc3 = vec4f(0.0);
+  var acc4 = vec4f(0.0); var acc5 = vec4f(0.0); var acc6 = vec4f(0.0); var acc7 = vec4f(0.0);
+  var acc8 = vec4f(0.0); var acc9 = vec4f(0.0); var acc10 = vec4f(0.0); var acc11 = vec4f(0.0);
+  var acc12 = vec4f(0.0); var acc13 = vec4f(0.0); var acc14 = vec4f(0.0); var acc15 = vec4f(0.0);
+
+  for (var a = 0u; a < p.taps_h; a++) {
+    let ih = row0 + vec4i(i32(a) * p.tap_step_h);
+    for (var b = 0u; b < p.taps_w; b++) {
+      let iw = col0 + vec4i(i32(b) * p.tap_step_w);
+      // Taps outside the input read zero padding: the load goes to element 0 and the value is discarded.
+      let inside = (ih >= vec4i(0)) & (ih < vec4i(i32(p.in_h))) & (iw >= vec4i(0)) & (iw < vec4i(i32(p.in_w)));
+      let at = vec4u(select(vec4i(0), base + ih * i32(p.in_w) + iw, inside));
+      let w_tap = p.w_base + a * p.w_stride_a + b * p.w_stride_b;
+      for (var k = 0u; k < p.n_count; k++) {
+        var n = k;
+        if (CHANNEL_LIST) { n = channels[k]; }
+        let xo = at + vec4u(n * in_plane);
+        let xv = select(vec4f(0.0), vec4f(src[xo.x], src[xo.y], src[xo.z], src[xo.w]), inside);
+        let ws = weights16(w_tap + n * p.w_stride_n, m0, sub_lane);
+        acc0 = fma(vec4f(ws[0]), xv, acc0);
+        acc1 = fma(vec4f(ws[1]), xv, acc1);
+        acc2 = fma(vec4f(ws[2]), xv, acc2);
+        acc3 = fma(vec4f(ws[3]), xv, acc3);
+        acc4 = fma(vec4f(ws[4]), xv, acc4);
+        acc5 = fma(vec4f(ws[5]), xv, acc5);
+        acc6 = fma(vec4f(ws[6]), xv, acc6);
+        acc7 = fma(vec4f(ws[7]), xv, acc7);
+        acc8 = fma(vec4f(ws[8]), xv, acc8);
+        acc9 = fma(vec4f(ws[9]), xv, acc9);
+        acc10 = fma(vec4f(ws[10]), xv, acc10);
+        acc11 = fma(vec4f(ws[11]), xv, acc11);
+        acc12 = fma(vec4f(ws[12]), xv, acc12);
+        acc13 = fma(vec4f(ws[13]), xv, acc13);
+        acc14 = fma(vec4f(ws[14]), xv, acc14);
+        acc15 = fma(vec4f(ws[15]), xv, acc15);
+      }
+    }
+  }
+
+  store_row(0u, m0, acc0, dst, live);
+  store_row(1u, m0, acc1, dst, live);
+  store_row(2u, m0, acc2, dst, live);
+  store_row(3u, m0, acc3, dst, live);
+  store_row(4u, m0, acc4, dst, live);
+  store_row(5u, m0, acc5, dst, live);
+  store_row(6u, m0, acc6, dst, live);
+  store_row(7u, m0, acc7, dst, live);
+  store_row(8u, m0, acc8, dst, live);
+  store_row(9u, m0, acc9, dst, live);
+  store_row(10u, m0, acc10, dst, live);
+  store_row(11u, m0, acc11, dst, live);
+  store_row(12u, m0, acc12, dst, live);
+  store_row(13u, m0, acc13, dst, live);
+  store_row(14u, m0, acc14, dst, live);
+  store_row(15u, m0, acc15, dst, live);
+}

@@ -1,0 +1,191 @@
+/**
+ * conv2d version 2: the register-tiled implicit GEMM of shaders/conv2d_tiled.wgsl, for the forward pass and the
+ * backward pass to the input. Version 1 (the direct kernels of conv2d.ts) stays as the reference the tests and the
+ * kernel benchmark compare against, and as the path for what v2 does not cover (group > 1; a backward with dilation).
+ *
+ * One kernel, two passes, by describing each as "out[m, pixel] = Σ W[m, n, a, b] · in[n, row(i, a), col(j, b)]":
+ *
+ * Forward, y = conv(x, w):   m = o, n = c, (a, b) = (kh, kw), in = x,
+ *                            row = i·sh + a·dh − pt,  W index = ((o·C + c)·KH + kh)·KW + kw.
+ *
+ * Backward to x:             dx[c, ih] = Σ_{o, kh : oh·sh − pt + kh = ih} w[o, c, kh] · dy[o, oh]    (one axis shown)
+ *
+ *   Which taps reach a given ih depends on ih mod sh. Split dx into sh phases ih = rh + sh·i (one dispatch each):
+ *   in phase rh exactly the taps kh ≡ rh + pt (mod sh) contribute, kh = kh0 + sh·a with kh0 = (rh + pt) mod sh, and
+ *   solving oh·sh = rh + sh·i + pt − kh0 − sh·a gives oh = i + (rh + pt − kh0)/sh − a — an exact division. So phase
+ *   rh is the same GEMM with m = c, n = o, in = dy, row = i + off − a, W index = ((o·C + c)·KH + kh0 + sh·a)·KW + …,
+ *   and its results land on rows rh + sh·i of dx. With stride 1 there is one phase and this is the familiar "full"
+ *   convolution of dy with the flipped kernel; with stride 2 (SqueezeNet's first layer) there are four, and no tap
+ *   is wasted on the zeros a dilated-dy formulation would multiply.
+ */
+import { i32, u32, type Gpu, type Param } from '../gpu/device.js';
+import { Tensor } from '../gpu/tensor.js';
+import type { Conv2dGeometry } from './conv2d.js';
+
+/** Invocations per workgroup: each computes 16 rows × 4 pixels, so a workgroup covers 16 × 256 outputs. */
+export const TILED_WG = 64;
+const ROWS = 16;
+const PIXELS = 4;
+
+/** Whether version 2 computes this convolution's forward pass. */
+export function tiledForwardSupports(g: Conv2dGeometry): boolean {
+  return g.group === 1;
+}
+
+/** Whether version 2 computes this convolution's backward pass to the input. */
+export function tiledBackwardInputSupports(g: Conv2dGeometry): boolean {
+  return g.group === 1 && g.dilH === 1 && g.dilW === 1;
+}
+
+interface GemmLayout {
+  pixels: number;
+  gridH: number;
+  gridW: number;
+  mCount: number;
+  nCount: number;
+  tapsH: number;
+  tapsW: number;
+  inH: number;
+  inW: number;
+  inBatchStride: number;
+  inStride: [number, number];
+  tapStep: [number, number];
+  inOff: [number, number];
+  wBase: number;
+  wStrides: [number, number, number, number]; // m, n, a, b
+  outH: number;
+  outW: number;
+  outChannels: number;
+  outChannelOffset: number;
+  outStride: [number, number];
+  outOff: [number, number];
+}
+
+function params(l: GemmLayout): Param[] {
+  return [
+    u32(l.pixels), u32(l.gridH), u32(l.gridW), u32(l.mCount), u32(l.nCount), u32(l.tapsH), u32(l.tapsW),
+    u32(l.inH), u32(l.inW), u32(l.inBatchStride),
+    i32(l.inStride[0]), i32(l.inStride[1]), i32(l.tapStep[0]), i32(l.tapStep[1]), i32(l.inOff[0]), i32(l.inOff[1]),
+    u32(l.wBase), u32(l.wStrides[0]), u32(l.wStrides[1]), u32(l.wStrides[2]), u32(l.wStrides[3]),
+    u32(l.outH), u32(l.outW), u32(l.outChannels), u32(l.outChannelOffset),
+    u32(l.outStride[0]), u32(l.outStride[1]), u32(l.outOff[0]), u32(l.outOff[1]),
+  ];
+}
+
+/** The weights file linked in front of conv2d_tiled.wgsl on this device (see the shader's header). */
+function shaderFiles(gpu: Gpu): string[] {
+  return [gpu.subgroupsOf8 ? 'conv2d_weights_subgroup' : 'conv2d_weights_plain', 'conv2d_tiled'];
+}
+
+function dispatchTiled(
+  gpu: Gpu,
+  label: string,
+  l: GemmLayout,
+  tensors: { src: Tensor; w: Tensor; bias: Tensor | null; channels: GPUBuffer | null; out: Tensor },
+  options: { relu?: boolean } = {},
+): void {
+  if (l.pixels === 0) return;
+  const constants = {
+    WG: TILED_WG,
+    HAS_BIAS: tensors.bias ? 1 : 0,
+    RELU: options.relu ? 1 : 0,
+    CHANNEL_LIST: tensors.channels ? 1 : 0,
+  };
+  const pipeline = gpu.pipeline(shaderFiles(gpu), 'conv2d_tiled', constants);
+  // Unused slots are still declared by the 'auto' layout: the weights stand in for them (never read).
+  const bindings = [
+    gpu.uniform(params(l)),
+    tensors.src.binding,
+    tensors.w.binding,
+    (tensors.bias ?? tensors.w).binding,
+    tensors.channels ?? tensors.w.binding,
+    tensors.out.binding,
+  ];
+  const blocks = Math.ceil(l.pixels / (PIXELS * TILED_WG));
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  const groupsZ = Math.ceil(blocks / max); // folded: the shader takes block = x + z·nwg.x, and skips blocks past the end
+  const groupsY = Math.ceil(l.mCount / ROWS);
+  gpu.dispatch(label, pipeline, bindings, [Math.ceil(blocks / groupsZ), groupsY, groupsZ]);
+}
+
+/** y = conv(x, w) + b, optionally ReLU'd, into `y` (already allocated with the output shape). */
+export function conv2dForwardTiled(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, relu: boolean): void {
+  const taps = g.kH * g.kW;
+  dispatchTiled(
+    x.gpu,
+    'conv2d.tiled_forward',
+    {
+      pixels: g.batch * g.outH * g.outW,
+      gridH: g.outH,
+      gridW: g.outW,
+      mCount: g.outChannels,
+      nCount: g.inChannels,
+      tapsH: g.kH,
+      tapsW: g.kW,
+      inH: g.inH,
+      inW: g.inW,
+      inBatchStride: g.inChannels * g.inH * g.inW,
+      inStride: [g.strideH, g.strideW],
+      tapStep: [g.dilH, g.dilW],
+      inOff: [-g.padTop, -g.padLeft],
+      wBase: 0,
+      wStrides: [g.inChannels * taps, taps, g.kW, 1],
+      outH: g.outH,
+      outW: g.outW,
+      outChannels: g.outChannels,
+      outChannelOffset: 0,
+      outStride: [1, 1],
+      outOff: [0, 0],
+    },
+    { src: x, w, bias, channels: null, out: y },
+    { relu },
+  );
+}
+
+/**
+ * dx = conv_transpose(dy, w) into `dx`, one dispatch per stride phase. `channels`, when given, lists the only output
+ * channels where dy can be non-zero (a one-hot gradient): the sum runs over those alone.
+ */
+export function conv2dBackwardInputTiled(g: Conv2dGeometry, dy: Tensor, w: Tensor, dx: Tensor, channels: readonly number[] | null): void {
+  const gpu = dy.gpu;
+  const list = channels ? gpu.constantBuffer(Uint32Array.from(channels), 'conv2d channel list') : null;
+  const taps = g.kH * g.kW;
+  for (let rh = 0; rh < g.strideH; rh++) {
+    for (let rw = 0; rw < g.strideW; rw++) {
+      const kh0 = (rh + g.padTop) % g.strideH;
+      const kw0 = (rw + g.padLeft) % g.strideW;
+      const gridH = Math.ceil((g.inH - rh) / g.strideH);
+      const gridW = Math.ceil((g.inW - rw) / g.strideW);
+      if (gridH <= 0 || gridW <= 0) continue;
+      dispatchTiled(
+        gpu,
+        'conv2d.tiled_backward_input',
+        {
+          pixels: g.batch * gridH * gridW,
+          gridH,
+          gridW,
+          mCount: g.inChannels,
+          nCount: channels ? channels.length : g.outChannels,
+          tapsH: Math.max(0, Math.ceil((g.kH - kh0) / g.strideH)),
+          tapsW: Math.max(0, Math.ceil((g.kW - kw0) / g.strideW)),
+          inH: g.outH,
+          inW: g.outW,
+          inBatchStride: g.outChannels * g.outH * g.outW,
+          inStride: [1, 1],
+          tapStep: [-1, -1],
+          inOff: [(rh + g.padTop - kh0) / g.strideH, (rw + g.padLeft - kw0) / g.strideW],
+          wBase: kh0 * g.kW + kw0,
+          wStrides: [taps, g.inChannels * taps, g.strideH * g.kW, g.strideW],
+          outH: g.inH,
+          outW: g.inW,
+          outChannels: g.inChannels,
+          outChannelOffset: 0,
+          outStride: [g.strideH, g.strideW],
+          outOff: [rh, rw],
+        },
+        { src: dy, w, bias: null, channels: list, out: dx },
+      );
+    }
+  }
+}
+
