@@ -18,3 +18,4 @@ export { parseOnnx, parseTensorProto, describeGraph } from './graph/onnx/parse.j
 export { parseSynset, resolveClass, className, closestNames, type Labels } from './graph/labels.js';
 export { classScoreGradient, oneHotSeed, type ScoreGradient } from './techniques/gradient.js';
 export * from './image/index.js';
+export * as kernels from './kernels/index.js';

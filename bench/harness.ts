@@ -1,0 +1,75 @@
+/**
+ * Timing for the benchmarks: medians after warm-up, GPU time from timestamp queries where the adapter has them
+ * (summed over the dispatches of one run), wall-clock time around a queue sync otherwise. Machines here are shared
+ * and noisy, so every number is a median of several runs and comparisons are made within one run.
+ */
+import { pathToFileURL } from 'node:url';
+import type { Gpu } from '../src/index.js';
+
+export interface Timing {
+  medianMs: number;
+  minMs: number;
+  runs: number;
+  clock: 'gpu-timestamps' | 'wall';
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Times `run` (which encodes GPU work and returns what it allocated, disposed after each run). GPU timestamps when
+ * available and `useTimestamps` (kernel level); wall clock from encode to queue-done otherwise (model level, where
+ * CPU-side encoding is part of the cost).
+ */
+export async function timeGpu(
+  gpu: Gpu,
+  run: () => { dispose(): void } | { dispose(): void }[] | void,
+  options: { warmup?: number; runs?: number; useTimestamps?: boolean } = {},
+): Promise<Timing> {
+  const { warmup = 2, runs = 7 } = options;
+  const timestamps = (options.useTimestamps ?? true) && gpu.hasTimestamps;
+  const release = (r: ReturnType<typeof run>): void => {
+    if (!r) return;
+    for (const t of Array.isArray(r) ? r : [r]) t.dispose();
+  };
+  for (let i = 0; i < warmup; i++) {
+    release(run());
+    await gpu.sync();
+  }
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (timestamps) {
+      gpu.startProfiling();
+      release(run());
+      const kernels = await gpu.stopProfiling();
+      times.push(kernels.reduce((a, k) => a + k.ms, 0));
+    } else {
+      await gpu.sync();
+      const t0 = performance.now();
+      release(run());
+      await gpu.sync();
+      times.push(performance.now() - t0);
+    }
+  }
+  return { medianMs: median(times), minMs: Math.min(...times), runs, clock: timestamps ? 'gpu-timestamps' : 'wall' };
+}
+
+/** A right-aligned text table. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+export function argFlag(name: string): boolean {
+  return process.argv.includes(`--${name}`);
+}
+
+/** Whether the module at `url` is the script node was started with (so a benchmark module can also be imported). */
+export function isMain(url: string): boolean {
+  return !!process.argv[1] && url === pathToFileURL(process.argv[1]).href;
+}

@@ -1,0 +1,173 @@
+/**
+ * Kernel benchmark at SqueezeNet 1.1's layer shapes (`npm run bench:kernels`): for each kernel, every version side by
+ * side (as in llm.c: v1 is the simple kernel kept as a reference, v2 the optimized one), the median GPU time and the
+ * arithmetic rate (GFLOP/s, 2 per multiply-add) or memory rate (GB/s, bytes read + written).
+ *
+ *   node dist/bench/kernels.js [--batch N] [--smoke] [--json]
+ */
+import { createDevice, kernels, Tensor, type Gpu } from '../src/index.js';
+import { argFlag, isMain, table, timeGpu } from './harness.js';
+
+const { conv2d, pool, concat, relu, softmax, reduce, image } = kernels;
+
+export interface KernelRow {
+  kernel: string;
+  version: string;
+  shape: string;
+  medianMs: number;
+  gflops?: number;
+  gbps?: number;
+  clock: string;
+}
+
+function randomTensor(gpu: Gpu, shape: number[], name: string, seed = 1): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    data[i] = (s / 2 ** 32) * 2 - 1;
+  }
+  return Tensor.from(gpu, shape, data, name);
+}
+
+interface ConvCase {
+  name: string;
+  x: number[];
+  w: number[];
+  attrs: { strides?: [number, number]; pads?: [number, number, number, number] };
+}
+
+function convCases(batch: number): ConvCase[] {
+  const b = (s: number[]): number[] => [batch, ...s.slice(1)];
+  return [
+    { name: 'conv1 3×3 s2', x: b([1, 3, 224, 224]), w: [64, 3, 3, 3], attrs: { strides: [2, 2] } },
+    { name: 'fire2 squeeze 1×1', x: b([1, 64, 55, 55]), w: [16, 64, 1, 1], attrs: {} },
+    { name: 'fire2 expand 1×1', x: b([1, 16, 55, 55]), w: [64, 16, 1, 1], attrs: {} },
+    { name: 'fire2 expand 3×3', x: b([1, 16, 55, 55]), w: [64, 16, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+    { name: 'fire5 expand 3×3', x: b([1, 32, 27, 27]), w: [128, 32, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+    { name: 'fire9 expand 3×3', x: b([1, 64, 13, 13]), w: [256, 64, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+    { name: 'conv10 1×1', x: b([1, 512, 13, 13]), w: [1000, 512, 1, 1], attrs: {} },
+  ];
+}
+
+const fmtShape = (s: readonly number[]): string => `[${s.join(',')}]`;
+
+export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke: boolean }): Promise<KernelRow[]> {
+  const runs = options.smoke ? 1 : 7;
+  const warmup = options.smoke ? 0 : 2;
+  const rows: KernelRow[] = [];
+  const time = (run: () => Tensor | Tensor[]) => timeGpu(gpu, run, { runs, warmup });
+  const add = (kernel: string, version: string, shape: string, t: { medianMs: number; clock: string }, work: { flops?: number; bytes?: number }): void => {
+    rows.push({
+      kernel,
+      version,
+      shape,
+      medianMs: t.medianMs,
+      ...(work.flops ? { gflops: work.flops / (t.medianMs * 1e6) } : {}),
+      ...(work.bytes ? { gbps: work.bytes / (t.medianMs * 1e6) } : {}),
+      clock: t.clock,
+    });
+  };
+
+  for (const c of options.smoke ? convCases(options.batch).slice(1, 3) : convCases(options.batch)) {
+    const x = randomTensor(gpu, c.x, 'x');
+    const w = randomTensor(gpu, c.w, 'w', 2);
+    const bias = randomTensor(gpu, [c.w[0]!], 'b', 3);
+    const y0 = conv2d.conv2dForward(x, w, bias, c.attrs);
+    const macs = y0.size * (c.w[1]! * c.w[2]! * c.w[3]!);
+    const dy = randomTensor(gpu, y0.shape as number[], 'dy', 4);
+    const shape = `${fmtShape(c.x)}*${fmtShape(c.w)}`;
+    for (const version of [1, 2] as const) {
+      const t = await time(() => conv2d.conv2dForward(x, w, bias, c.attrs, { relu: true, version }));
+      add(`conv2d forward+relu ${c.name}`, `v${version}`, shape, t, { flops: 2 * macs });
+    }
+    for (const version of [1, 2] as const) {
+      const t = await time(() => conv2d.conv2dBackwardInput(dy, w, c.x, c.attrs, 'dx', version));
+      add(`conv2d backward-input ${c.name}`, `v${version}`, shape, t, { flops: 2 * macs });
+    }
+    if (c.name.startsWith('conv10')) {
+      // The classifier's backward for one class: dy is one-hot over the channels, and v2 reads only that channel.
+      dy.nonzeroChannels = [76];
+      const t = await time(() => conv2d.conv2dBackwardInput(dy, w, c.x, c.attrs, 'dx', 2));
+      add(`conv2d backward-input ${c.name}, 1 class`, 'v2', shape, t, { flops: (2 * macs) / c.w[0]! });
+      dy.nonzeroChannels = null;
+    }
+    for (const t of [x, w, bias, y0, dy]) t.dispose();
+  }
+
+  const poolCases: [string, number[]][] = options.smoke ? [['pool1', [options.batch, 64, 111, 111]]] : [
+    ['pool1', [options.batch, 64, 111, 111]],
+    ['pool3', [options.batch, 128, 55, 55]],
+    ['pool5', [options.batch, 256, 27, 27]],
+  ];
+  for (const [name, shape] of poolCases) {
+    const attrs = { kernelShape: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1] };
+    const x = randomTensor(gpu, shape, 'x');
+    const withArgmax = pool.maxPoolForward(x, attrs, 'y', true);
+    const dy = randomTensor(gpu, withArgmax.shape as number[], 'dy', 2);
+    const bytes = 4 * (x.size + withArgmax.size);
+    add(`maxpool forward ${name}`, 'v1', fmtShape(shape), await time(() => pool.maxPoolForwardV1(x, attrs)), { bytes });
+    add(`maxpool forward ${name}`, 'v2', fmtShape(shape), await time(() => pool.maxPoolForward(x, attrs)), { bytes });
+    add(`maxpool backward ${name}`, 'v1', fmtShape(shape), await time(() => pool.maxPoolBackward(dy, x, attrs)), { bytes });
+    add(
+      `maxpool backward ${name}`,
+      'v2',
+      fmtShape(shape),
+      await time(() => pool.maxPoolBackwardFromArgmax(dy, withArgmax.argmax!, shape, attrs)),
+      { bytes },
+    );
+    for (const t of [x, withArgmax, withArgmax.argmax!, dy]) t.dispose();
+  }
+
+  {
+    const shape = [options.batch, 64, 55, 55];
+    const a = randomTensor(gpu, shape, 'a');
+    const b = randomTensor(gpu, shape, 'b', 2);
+    const bytes = 2 * 4 * 2 * a.size;
+    add('concat forward fire2', 'v1', `2×${fmtShape(shape)}`, await time(() => concat.concatForwardV1([a, b], 1)), { bytes });
+    add('concat forward fire2', 'v2', `2×${fmtShape(shape)}`, await time(() => concat.concatForward([a, b], 1)), { bytes });
+    const y = relu.reluForward(a);
+    add('relu backward fire2', 'vec4', fmtShape(shape), await time(() => relu.reluBackward(b, y)), { bytes: 3 * 4 * a.size });
+    for (const t of [a, b, y]) t.dispose();
+  }
+  {
+    const x = randomTensor(gpu, [options.batch, 1000, 13, 13], 'x');
+    add('global average pool', 'v2', fmtShape(x.shape), await time(() => pool.globalAveragePoolForward(x)), { bytes: 4 * x.size });
+    x.dispose();
+  }
+  {
+    const logits = randomTensor(gpu, [options.batch, 1000], 'logits');
+    add('softmax', 'v1', fmtShape(logits.shape), await time(() => softmax.softmaxForward(logits)), { bytes: 8 * logits.size });
+    logits.dispose();
+    const img = randomTensor(gpu, [options.batch, 3, 224, 224], 'img');
+    add('l2 norm', 'v1', fmtShape(img.shape), await time(() => reduce.l2Norm(img)), { bytes: 4 * img.size });
+    add('gaussian blur σ=0.5', 'v1', fmtShape(img.shape), await time(() => image.gaussianBlur(img, 0.5)), { bytes: 8 * img.size });
+    add('roll (jitter)', 'v1', fmtShape(img.shape), await time(() => image.roll(img, 7, -5)), { bytes: 8 * img.size });
+    img.dispose();
+  }
+  return rows;
+}
+
+export function kernelTable(rows: KernelRow[]): string {
+  return table(
+    ['kernel', 'version', 'shape', 'median ms', 'GFLOP/s', 'GB/s'],
+    rows.map((r) => [r.kernel, r.version, r.shape, r.medianMs.toFixed(3), r.gflops?.toFixed(2) ?? '', r.gbps?.toFixed(2) ?? '']),
+  );
+}
+
+async function main(): Promise<void> {
+  const batchArg = process.argv.indexOf('--batch');
+  const batch = batchArg >= 0 ? Number(process.argv[batchArg + 1]) : 1;
+  const gpu = await createDevice();
+  const rows = await kernelBenchmark(gpu, { batch, smoke: argFlag('smoke') });
+  if (argFlag('json')) {
+    console.log(JSON.stringify({ adapter: gpu.adapterName, kernels: rows }, null, 2));
+  } else {
+    console.log(`pixelprop kernels on ${gpu.adapterName}, batch ${batch} (${rows[0]?.clock ?? ''})\n`);
+    console.log(kernelTable(rows));
+  }
+  gpu.destroy();
+}
+
+if (isMain(import.meta.url)) await main();

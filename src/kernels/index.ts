@@ -1,0 +1,15 @@
+/**
+ * The kernels, for people who benchmark or teach them (bench/kernels.ts uses this): every kernel family's GPU
+ * dispatches and float64 references. Applications want src/index.ts's higher-level API instead.
+ */
+export * as conv2d from './conv2d.js';
+export * as conv2dTiled from './conv2d-tiled.js';
+export * as pool from './pool.js';
+export * as concat from './concat.js';
+export * as relu from './relu.js';
+export * as elementwise from './elementwise.js';
+export * as gemm from './gemm.js';
+export * as softmax from './softmax.js';
+export * as reduce from './reduce.js';
+export * as image from './image.js';
+export { host, type HostTensor } from './host.js';
