@@ -1,0 +1,130 @@
+/**
+ * `pixelprop classify IMAGE...`: the K most likely ImageNet classes of each image, with the network's raw score and
+ * its softmax probability, as an aligned table or as JSON.
+ *
+ * The images are decoded before the GPU is touched, so that a missing or broken file costs nothing and prints one
+ * line. The images then go through the model in batches no larger than the device allows (Model.maxBatch).
+ */
+import { PixelpropError, Tensor, className, preprocess, type Labels, type RgbImage } from '../index.js';
+import { readImage } from '../image/node-io.js';
+import { flag, num, parse, str } from './args.js';
+import { inputSize, openSession } from './common.js';
+import type { Command } from './main.js';
+import { Progress } from './progress.js';
+
+const USAGE = `pixelprop classify IMAGE... [--top K] [--json] [--logits] [--weights PATH]
+
+  The K most likely ImageNet classes of each image (PNG or JPEG; resized and center-cropped as for training).
+  score is the network's raw output for the class (a logit); prob is the softmax of all the scores.
+
+  --top K         classes per image, most likely first (default 5)
+  --json          print a JSON array, one object per image: {file, top: [{index, name, score, prob}], logits?}
+  --logits        also print every class's score (in JSON: "logits", an array of K_total numbers)
+  --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx; class names from synset.txt beside it)
+
+  example: pixelprop classify cat.jpg dog.png --top 3`;
+
+/** At most this many images go through the GPU at once, whatever the device allows: memory, not speed, limits it. */
+const CHUNK = 8;
+
+export interface Ranked {
+  index: number;
+  name: string;
+  score: number;
+  prob: number;
+}
+
+export interface Classification {
+  file: string;
+  top: Ranked[];
+  logits?: number[];
+}
+
+/** softmax(s)_j = exp(s_j − max s) / Σ_k exp(s_k − max s), in float64 (subtracting the max only avoids overflow). */
+function softmax(scores: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let j = 0; j < scores.length; j++) max = Math.max(max, scores[j]!);
+  const p = new Float64Array(scores.length);
+  let sum = 0;
+  for (let j = 0; j < scores.length; j++) sum += p[j] = Math.exp(scores[j]! - max);
+  for (let j = 0; j < p.length; j++) p[j] = p[j]! / sum;
+  return p;
+}
+
+/** The k highest scores, highest first; equal scores keep the lower class index first. */
+export function topK(scores: ArrayLike<number>, k: number, labels: Labels | null): Ranked[] {
+  const prob = softmax(scores);
+  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  return order.slice(0, k).map((index) => ({ index, name: className(labels, index), score: scores[index]!, prob: prob[index]! }));
+}
+
+function table(results: Classification[]): string {
+  const lines: string[] = [];
+  const nameWidth = Math.max(5, ...results.flatMap((r) => r.top.map((t) => t.name.length))); // one width for all images
+  for (const r of results) {
+    lines.push(r.file);
+    lines.push(`  rank  index  ${'class'.padEnd(nameWidth)}  ${'score'.padStart(9)}  ${'prob'.padStart(7)}`);
+    r.top.forEach((t, i) => {
+      lines.push(
+        `  ${String(i + 1).padStart(4)}  ${String(t.index).padStart(5)}  ${t.name.padEnd(nameWidth)}  ${t.score.toFixed(3).padStart(9)}  ${t.prob.toFixed(4).padStart(7)}`,
+      );
+    });
+    if (r.logits) lines.push(`  logits: ${r.logits.map((v) => v.toPrecision(6)).join(' ')}`);
+  }
+  return lines.join('\n');
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals: files } = parse('classify', argv, {
+    top: { type: 'string' },
+    json: { type: 'boolean' },
+    logits: { type: 'boolean' },
+    weights: { type: 'string' },
+  });
+  const k = num(values, 'top', 5, { integer: true, positive: true });
+  if (files.length === 0) throw new PixelpropError("classify: no image given (see 'pixelprop classify --help')");
+  const images: RgbImage[] = [];
+  for (const f of files) images.push(await readImage(f));
+
+  const progress = new Progress('classify');
+  const { gpu, model, labels } = await openSession(str(values, 'weights'));
+  try {
+    if (k > model.numClasses) throw new PixelpropError(`--top ${k} is more than the model's ${model.numClasses} classes`);
+    const size = inputSize(model);
+    const chunk = Math.max(1, Math.min(CHUNK, model.maxBatch()));
+    const results: Classification[] = [];
+    for (let start = 0; start < files.length; start += chunk) {
+      progress.update(`image ${start + 1}/${files.length}`, true);
+      const part = images.slice(start, start + chunk);
+      const per = 3 * size * size;
+      const chw = new Float32Array(part.length * per);
+      part.forEach((img, i) => chw.set(preprocess(img, { size }), i * per));
+      const x = Tensor.from(gpu, [part.length, 3, size, size], chw, 'images');
+      const scores = model.forward(x);
+      const data = await scores.read();
+      x.dispose();
+      scores.dispose();
+      const classes = model.numClasses;
+      part.forEach((_, i) => {
+        const row = data.subarray(i * classes, (i + 1) * classes);
+        const r: Classification = { file: files[start + i]!, top: topK(row, k, labels) };
+        if (flag(values, 'logits')) r.logits = Array.from(row);
+        results.push(r);
+      });
+    }
+    progress.done();
+    console.log(flag(values, 'json') ? JSON.stringify(results, null, 2) : table(results));
+    return 0;
+  } finally {
+    progress.done();
+    model.dispose();
+    gpu.destroy();
+  }
+}
+
+export const command: Command = {
+  name: 'classify',
+  summary: 'the top-K ImageNet classes of images, with scores and probabilities',
+  usage: USAGE,
+  run,
+};

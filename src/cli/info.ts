@@ -1,0 +1,56 @@
+/**
+ * `pixelprop info`: what pixelprop made of the model file and what the device offers — the graph as the file
+ * declares it, the steps it was lowered to (after Conv+Relu fusion and aliasing), the adapter, and the largest batch
+ * the device's buffer limit allows.
+ */
+import { PixelpropError } from '../index.js';
+import { str, parse } from './args.js';
+import { openSession } from './common.js';
+import type { Command } from './main.js';
+
+const USAGE = `pixelprop info [--weights PATH]
+
+  Prints the model's graph summary (IR version, opset, inputs, outputs, ops, parameters), the engine steps it was
+  lowered to with their batch-1 output shapes, the WebGPU adapter and its features, and the largest batch of images
+  that fits the device's largest buffer.
+
+  --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx)`;
+
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse('info', argv, { weights: { type: 'string' } });
+  if (positionals.length > 0) throw new PixelpropError(`info: unexpected argument '${positionals[0]}' (see 'pixelprop info --help')`);
+  const { gpu, model, modelPath, labels } = await openSession(str(values, 'weights'));
+  try {
+    const features = [...gpu.device.features].sort();
+    const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+    const row = (label: string, text: string) => `${label.padEnd(9)} ${text}`;
+    console.log(
+      [
+        row('model', modelPath),
+        ...model.summary().split('\n').map((l) => `  ${l}`),
+        row('classes', `${model.numClasses}${labels ? ' (names from synset.txt)' : ' (no synset.txt beside the model: classes are shown by index)'}`),
+        '',
+        'steps (after lowering; output shapes for batch 1):',
+        ...model.describeSteps().split('\n').map((l) => `  ${l}`),
+        '',
+        row('adapter', gpu.adapterName),
+        row('features', `${features.length ? features.join(', ') : 'none'} (those pixelprop asks for, where the adapter has them)`),
+        row('buffers', `largest ${mib(limit)} (maxBufferSize ${mib(gpu.limits.maxBufferSize)}, maxStorageBufferBindingSize ${mib(gpu.limits.maxStorageBufferBindingSize)})`),
+        row('batch', `up to ${model.maxBatch()} images per forward (the largest activation must fit one buffer)`),
+      ].join('\n'),
+    );
+    return 0;
+  } finally {
+    model.dispose();
+    gpu.destroy();
+  }
+}
+
+export const command: Command = {
+  name: 'info',
+  summary: 'the model as parsed and lowered, the WebGPU adapter, the largest batch',
+  usage: USAGE,
+  run,
+};

@@ -1,0 +1,233 @@
+/**
+ * The `pixelprop` command as a user runs it: `node bin/pixelprop.js ...` in a child process, on the compiled dist/
+ * (`npx tsc -p .` first). classify against the library in this process, run on the ONNX test data (passing, and
+ * failing on a wrong expected output or a modified model), info, gradcheck, and the exit codes and one-line errors of
+ * bad input.
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import onnxProto from 'onnx-proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Tensor } from '../src/gpu/tensor.js';
+import { Model } from '../src/graph/model.js';
+import { encodeModel, tensorProto } from '../src/graph/onnx/build-fixture.js';
+import { parseTensorProto } from '../src/graph/onnx/parse.js';
+import { readImage } from '../src/image/node-io.js';
+import { preprocess } from '../src/image/preprocess.js';
+import { useGpu } from './helpers.js';
+
+const { onnx } = onnxProto;
+const gpu = useGpu();
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const shared = resolve(repoRoot, '..', 'shared');
+const modelPath = join(shared, 'weights', 'squeezenet1.1.onnx');
+const testData = join(shared, 'weights', 'squeezenet1.1-test-data');
+const photo = (f: string) => join(shared, 'images', 'imagenet_val_25', f);
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `pixelprop ARGS` to completion (without blocking this process's GPU work). */
+function pixelprop(...args: string[]): Promise<Run> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'pixelprop.js'), ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? tmpdir() },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** stderr without the adapter's own notices (Dawn on lavapipe prints two "Warning: ..." lines when a device opens). */
+const ourLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Warning: '));
+
+let tmp: string;
+beforeAll(() => {
+  expect(existsSync(join(repoRoot, 'dist', 'src', 'cli', 'main.js')), "dist/ is missing: run 'npx tsc -p .' first").toBe(true);
+  tmp = mkdtempSync(join(tmpdir(), 'pixelprop-cli-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('pixelprop classify', () => {
+  it('--json on a real photo: the top class is the library’s', async () => {
+    const r = await pixelprop('classify', photo('01_085.png'), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { file: string; top: { index: number; name: string; score: number; prob: number }[]; logits?: number[] }[];
+    expect(out).toHaveLength(1);
+    expect(out[0]!.file).toBe(photo('01_085.png'));
+    expect(out[0]!.logits).toBeUndefined();
+    const top = out[0]!.top;
+    expect(top).toHaveLength(5);
+    expect(top[0]!.name).toBe('quail');
+    for (let i = 1; i < top.length; i++) expect(top[i]!.score).toBeLessThanOrEqual(top[i - 1]!.score);
+    expect(top.reduce((s, t) => s + t.prob, 0)).toBeLessThanOrEqual(1 + 1e-12);
+
+    // The library, in this process, on the same file.
+    const model = Model.load(gpu(), readFileSync(join(repoRoot, 'weights', 'squeezenet1.1.onnx')));
+    const x = Tensor.from(gpu(), [1, 3, 224, 224], preprocess(await readImage(photo('01_085.png'))));
+    const y = model.forward(x);
+    const scores = await y.read();
+    for (const t of [x, y]) t.dispose();
+    model.dispose();
+    const best = scores.indexOf(Math.max(...scores));
+    expect(top[0]!.index).toBe(best);
+    expect(top[0]!.score).toBeCloseTo(scores[best]!, 5);
+  });
+
+  it('--top 3 --logits on two photos, and the text table', async () => {
+    const files = [photo('00_958.png'), photo('03_182.png')];
+    const json = await pixelprop('classify', ...files, '--top', '3', '--logits', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const out = JSON.parse(json.stdout) as { top: { index: number; score: number; prob: number }[]; logits: number[] }[];
+    expect(out.map((o) => o.top.length)).toEqual([3, 3]);
+    for (const o of out) {
+      expect(o.logits).toHaveLength(1000);
+      expect(o.top[0]!.score).toBe(Math.max(...o.logits));
+      // prob is the softmax of the logits
+      const max = Math.max(...o.logits);
+      const z = o.logits.reduce((s, v) => s + Math.exp(v - max), 0);
+      expect(o.top[0]!.prob).toBeCloseTo(1 / z, 12);
+    }
+    const text = await pixelprop('classify', ...files, '--top', '3');
+    expect(text.code, text.stderr).toBe(0);
+    const lines = text.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2 * 5); // per image: file, header, 3 rows
+    expect(lines[0]).toBe(files[0]);
+    expect(lines[1]).toMatch(/^ {2}rank {2}index {2}class +score +prob$/);
+    expect(lines[2]).toMatch(new RegExp(`^ +1 +${out[0]!.top[0]!.index} +hay +-?\\d+\\.\\d{3} +[01]\\.\\d{4}$`));
+  });
+});
+
+describe('pixelprop run', () => {
+  it('passes on the ONNX test data, printing the errors', async () => {
+    const r = await pixelprop('run', modelPath, testData);
+    expect(r.code, r.stderr).toBe(0);
+    const errors = [...r.stdout.matchAll(/rel\. error (\S+) {2}ok$/gm)].map((m) => Number(m[1]));
+    expect(errors).toHaveLength(3);
+    for (const e of errors) expect(e).toBeLessThanOrEqual(1e-5);
+    expect(r.stdout).toContain('3 test set(s), 3 output(s) compared: all within rel. error ≤ 1e-5');
+  });
+
+  it('exits 1 when an expected output is wrong', async () => {
+    const set = join(tmp, 'wrong-output', 'test_data_set_0');
+    mkdirSync(set, { recursive: true });
+    copyFileSync(join(testData, 'test_data_set_0', 'input_0.pb'), join(set, 'input_0.pb'));
+    const expected = parseTensorProto(readFileSync(join(testData, 'test_data_set_0', 'output_0.pb')));
+    const data = Float32Array.from(expected.data as Float32Array);
+    data[7] += 0.1; // about 4e-4 of the largest score: 40× the default tolerance
+    writeFileSync(join(set, 'output_0.pb'), onnx.TensorProto.encode(tensorProto({ name: expected.name, dims: expected.dims, data })).finish());
+    const r = await pixelprop('run', modelPath, join(tmp, 'wrong-output'));
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/output_0 .* rel\. error \S+ {2}FAIL$/m);
+    expect(r.stdout).toContain('1 of 1 output(s) outside rel. error ≤ 1e-5');
+    // A looser bound lets it pass: max|Δ| ≤ atol.
+    expect((await pixelprop('run', modelPath, join(tmp, 'wrong-output'), '--atol', '0.2')).code).toBe(0);
+  });
+
+  it('exits 1 on a modified model', async () => {
+    const m = onnx.ModelProto.decode(readFileSync(modelPath));
+    const bias = m.graph!.initializer!.find((t) => t.name === 'squeezenet0_conv25_bias')!;
+    const values = new Float32Array(Uint8Array.from(bias.rawData!).buffer); // a copy: rawData is a view into the file
+    values[0] = values[0]! + 1; // class 0's score moves by 1
+    bias.rawData = new Uint8Array(values.buffer);
+    const path = join(tmp, 'modified.onnx');
+    writeFileSync(path, encodeModel(m));
+    const r = await pixelprop('run', path, testData);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain('3 of 3 output(s) outside rel. error ≤ 1e-5');
+  });
+
+  it('exits 2 on bad input, with one line', async () => {
+    for (const args of [
+      ['run', modelPath, join(tmp, 'no-such-folder')],
+      ['run', modelPath, tmp], // a folder without test_data_set_*
+      ['run', modelPath, testData, '--rtol', '-1'],
+      ['run', modelPath],
+    ]) {
+      const r = await pixelprop(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(ourLines(r.stderr), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^pixelprop: /m);
+    }
+  });
+});
+
+describe('pixelprop info and gradcheck', () => {
+  it('info shows the graph, the steps, the adapter and the largest batch', async () => {
+    const r = await pixelprop('info');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('  ONNX IR 3, opset 7');
+    expect(r.stdout.match(/^ {2}Conv\+Relu /gm)).toHaveLength(26);
+    expect(r.stdout).toMatch(/^adapter {3}\S/m);
+    expect(r.stdout).toMatch(/^batch {5}up to \d+ images per forward/m);
+  });
+
+  it('gradcheck passes every op check', async () => {
+    const r = await pixelprop('gradcheck');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^op +forward rel\. error +backward rel\. error, per input +result$/m);
+    expect(r.stdout).toMatch(/^conv: conv2d 3×3 s1 p1 .* PASS$/m);
+    expect(r.stdout).not.toContain('FAIL');
+    expect(r.stdout).toMatch(/^all \d+ checks pass/m);
+  });
+});
+
+describe('errors: one line on stderr, exit code 2', () => {
+  it('a missing image, before the GPU is touched', async () => {
+    const r = await pixelprop('classify', join(tmp, 'no-such-photo.png'));
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^pixelprop: cannot read image '.*no-such-photo\.png': /);
+    expect(r.stdout).toBe('');
+  });
+
+  it('an unreadable model', async () => {
+    for (const weights of [join(tmp, 'missing.onnx'), tmp]) {
+      const r = await pixelprop('classify', photo('00_958.png'), '--weights', weights);
+      expect(r.code, weights).toBe(2);
+      expect(r.stderr.trimEnd().split('\n'), weights).toHaveLength(1);
+      expect(r.stderr).toMatch(/^pixelprop: cannot read model /);
+    }
+    const garbage = join(tmp, 'garbage.onnx');
+    writeFileSync(garbage, 'this is not a protobuf');
+    const r = await pixelprop('run', garbage, testData);
+    expect(r.code).toBe(2);
+    expect(ourLines(r.stderr)).toEqual([expect.stringMatching(/^pixelprop: not an ONNX model \(protobuf decode failed: /)]);
+  });
+
+  it('an unknown option, or a bad value', async () => {
+    for (const args of [
+      ['classify', photo('00_958.png'), '--frobnicate'],
+      ['classify', photo('00_958.png'), '--top', '0'],
+      ['classify'],
+      ['info', '--nope'],
+      ['gradcheck', 'extra'],
+    ]) {
+      const r = await pixelprop(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines, args.join(' ')).toHaveLength(1);
+      expect(lines[0]).toMatch(/^pixelprop: /);
+    }
+  });
+
+  it('--help prints the usage of each command', async () => {
+    for (const name of ['classify', 'run', 'info', 'gradcheck']) {
+      const r = await pixelprop(name, '--help');
+      expect(r.code, name).toBe(0);
+      expect(r.stdout, name).toMatch(new RegExp(`^usage: pixelprop ${name}\\b`));
+    }
+  });
+});
