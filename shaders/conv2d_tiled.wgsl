@@ -22,12 +22,17 @@
 //                   row rh + s·i: the transposed convolution, split into s² phases (one dispatch each) so that every
 //                   tap a contributes (the derivation is in src/kernels/conv2d-tiled.ts).
 // A reduction over an explicit list of channels (CHANNEL_LIST) skips channels whose gradient is known to be zero:
-// the classifier's backward for one requested class reads one channel of dy instead of 1000.
+// the classifier's backward for one requested class reads one channel of dy instead of 1000. Channel offsets on
+// both sides let several convolutions share one concatenated tensor: each forward writes its slice of a Fire
+// module's output in place, and each backward reads its slice of the gradient (no concat copies either way).
 
 override WG: u32 = 64;
 override HAS_BIAS: bool = false;
 override RELU: bool = false;
 override CHANNEL_LIST: bool = false;
+// Add the tile into `out` instead of overwriting it: the second of two convolutions that read the same input adds its
+// gradient to the first's (SqueezeNet's two expand convs both read the squeeze output) without a separate add pass.
+override ACCUMULATE: bool = false;
 
 struct Params {
   pixels: u32,          // GEMM columns: N · grid_h · grid_w
@@ -40,6 +45,7 @@ struct Params {
   in_h: u32,
   in_w: u32,
   in_batch_stride: u32, // elements from one image of `in` to the next
+  in_channel_offset: u32, // reduction channel n reads channel n + in_channel_offset of `in` (a slice of a concat)
   in_stride_h: i32,     // input row = i·in_stride_h + a·tap_step_h + in_off_h
   in_stride_w: i32,
   tap_step_h: i32,
@@ -77,10 +83,17 @@ fn store_row(r: u32, m0: u32, v_in: vec4f, dst: vec4u, live: vec4<bool>) {
   if (RELU) { v = max(v, vec4f(0.0)); }
   let plane = p.out_h * p.out_w;
   let o = dst + vec4u((p.out_channel_offset + m) * plane);
-  if (live.x) { out[o.x] = v.x; }
-  if (live.y) { out[o.y] = v.y; }
-  if (live.z) { out[o.z] = v.z; }
-  if (live.w) { out[o.w] = v.w; }
+  if (ACCUMULATE) {
+    if (live.x) { out[o.x] += v.x; }
+    if (live.y) { out[o.y] += v.y; }
+    if (live.z) { out[o.z] += v.z; }
+    if (live.w) { out[o.w] += v.w; }
+  } else {
+    if (live.x) { out[o.x] = v.x; }
+    if (live.y) { out[o.y] = v.y; }
+    if (live.z) { out[o.z] = v.z; }
+    if (live.w) { out[o.w] = v.w; }
+  }
 }
 
 // The body of the entry point `conv2d_tiled`, which the weights file defines (it knows whether there is a
@@ -128,7 +141,7 @@ fn conv2d_tile(wid: vec3u, nwg: vec3u, lane: u32, sub_lane: u32) {
       for (var k = 0u; k < p.n_count; k++) {
         var n = k;
         if (CHANNEL_LIST) { n = channels[k]; }
-        let xo = at + vec4u(n * in_plane);
+        let xo = at + vec4u((n + p.in_channel_offset) * in_plane);
         let xv = select(vec4f(0.0), vec4f(src[xo.x], src[xo.y], src[xo.z], src[xo.w]), inside);
         let ws = weights16(w_tap + n * p.w_stride_n, m0, sub_lane);
         acc0 = fma(vec4f(ws[0]), xv, acc0);

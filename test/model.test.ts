@@ -81,10 +81,12 @@ describe('the real SqueezeNet 1.1', () => {
   });
   afterAll(() => model?.dispose());
 
-  it('lowers to 26 fused Conv+Relu steps, and allows a batch that fits one buffer', () => {
+  it('lowers to 26 fused Conv+Relu (8 pairs of them writing their Fire concat in place), and allows a batch that fits one buffer', () => {
     const ops = model.describeSteps().split('\n').map((l) => l.split(/\s+/)[0]);
-    expect(ops.filter((op) => op === 'Conv+Relu')).toHaveLength(26);
+    expect(ops.filter((op) => op === 'Conv+Relu')).toHaveLength(10);
+    expect(ops.filter((op) => op === 'Conv+Relu‖Concat')).toHaveLength(8);
     expect(ops).not.toContain('Relu');
+    expect(ops).not.toContain('Concat');
     expect(model.maxBatch()).toBeGreaterThanOrEqual(1);
     expect(() => model.checkBatch(model.maxBatch())).not.toThrow();
   });
@@ -118,6 +120,19 @@ describe('the real SqueezeNet 1.1', () => {
     const gradErr = expectClose(await grad.read(), ref.grad.data, BACKWARD_BOUND, '∂s_85/∂x');
     console.log(`real photo: scores ${scoreErr.toExponential(2)}, gradient ${gradErr.toExponential(2)} (GPU vs CPU path)`);
     for (const t of [x, scores, grad]) t.dispose();
+  });
+
+  it('the Fire concats computed in place give the same scores and gradient as separate convs and concats', async () => {
+    const plain = Model.load(gpu(), readFileSync(realModelPath), { fuseConcat: false });
+    expect(plain.describeSteps()).toContain('Concat');
+    const image = preprocess(await readImage(photoPath));
+    const x = Tensor.from(gpu(), [2, 3, 224, 224], [...image, ...image.map((v) => -v)], 'two photos');
+    const fused = classScoreGradient(model, x, [PHOTO_CLASS, 7]);
+    const separate = classScoreGradient(plain, x, [PHOTO_CLASS, 7]);
+    expectClose(await fused.scores.read(), await separate.scores.read(), 1e-6, 'scores, fused vs separate');
+    expectClose(await fused.grad.read(), await separate.grad.read(), 1e-6, 'gradient, fused vs separate');
+    for (const t of [x, fused.scores, fused.grad, separate.scores, separate.grad]) t.dispose();
+    plain.dispose();
   });
 
   it('refuses a batch too large for the device before allocating anything', () => {

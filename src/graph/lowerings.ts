@@ -21,6 +21,7 @@ import {
   conv2dBackwardWeightRef,
   conv2dRef,
   conv2dShape,
+  type Conv2dAttrsInput,
 } from '../kernels/conv2d.js';
 import { addRef } from '../kernels/elementwise.js';
 import { gemmBackwardRef, gemmRef, gemmShape, matmulBackwardRef, matmulRef, matmulShape, type GemmAttrs } from '../kernels/gemm.js';
@@ -58,6 +59,8 @@ export interface StepFunctions {
    * inputs and outputs.
    */
   referenceBackward(dys: HostTensor[], inputs: HostTensor[], outputs: HostTensor[], needs: boolean[]): (HostTensor | null)[];
+  /** Conv only: its attributes for given input and weight shapes (the model fuses Concats of convs with them) */
+  convAttrs?(x: Shape, w: Shape): Conv2dAttrsInput;
 }
 
 /** Values known on the CPU at load time: int64 shapes (Reshape's target) and other constants the ops read as numbers. */
@@ -305,6 +308,7 @@ export const LOWERINGS: Record<string, Lowering> = {
   Conv: (ctx) => {
     const attrsOf = (x: Shape, w: Shape) => convAttrs(ctx.node, x, w);
     return {
+      convAttrs: attrsOf,
       shape: ([x, w, b]) => single(conv2dShape(x!, w!, attrsOf(x!, w!), b ?? null)),
       run: ([x, w, b]) => [conv2d(x!, w!, b ?? null, attrsOf(x!.shape, w!.shape), { relu: ctx.fusedRelu, name: ctx.node.name })],
       reference: ([x, w, b]) => {

@@ -22,6 +22,7 @@ import { Tensor, sizeOf, type Shape } from '../gpu/tensor.js';
 import { addRef } from '../kernels/elementwise.js';
 import { host, type HostTensor } from '../kernels/host.js';
 import { LOWERINGS, checkInputCount, describe, identity, inNode, type IntConstants, type LowerContext, type StepFunctions } from './lowerings.js';
+import { convConcat, convConcatSupports, type ConvPart } from './ops/conv.js';
 import type { OnnxGraph, OnnxNode, OnnxTensor } from './onnx/ir.js';
 import { parseOnnx, describeGraph, type ParseOptions } from './onnx/parse.js';
 
@@ -37,6 +38,11 @@ interface Step extends StepFunctions {
 export interface ModelOptions extends ParseOptions {
   /** fuse each Conv followed only by a Relu into one Conv+Relu kernel (default true) */
   fuseRelu?: boolean;
+  /**
+   * compute a channel Concat of convolutions without the concatenation: each conv writes its slice of the output in
+   * place (a Fire module's expand layer; default true)
+   */
+  fuseConcat?: boolean;
 }
 
 export interface ReferenceScoreGradient {
@@ -44,6 +50,34 @@ export interface ReferenceScoreGradient {
   scores: HostTensor;
   /** ∂ s_{y_i} / ∂ x_i in float64, the shape of x */
   grad: HostTensor;
+}
+
+/**
+ * The step that computes `cat` = Concat(convs) with one convConcat op. Its CPU path composes the parts' references:
+ * the convs, then the concat; backward in the reverse order.
+ */
+function concatOfConvsStep(cat: Step, convs: Step[], relu: boolean): Step {
+  const counts = convs.map((p) => p.inputs.length);
+  const split = <T,>(xs: T[]): T[][] => counts.map((n, k) => xs.slice(counts.slice(0, k).reduce((a, b) => a + b, 0), counts.slice(0, k).reduce((a, b) => a + b, 0) + n));
+  const convOutputs = (ins: HostTensor[]): HostTensor[] => split(ins).map((part, k) => convs[k]!.reference(part)[0]!);
+  return {
+    node: cat.node,
+    op: `${relu ? 'Conv+Relu' : 'Conv'}‖Concat`,
+    inputs: convs.flatMap((p) => p.inputs),
+    outputs: cat.outputs,
+    shape: (ins) => cat.shape(split(ins).map((part, k) => convs[k]!.shape(part)[0]!)),
+    run: (ins) => {
+      const parts: ConvPart[] = split(ins).map(([x, w, b], k) => ({ x: x!, w: w!, bias: b ?? null, attrs: convs[k]!.convAttrs!(x!.shape, w!.shape) }));
+      return [convConcat(parts, relu, cat.node.name)];
+    },
+    reference: (ins) => cat.reference(convOutputs(ins)),
+    referenceBackward: (dys, ins, outs, needs) => {
+      const partOutputs = convOutputs(ins);
+      const dParts = cat.referenceBackward(dys, partOutputs, outs, partOutputs.map(() => true));
+      const needParts = split(needs);
+      return split(ins).flatMap((part, k) => convs[k]!.referenceBackward([dParts[k]!], part, [partOutputs[k]!], needParts[k]!));
+    },
+  };
 }
 
 export class Model {
@@ -134,6 +168,7 @@ export class Model {
       this.steps.push({ node, op: fusedRelu ? 'Conv+Relu' : node.opType, inputs, outputs, ...lower(ctx) });
     }
     for (const name of this.outputNames) this.alias.has(name) && check(false, () => `graph output '${name}' is a plain copy of '${this.alias.get(name)}'; not supported`);
+    if (options.fuseConcat ?? true) this.fuseConcatsOfConvs(isOutput, input.dims);
 
     // Static inputs must be constants on the GPU.
     const produced = new Set([this.inputName, ...this.steps.flatMap((s) => s.outputs)]);
@@ -157,6 +192,55 @@ export class Model {
     this.shapes = this.inferShapes(batch1 as number[]);
 
     for (const [name, t] of floats) this.weights.set(name, Tensor.from(gpu, t.dims.length ? t.dims : [1], t.data as Float32Array, name));
+  }
+
+  /**
+   * Replaces each channel Concat whose inputs are all convolutions read by nothing else with one ConvConcat step
+   * (src/graph/ops/conv.ts, `convConcat`): the convs write their slices of the concat's output in place. The steps
+   * keep their shape rules and float64 references, composed, so the CPU path is unchanged.
+   */
+  private fuseConcatsOfConvs(isOutput: Set<string>, inputDims: (number | string)[]): void {
+    if (!inputDims.slice(1).every((d) => typeof d === 'number')) return;
+    const shapes = this.inferShapes(inputDims.map((d, i) => (i === 0 ? 1 : d)) as number[]);
+    const producer = new Map<string, Step>();
+    const uses = new Map<string, number>();
+    for (const s of this.steps) {
+      s.outputs.forEach((o) => producer.set(o, s));
+      s.inputs.forEach((i) => uses.set(i, (uses.get(i) ?? 0) + 1));
+    }
+    const shapeOf = (name: string): Shape => shapes.get(name) ?? this.constantShape(name)!;
+    const fusedParts = new Set<Step>();
+    const replacement = new Map<Step, Step>();
+    for (const cat of this.steps) {
+      if (cat.op !== 'Concat') continue;
+      const out = shapeOf(cat.outputs[0]!);
+      const axis = cat.node.attrs.axis as number;
+      if (out.length !== 4 || (axis !== 1 && axis !== -3)) continue;
+      const parts = cat.inputs.map((v) => producer.get(v));
+      const op = parts[0]?.op;
+      const fusable = parts.every(
+        (p, k) =>
+          p !== undefined &&
+          (p.op === 'Conv' || p.op === 'Conv+Relu') &&
+          p.op === op &&
+          p.convAttrs !== undefined &&
+          p.outputs.length === 1 &&
+          uses.get(cat.inputs[k]!) === 1 &&
+          !isOutput.has(cat.inputs[k]!) &&
+          p.inputs.slice(1).every((name) => this.constants.has(name)) &&
+          !fusedParts.has(p),
+      );
+      if (!fusable || new Set(parts).size !== parts.length) continue;
+      const convs = parts as Step[];
+      const geometry = convs.map((p) => ({ x: shapeOf(p.inputs[0]!), w: shapeOf(p.inputs[1]!) }));
+      if (!convConcatSupports(geometry.map((g, k) => ({ ...g, attrs: convs[k]!.convAttrs!(g.x, g.w) })))) continue;
+      convs.forEach((p) => fusedParts.add(p));
+      replacement.set(cat, concatOfConvsStep(cat, convs, op === 'Conv+Relu'));
+    }
+    if (replacement.size === 0) return;
+    const steps = this.steps.filter((s) => !fusedParts.has(s)).map((s) => replacement.get(s) ?? s);
+    this.steps.length = 0;
+    this.steps.push(...steps);
   }
 
   /** Parses, validates and uploads a model. Throws a one-line PixelpropError for any problem with the file. */

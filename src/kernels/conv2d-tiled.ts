@@ -22,10 +22,22 @@ import { i32, u32, type Gpu, type Param } from '../gpu/device.js';
 import { Tensor } from '../gpu/tensor.js';
 import type { Conv2dGeometry } from './conv2d.js';
 
-/** Invocations per workgroup: each computes 16 rows × 4 pixels, so a workgroup covers 16 × 256 outputs. */
+/** Invocations per workgroup by default: each computes 16 rows × 4 pixels, so a workgroup covers 16 × 256 outputs. */
 export const TILED_WG = 64;
 const ROWS = 16;
 const PIXELS = 4;
+
+/**
+ * The workgroup size for `pixels` columns: 64 unless that leaves more than a tenth of the last block's lanes idle,
+ * then whichever of 32, 48, 64 wastes least. SqueezeNet's 13 × 13 layers (169 pixels) run 192-pixel blocks at 48
+ * instead of 256-pixel blocks at 64: 88% of the lanes busy instead of 66%. Multiples of 8, so that every subgroup
+ * of lavapipe's 8 lanes is whole.
+ */
+export function tiledWorkgroupSize(pixels: number): number {
+  const waste = (wg: number): number => Math.ceil(pixels / (PIXELS * wg)) * PIXELS * wg - pixels;
+  if (waste(TILED_WG) <= pixels / 10) return TILED_WG;
+  return [64, 48, 32].reduce((best, wg) => (waste(wg) < waste(best) ? wg : best));
+}
 
 /** Whether version 2 computes this convolution's forward pass. */
 export function tiledForwardSupports(g: Conv2dGeometry): boolean {
@@ -48,6 +60,7 @@ interface GemmLayout {
   inH: number;
   inW: number;
   inBatchStride: number;
+  inChannelOffset: number;
   inStride: [number, number];
   tapStep: [number, number];
   inOff: [number, number];
@@ -64,7 +77,7 @@ interface GemmLayout {
 function params(l: GemmLayout): Param[] {
   return [
     u32(l.pixels), u32(l.gridH), u32(l.gridW), u32(l.mCount), u32(l.nCount), u32(l.tapsH), u32(l.tapsW),
-    u32(l.inH), u32(l.inW), u32(l.inBatchStride),
+    u32(l.inH), u32(l.inW), u32(l.inBatchStride), u32(l.inChannelOffset),
     i32(l.inStride[0]), i32(l.inStride[1]), i32(l.tapStep[0]), i32(l.tapStep[1]), i32(l.inOff[0]), i32(l.inOff[1]),
     u32(l.wBase), u32(l.wStrides[0]), u32(l.wStrides[1]), u32(l.wStrides[2]), u32(l.wStrides[3]),
     u32(l.outH), u32(l.outW), u32(l.outChannels), u32(l.outChannelOffset),
@@ -82,14 +95,16 @@ function dispatchTiled(
   label: string,
   l: GemmLayout,
   tensors: { src: Tensor; w: Tensor; bias: Tensor | null; channels: GPUBuffer | null; out: Tensor },
-  options: { relu?: boolean } = {},
+  options: { relu?: boolean; accumulate?: boolean } = {},
 ): void {
   if (l.pixels === 0) return;
+  const wg = tiledWorkgroupSize(l.pixels);
   const constants = {
-    WG: TILED_WG,
+    WG: wg,
     HAS_BIAS: tensors.bias ? 1 : 0,
     RELU: options.relu ? 1 : 0,
     CHANNEL_LIST: tensors.channels ? 1 : 0,
+    ACCUMULATE: options.accumulate ? 1 : 0,
   };
   const pipeline = gpu.pipeline(shaderFiles(gpu), 'conv2d_tiled', constants);
   // Unused slots are still declared by the 'auto' layout: the weights stand in for them (never read).
@@ -101,15 +116,34 @@ function dispatchTiled(
     tensors.channels ?? tensors.w.binding,
     tensors.out.binding,
   ];
-  const blocks = Math.ceil(l.pixels / (PIXELS * TILED_WG));
+  const blocks = Math.ceil(l.pixels / (PIXELS * wg));
   const max = gpu.limits.maxComputeWorkgroupsPerDimension;
   const groupsZ = Math.ceil(blocks / max); // folded: the shader takes block = x + z·nwg.x, and skips blocks past the end
   const groupsY = Math.ceil(l.mCount / ROWS);
   gpu.dispatch(label, pipeline, bindings, [Math.ceil(blocks / groupsZ), groupsY, groupsZ]);
 }
 
-/** y = conv(x, w) + b, optionally ReLU'd, into `y` (already allocated with the output shape). */
-export function conv2dForwardTiled(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor | null, y: Tensor, relu: boolean): void {
+/** Where a convolution's output channels sit in the tensor it writes (or its gradient in the tensor it reads). */
+export interface ChannelSlice {
+  /** the first channel */
+  offset: number;
+  /** the tensor's channel count */
+  channels: number;
+}
+
+/**
+ * y = conv(x, w) + b, optionally ReLU'd, into `y`: the whole of y (already allocated with the output shape), or its
+ * channels [slice.offset, slice.offset + O) when y is the concatenation of several convolutions' outputs.
+ */
+export function conv2dForwardTiled(
+  g: Conv2dGeometry,
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  y: Tensor,
+  relu: boolean,
+  slice: ChannelSlice = { offset: 0, channels: g.outChannels },
+): void {
   const taps = g.kH * g.kW;
   dispatchTiled(
     x.gpu,
@@ -125,6 +159,7 @@ export function conv2dForwardTiled(g: Conv2dGeometry, x: Tensor, w: Tensor, bias
       inH: g.inH,
       inW: g.inW,
       inBatchStride: g.inChannels * g.inH * g.inW,
+      inChannelOffset: 0,
       inStride: [g.strideH, g.strideW],
       tapStep: [g.dilH, g.dilW],
       inOff: [-g.padTop, -g.padLeft],
@@ -132,8 +167,8 @@ export function conv2dForwardTiled(g: Conv2dGeometry, x: Tensor, w: Tensor, bias
       wStrides: [g.inChannels * taps, taps, g.kW, 1],
       outH: g.outH,
       outW: g.outW,
-      outChannels: g.outChannels,
-      outChannelOffset: 0,
+      outChannels: slice.channels,
+      outChannelOffset: slice.offset,
       outStride: [1, 1],
       outOff: [0, 0],
     },
@@ -144,9 +179,18 @@ export function conv2dForwardTiled(g: Conv2dGeometry, x: Tensor, w: Tensor, bias
 
 /**
  * dx = conv_transpose(dy, w) into `dx`, one dispatch per stride phase. `channels`, when given, lists the only output
- * channels where dy can be non-zero (a one-hot gradient): the sum runs over those alone.
+ * channels where dy can be non-zero (a one-hot gradient): the sum runs over those alone. `slice` says where this
+ * convolution's channels sit in dy when dy is the gradient of a concatenation; `accumulate` adds into dx.
  */
-export function conv2dBackwardInputTiled(g: Conv2dGeometry, dy: Tensor, w: Tensor, dx: Tensor, channels: readonly number[] | null): void {
+export function conv2dBackwardInputTiled(
+  g: Conv2dGeometry,
+  dy: Tensor,
+  w: Tensor,
+  dx: Tensor,
+  channels: readonly number[] | null,
+  slice: ChannelSlice = { offset: 0, channels: g.outChannels },
+  accumulate = false,
+): void {
   const gpu = dy.gpu;
   const list = channels ? gpu.constantBuffer(Uint32Array.from(channels), 'conv2d channel list') : null;
   const taps = g.kH * g.kW;
@@ -170,7 +214,8 @@ export function conv2dBackwardInputTiled(g: Conv2dGeometry, dy: Tensor, w: Tenso
           tapsW: Math.max(0, Math.ceil((g.kW - kw0) / g.strideW)),
           inH: g.outH,
           inW: g.outW,
-          inBatchStride: g.outChannels * g.outH * g.outW,
+          inBatchStride: slice.channels * g.outH * g.outW,
+          inChannelOffset: slice.offset,
           inStride: [1, 1],
           tapStep: [-1, -1],
           inOff: [(rh + g.padTop - kh0) / g.strideH, (rw + g.padLeft - kw0) / g.strideW],
@@ -184,6 +229,7 @@ export function conv2dBackwardInputTiled(g: Conv2dGeometry, dy: Tensor, w: Tenso
           outOff: [rh, rw],
         },
         { src: dy, w, bias: null, channels: list, out: dx },
+        { accumulate },
       );
     }
   }

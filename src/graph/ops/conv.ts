@@ -3,13 +3,16 @@ import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
   conv2dForward,
+  conv2dGeometry,
   resolveConv2dAttrs,
   type Conv2dAttrsInput,
   type Conv2dForwardOptions,
 } from '../../kernels/conv2d.js';
+import { conv2dBackwardInputTiled, conv2dForwardTiled, tiledBackwardInputSupports, tiledForwardSupports } from '../../kernels/conv2d-tiled.js';
+import { concatBackward } from '../../kernels/concat.js';
 import { reluBackward } from '../../kernels/relu.js';
 import { check } from '../../gpu/errors.js';
-import type { Tensor } from '../../gpu/tensor.js';
+import { Tensor, type Shape } from '../../gpu/tensor.js';
 import { record } from '../tape.js';
 
 /**
@@ -69,6 +72,89 @@ export function conv2d(
       } finally {
         if (dz !== dy) dz.dispose(); // the kernels above have been encoded; the buffer is recycled only after them
       }
+    },
+    info,
+  );
+}
+
+/** One convolution of a `convConcat`: its input, weights, bias and attributes. */
+export interface ConvPart {
+  x: Tensor;
+  w: Tensor;
+  bias: Tensor | null;
+  attrs: Conv2dAttrsInput;
+}
+
+/** Whether `convConcat` can take these convolutions (conv2d v2 computes each; see src/kernels/conv2d-tiled.ts). */
+export function convConcatSupports(parts: readonly { x: Shape; w: Shape; attrs: Conv2dAttrsInput }[]): boolean {
+  return parts.every((p) => {
+    const g = conv2dGeometry(p.x, p.w, p.attrs);
+    return tiledForwardSupports(g) && tiledBackwardInputSupports(g);
+  });
+}
+
+/**
+ * y = Concat_channels(Conv(x_1, w_1, b_1), …, Conv(x_k, w_k, b_k)), each conv optionally ReLU'd — a Fire module's
+ * expand layer — computed without the concatenation: each convolution writes its channels of y in place.
+ *
+ * Backward: with the ReLU, dz = dy · [y > 0] once for all of y; then the gradient of a concat is the slice of dz that
+ * each part wrote, and each part's conv backward reads its slice in place. The same input read by several parts
+ * (both expand convs read the squeeze output) gets the sum of their gradients, accumulated in one tensor by the
+ * kernels themselves; the tape receives it once. Weight and bias gradients, which the techniques never ask for,
+ * take the plain route (slice dz, then src/kernels/conv2d.ts).
+ */
+export function convConcat(parts: readonly ConvPart[], relu: boolean, name = 'conv_concat'): Tensor {
+  check(parts.length > 0, 'convConcat: no convolutions');
+  const geometries = parts.map((p, k) => conv2dGeometry(p.x, p.w, resolveConv2dAttrs(p.attrs), p.bias, `convConcat '${name}' part ${k}`));
+  const g0 = geometries[0]!;
+  check(
+    geometries.every((g) => g.batch === g0.batch && g.outH === g0.outH && g.outW === g0.outW),
+    () => `convConcat '${name}': the convolutions' outputs differ in batch or size`,
+  );
+  check(convConcatSupports(parts.map((p) => ({ x: p.x.shape, w: p.w.shape, attrs: p.attrs }))), () => `convConcat '${name}': a part is not supported by conv2d v2`);
+  const channels = geometries.reduce((a, g) => a + g.outChannels, 0);
+  const offsets = geometries.map((_, k) => geometries.slice(0, k).reduce((a, g) => a + g.outChannels, 0));
+  const y = Tensor.empty(parts[0]!.x.gpu, [g0.batch, channels, g0.outH, g0.outW], name);
+  parts.forEach((p, k) => conv2dForwardTiled(geometries[k]!, p.x, p.w, p.bias, y, relu, { offset: offsets[k]!, channels }));
+
+  const inputs = parts.flatMap((p) => (p.bias ? [p.x, p.w, p.bias] : [p.x, p.w]));
+  const slot = (k: number): number => parts.slice(0, k).reduce((a, p) => a + (p.bias ? 3 : 2), 0);
+  const saved = [...(relu ? [y] : []), ...parts.flatMap((p) => [...(p.x.requiresGrad ? [p.w] : []), ...(p.w.requiresGrad ? [p.x] : [])])];
+  const info = `${parts.map((p) => `k${p.w.shape[2]}×${p.w.shape[3]}`).join(' ‖ ')}${relu ? ' +relu' : ''}`;
+  return record(
+    relu ? 'Conv+Relu‖Concat' : 'Conv‖Concat',
+    inputs,
+    y,
+    saved,
+    (dy, needs) => {
+      const dz = relu ? reluBackward(dy, y) : dy;
+      const grads: (Tensor | null)[] = new Array(inputs.length).fill(null);
+      const dxOf = new Map<Tensor, Tensor>(); // one gradient tensor per distinct input, accumulated by the kernels
+      try {
+        parts.forEach((p, k) => {
+          const g = geometries[k]!;
+          const at = slot(k);
+          if (needs[at]) {
+            const dx = dxOf.get(p.x);
+            if (dx) conv2dBackwardInputTiled(g, dz, p.w, dx, null, { offset: offsets[k]!, channels }, true);
+            else {
+              const fresh = Tensor.empty(p.x.gpu, p.x.shape, `grad(${p.x.name})`);
+              conv2dBackwardInputTiled(g, dz, p.w, fresh, null, { offset: offsets[k]!, channels });
+              dxOf.set(p.x, fresh);
+              grads[at] = fresh;
+            }
+          }
+          if (needs[at + 1] || (p.bias && needs[at + 2])) {
+            const dzk = concatBackward(dz, geometries.map((gk) => [gk.batch, gk.outChannels, gk.outH, gk.outW]), 1, geometries.map((_, j) => j === k))[k]!;
+            if (needs[at + 1]) grads[at + 1] = conv2dBackwardWeight(dzk, p.x, p.w.shape, p.attrs, `grad(${p.w.name})`);
+            if (p.bias && needs[at + 2]) grads[at + 2] = conv2dBackwardBias(dzk, `grad(${p.bias.name})`);
+            dzk.dispose();
+          }
+        });
+      } finally {
+        if (dz !== dy) dz.dispose();
+      }
+      return grads;
     },
     info,
   );
