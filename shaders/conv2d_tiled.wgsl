@@ -33,6 +33,9 @@ override CHANNEL_LIST: bool = false;
 // Add the tile into `out` instead of overwriting it: the second of two convolutions that read the same input adds its
 // gradient to the first's (SqueezeNet's two expand convs both read the squeeze output) without a separate add pass.
 override ACCUMULATE: bool = false;
+// Phase-packed backward (PHASES = sh·sw > 1): the rows of the GEMM are (phase, channel) pairs, m = phase·C + c, and
+// row m's results land at output row i·sh + phase / sw, column j·sw + phase % sw. See conv2d-tiled.ts.
+override PHASES: u32 = 1;
 
 struct Params {
   pixels: u32,          // GEMM columns: N · grid_h · grid_w
@@ -65,6 +68,7 @@ struct Params {
   out_stride_w: u32,
   out_off_h: u32,
   out_off_w: u32,
+  phase_channels: u32,  // PHASES > 1: the output's channels per phase (C)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -74,15 +78,33 @@ struct Params {
 @group(0) @binding(4) var<storage, read> channels: array<u32>; // the channel list, when CHANNEL_LIST
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
+// Where a tile's pixels write: the first element of their image in `out`, and their row and column there.
+struct Destination {
+  image: vec4u,
+  row: vec4u,
+  col: vec4u,
+  live: vec4<bool>,
+}
+
 // Row r of the tile goes to out[n, off + m0 + r, row, col] for the four pixels; pixels past the end are dropped.
-fn store_row(r: u32, m0: u32, v_in: vec4f, dst: vec4u, live: vec4<bool>) {
+fn store_row(r: u32, m0: u32, v_in: vec4f, d: Destination) {
   let m = m0 + r;
   if (m >= p.m_count) { return; }
   var v = v_in;
   if (HAS_BIAS) { v += vec4f(bias[m]); }
   if (RELU) { v = max(v, vec4f(0.0)); }
-  let plane = p.out_h * p.out_w;
-  let o = dst + vec4u((p.out_channel_offset + m) * plane);
+  var channel = p.out_channel_offset + m;
+  var row = d.row;
+  var col = d.col;
+  var live = d.live;
+  if (PHASES > 1u) {
+    let phase = m / p.phase_channels;
+    channel = m - phase * p.phase_channels;
+    row += vec4u(phase / p.out_stride_w);
+    col += vec4u(phase % p.out_stride_w);
+    live = live & (row < vec4u(p.out_h)) & (col < vec4u(p.out_w));
+  }
+  let o = d.image + vec4u(channel * p.out_h * p.out_w) + row * p.out_w + col;
   if (ACCUMULATE) {
     if (live.x) { out[o.x] += v.x; }
     if (live.y) { out[o.y] += v.y; }
@@ -108,11 +130,10 @@ fn conv2d_tile(wid: vec3u, nwg: vec3u, lane: u32, sub_lane: u32) {
   var row0: vec4i;
   var col0: vec4i;
   var base: vec4i;
-  var dst: vec4u;
-  var live: vec4<bool>;
+  var dst: Destination;
   for (var s = 0u; s < 4u; s++) {
     let q = q0 + s * WG;
-    live[s] = q < p.pixels;
+    dst.live[s] = q < p.pixels;
     let qc = min(q, p.pixels - 1u);
     let img = qc / per_image;
     let rest = qc - img * per_image;
@@ -121,7 +142,9 @@ fn conv2d_tile(wid: vec3u, nwg: vec3u, lane: u32, sub_lane: u32) {
     row0[s] = i32(i) * p.in_stride_h + p.in_off_h;
     col0[s] = i32(j) * p.in_stride_w + p.in_off_w;
     base[s] = i32(img * p.in_batch_stride);
-    dst[s] = (img * p.out_channels * p.out_h + i * p.out_stride_h + p.out_off_h) * p.out_w + j * p.out_stride_w + p.out_off_w;
+    dst.image[s] = img * p.out_channels * p.out_h * p.out_w;
+    dst.row[s] = i * p.out_stride_h + p.out_off_h;
+    dst.col[s] = j * p.out_stride_w + p.out_off_w;
   }
   let in_plane = p.in_h * p.in_w;
 
@@ -164,20 +187,20 @@ fn conv2d_tile(wid: vec3u, nwg: vec3u, lane: u32, sub_lane: u32) {
     }
   }
 
-  store_row(0u, m0, acc0, dst, live);
-  store_row(1u, m0, acc1, dst, live);
-  store_row(2u, m0, acc2, dst, live);
-  store_row(3u, m0, acc3, dst, live);
-  store_row(4u, m0, acc4, dst, live);
-  store_row(5u, m0, acc5, dst, live);
-  store_row(6u, m0, acc6, dst, live);
-  store_row(7u, m0, acc7, dst, live);
-  store_row(8u, m0, acc8, dst, live);
-  store_row(9u, m0, acc9, dst, live);
-  store_row(10u, m0, acc10, dst, live);
-  store_row(11u, m0, acc11, dst, live);
-  store_row(12u, m0, acc12, dst, live);
-  store_row(13u, m0, acc13, dst, live);
-  store_row(14u, m0, acc14, dst, live);
-  store_row(15u, m0, acc15, dst, live);
+  store_row(0u, m0, acc0, dst);
+  store_row(1u, m0, acc1, dst);
+  store_row(2u, m0, acc2, dst);
+  store_row(3u, m0, acc3, dst);
+  store_row(4u, m0, acc4, dst);
+  store_row(5u, m0, acc5, dst);
+  store_row(6u, m0, acc6, dst);
+  store_row(7u, m0, acc7, dst);
+  store_row(8u, m0, acc8, dst);
+  store_row(9u, m0, acc9, dst);
+  store_row(10u, m0, acc10, dst);
+  store_row(11u, m0, acc11, dst);
+  store_row(12u, m0, acc12, dst);
+  store_row(13u, m0, acc13, dst);
+  store_row(14u, m0, acc14, dst);
+  store_row(15u, m0, acc15, dst);
 }

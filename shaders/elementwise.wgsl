@@ -115,3 +115,15 @@ fn clamp_channels_in_place(@builtin(global_invocation_id) gid: vec3u, @builtin(n
   let c = (i / bounds.plane) % bounds.channels;
   out[i] = clamp(out[i], bounds.lo[c / 4u][c % 4u], bounds.hi[c / 4u][c % 4u]);
 }
+
+// out[i] = a[index[i]], or 0 where index[i] is 0xffffffff: a rearrangement of a tensor by a precomputed map (the
+// phase-packed weights of conv2d v2's strided backward; src/kernels/conv2d-tiled.ts builds the map on the CPU).
+@group(0) @binding(4) var<storage, read> index_map: array<u32>;
+
+@compute @workgroup_size(WG)
+fn gather_or_zero(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  let k = index_map[i];
+  out[i] = select(0.0, a[min(k, arrayLength(&a) - 1u)], k != 0xffffffffu);
+}

@@ -73,6 +73,20 @@ for (const subgroups of [true, false]) {
       });
     }
 
+    it("packs conv1's four stride phases into one GEMM, and keeps wide layers phase by phase", async () => {
+      const count = (xShape: number[], wShape: number[]): number => {
+        const dy = Tensor.zeros(gpu, [xShape[0]!, wShape[0]!, Math.floor((xShape[2]! - 3) / 2) + 1, Math.floor((xShape[3]! - 3) / 2) + 1]);
+        const w = Tensor.zeros(gpu, wShape);
+        const before = gpu.dispatchCount;
+        const dx = conv2dBackwardInput(dy, w, xShape, { strides: [2, 2] }, 'dx', 2);
+        const n = gpu.dispatchCount - before;
+        for (const t of [dy, w, dx]) t.dispose();
+        return n;
+      };
+      expect(count([1, 3, 224, 224], [64, 3, 3, 3])).toBe(2); // the weight gather, then one GEMM
+      expect(count([1, 64, 31, 31], [32, 64, 3, 3])).toBe(4); // 64 channels fill their tiles: one GEMM per phase
+    });
+
     it('sums over the listed channels only when dy says the others are zero (the classifier backward)', async () => {
       const xShape = [2, 40, 5, 6];
       const w = rand([100, 40, 1, 1], 5);
