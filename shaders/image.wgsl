@@ -12,6 +12,7 @@ struct Params {
   shift_h: u32,  // roll: the offset along H, reduced to [0, H)
   shift_w: u32,  // roll: the offset along W, reduced to [0, W)
   radius: u32,   // blur: the filter has 2·radius + 1 taps
+  planes: u32,   // N·C
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -28,22 +29,29 @@ fn index(gid: vec3u, nwg: vec3u) -> u32 {
 //   out[.., h, w] = x[.., (h − oy) mod H, (w − ox) mod W],
 // with the offsets already reduced to [0, H) and [0, W), so that adding H − shift keeps everything unsigned.
 // Backward: roll is a permutation P of the elements, y = P x, so dx = Pᵀ dy = P⁻¹ dy: the roll by (−ox, −oy).
-@compute @workgroup_size(WG)
+// The image kernels run on a 3-D grid — x along W, y along H, z over the N·C planes (stepping by the grid's z past
+// 65535) — so that no invocation divides to find its pixel: on a CPU adapter an integer division is eight scalar
+// divisions, and these kernels do little else.
+
+// out[.., h, w] = x[.., (h − shift_h) mod H, (w − shift_w) mod W]: numpy's roll by (shift_h, shift_w).
+@compute @workgroup_size(64)
 fn roll(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= p.n) { return; }
-  let w = i % p.width;
-  let h = (i / p.width) % p.height;
-  let plane = i - h * p.width - w;  // index of element (.., 0, 0) of this image plane
-  let src_h = (h + p.height - p.shift_h) % p.height;
-  let src_w = (w + p.width - p.shift_w) % p.width;
-  out[i] = x[plane + src_h * p.width + src_w];
+  let w = gid.x;
+  let h = gid.y;
+  if (w >= p.width || h >= p.height) { return; }
+  // shifts are reduced to [0, size), so one conditional subtraction replaces the modulo
+  var src_h = h + p.height - p.shift_h;
+  if (src_h >= p.height) { src_h -= p.height; }
+  var src_w = w + p.width - p.shift_w;
+  if (src_w >= p.width) { src_w -= p.width; }
+  let plane_size = p.height * p.width;
+  for (var plane = gid.z; plane < p.planes; plane += nwg.z) {
+    out[plane * plane_size + h * p.width + w] = x[plane * plane_size + src_h * p.width + src_w];
+  }
 }
 
-// scipy.ndimage's mode 'reflect' (half-sample symmetric, d c b a | a b c d | d c b a): the extended signal is
-// periodic with period 2n, and within one period the second half mirrors the first. Valid for any offset, also when
-// the filter is wider than the image (a 3-pixel image under a 9-tap filter reflects more than once).
 fn reflect(i: i32, n: i32) -> i32 {
+  if (i >= 0 && i < n) { return i; }  // the common case, inside the image: no modulo
   let period = 2 * n;
   var j = i % period;          // WGSL's % keeps the sign of i
   if (j < 0) { j += period; }
@@ -54,23 +62,25 @@ fn reflect(i: i32, n: i32) -> i32 {
 // One axis of the separable Gaussian: out[.., h, w] = Σ_k weights[k] · x[.., reflect(h + k − r), w]   (along H)
 //                                  or                 Σ_k weights[k] · x[.., h, reflect(w + k − r)]   (along W).
 // The weights are symmetric, so this correlation equals scipy's convolution.
-@compute @workgroup_size(WG)
+@compute @workgroup_size(64)
 fn gaussian_blur_1d(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= p.n) { return; }
-  let w = i % p.width;
-  let h = (i / p.width) % p.height;
-  let plane = i - h * p.width - w;
+  let w = gid.x;
+  let h = gid.y;
+  if (w >= p.width || h >= p.height) { return; }
   let r = i32(p.radius);
-  var acc = 0.0;
-  for (var k = 0; k <= 2 * r; k++) {
-    var src: u32;
-    if (ALONG_W) {
-      src = plane + h * p.width + u32(reflect(i32(w) + k - r, i32(p.width)));
-    } else {
-      src = plane + u32(reflect(i32(h) + k - r, i32(p.height))) * p.width + w;
+  let plane_size = p.height * p.width;
+  for (var plane = gid.z; plane < p.planes; plane += nwg.z) {
+    let base = plane * plane_size;
+    var acc = 0.0;
+    for (var k = 0; k <= 2 * r; k++) {
+      var src: u32;
+      if (ALONG_W) {
+        src = base + h * p.width + u32(reflect(i32(w) + k - r, i32(p.width)));
+      } else {
+        src = base + u32(reflect(i32(h) + k - r, i32(p.height))) * p.width + w;
+      }
+      acc += weights[k] * x[src];
     }
-    acc += weights[k] * x[src];
+    out[base + h * p.width + w] = acc;
   }
-  out[i] = acc;
 }

@@ -10,7 +10,6 @@
 import { u32 } from '../gpu/device.js';
 import { check } from '../gpu/errors.js';
 import { Tensor } from '../gpu/tensor.js';
-import { WG, runElementwise } from './common.js';
 import { host, nchw, type HostTensor } from './host.js';
 
 /** An offset reduced to [0, n): numpy.roll accepts any integer, negative or larger than the axis. */
@@ -27,8 +26,8 @@ export function roll(x: Tensor, ox: number, oy: number, name = 'roll'): Tensor {
   const [, , h, w] = nchw(x, 'roll');
   checkOffsets(ox, oy);
   const out = Tensor.empty(x.gpu, x.shape, name);
-  const params = [u32(x.size), u32(h), u32(w), u32(wrap(oy, h)), u32(wrap(ox, w)), u32(0)];
-  runElementwise(x.gpu, 'image', 'roll', x.size, params, [x, undefined, out]);
+  const params = [u32(x.size), u32(h), u32(w), u32(wrap(oy, h)), u32(wrap(ox, w)), u32(0), u32(x.size / (h * w))];
+  x.gpu.dispatch('image.roll', x.gpu.pipeline('image', 'roll'), [x.gpu.uniform(params), x.binding, undefined, out.binding], imageGrid(x));
   return out;
 }
 
@@ -47,26 +46,36 @@ export function gaussianWeights(sigma: number): number[] {
   return taps.map((t) => t / total);
 }
 
+/** The grid of the image kernels: 64 × 1 tiles over (W, H), the planes along z (see shaders/image.wgsl). */
+function imageGrid(x: Tensor): [number, number, number] {
+  const [n, c, h, w] = nchw(x, 'image kernel');
+  const limit = x.gpu.limits.maxComputeWorkgroupsPerDimension;
+  check(h <= limit, () => `image kernel: height ${h} exceeds this device's grid (${limit})`);
+  return [Math.ceil(w / 64), h, Math.min(n * c, limit)];
+}
+
 /** One axis of the blur, x → out (distinct tensors). */
-function blurAxis(x: Tensor, out: Tensor, weights: Tensor, alongW: boolean): void {
+function blurAxis(x: Tensor, out: Tensor, weights: GPUBuffer, taps: number, alongW: boolean): void {
   const [, , h, w] = nchw(x, 'gaussian blur');
-  const params = [u32(x.size), u32(h), u32(w), u32(0), u32(0), u32((weights.size - 1) / 2)];
+  const params = [u32(x.size), u32(h), u32(w), u32(0), u32(0), u32((taps - 1) / 2), u32(x.size / (h * w))];
   x.gpu.dispatch(
     `image.gaussian_blur_1d(${alongW ? 'W' : 'H'})`,
-    x.gpu.pipeline('image', 'gaussian_blur_1d', { WG, ALONG_W: alongW ? 1 : 0 }),
-    [x.gpu.uniform(params), x.binding, weights.binding, out.binding],
-    x.gpu.grid(Math.ceil(x.size / WG)),
+    x.gpu.pipeline('image', 'gaussian_blur_1d', { ALONG_W: alongW ? 1 : 0 }),
+    [x.gpu.uniform(params), x.binding, weights, out.binding],
+    imageGrid(x),
   );
 }
 
-/** The two passes, x → (along H) → temporary → (along W) → `into`, which may be x itself. */
+/**
+ * The two passes, x → (along H) → temporary → (along W) → `into`, which may be x itself. The taps travel in an
+ * immutable buffer cached by content: blurring every few iterations uploads nothing after the first time.
+ */
 function blurInto(x: Tensor, taps: number[], into: Tensor): void {
-  const weights = Tensor.from(x.gpu, [taps.length], taps, 'gaussian.weights');
+  const weights = x.gpu.constantBuffer(new Uint32Array(Float32Array.from(taps).buffer), 'gaussian taps');
   const alongH = Tensor.empty(x.gpu, x.shape, 'gaussian.along_h');
-  blurAxis(x, alongH, weights, false);
-  blurAxis(alongH, into, weights, true);
+  blurAxis(x, alongH, weights, taps.length, false);
+  blurAxis(alongH, into, weights, taps.length, true);
   alongH.dispose();
-  weights.dispose();
 }
 
 /** x blurred by a Gaussian of standard deviation `sigma` pixels along H then W, a new tensor. */
