@@ -17,5 +17,16 @@ export { Model, type ModelOptions } from './graph/model.js';
 export { parseOnnx, parseTensorProto, describeGraph } from './graph/onnx/parse.js';
 export { parseSynset, resolveClass, className, closestNames, type Labels } from './graph/labels.js';
 export { classScoreGradient, oneHotSeed, type ScoreGradient } from './techniques/gradient.js';
+export { saliency, SALIENCY_METHODS, SALIENCY_DEFAULTS, type SaliencyMethod, type SaliencyOptions, type SaliencyResult } from './techniques/saliency.js';
+export { fool, FOOL_DEFAULTS, type FoolOptions, type FoolResult } from './techniques/fool.js';
+export {
+  classVisualization,
+  CLASS_VISUALIZATION_DEFAULTS,
+  YOSINSKI_PRESET,
+  type ClassVisualizationOptions,
+  type ClassVisualizationResult,
+  type Snapshot,
+} from './techniques/classviz.js';
+export { saliencyFigure, foolingFigure, classVisualizationFigure, differenceImage, type Captioned } from './techniques/figures.js';
 export * from './image/index.js';
 export * as kernels from './kernels/index.js';

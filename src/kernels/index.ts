@@ -12,4 +12,5 @@ export * as gemm from './gemm.js';
 export * as softmax from './softmax.js';
 export * as reduce from './reduce.js';
 export * as image from './image.js';
+export * as technique from './technique.js';
 export { host, type HostTensor } from './host.js';

@@ -1,0 +1,196 @@
+/**
+ * What `saliency`, `fool`, `classviz` and `demo` share: turning a class given on the command line into an index,
+ * preprocessing decoded images into a batch, and writing each technique's files — the figure PNGs of
+ * src/techniques/figures.ts, the images, the arrays — plus the JSON-ready summary of what was written. `demo` runs
+ * the same three as the single commands, through these same functions, so their files are identical.
+ */
+import { basename, extname, join } from 'node:path';
+import { Tensor, className, preprocess, resolveClass, type Labels, type RgbImage, type RgbImage8 } from '../index.js';
+import { deprocess } from '../image/preprocess.js';
+import { writeNpy, writePng } from '../image/node-io.js';
+import type { ClassVisualizationResult } from '../techniques/classviz.js';
+import { classVisualizationFigure, foolingFigure, saliencyFigure } from '../techniques/figures.js';
+import type { FoolResult } from '../techniques/fool.js';
+import type { SaliencyResult } from '../techniques/saliency.js';
+import type { Session } from './common.js';
+
+/** "tarantula (76)": how a class shows in text output. */
+export function classLabel(labels: Labels | null, index: number): string {
+  return `${className(labels, index)} (${index})`;
+}
+
+/** The class of a --class/--target value: an index or a name, checked against the model (suggestions when unknown). */
+export function classOf(session: Session, spec: string): number {
+  return resolveClass(spec, session.labels, session.model.numClasses);
+}
+
+/** Preprocessed images as one batch [N, 3, size, size], and their 8-bit pictures as the network sees them. */
+export function imageBatch(session: Session, images: RgbImage[], size: number, name = 'images'): { x: Tensor; pictures: RgbImage8[] } {
+  const per = 3 * size * size;
+  const chw = new Float32Array(images.length * per);
+  images.forEach((img, i) => chw.set(preprocess(img, { size }), i * per));
+  const pictures = images.map((_, i) => deprocess(chw.subarray(i * per, (i + 1) * per), size, size));
+  return { x: Tensor.from(session.gpu, [images.length, 3, size, size], chw, name), pictures };
+}
+
+/** A file's name without folder and extension: "photos/cat.jpg" → "cat". */
+export function stem(file: string): string {
+  return basename(file, extname(file));
+}
+
+// ---- saliency -----------------------------------------------------------------------------------------------------
+
+export interface SaliencySummary {
+  method: string;
+  output: string;
+  npy?: { saliency: string; grad: string };
+  images: { file: string; class: number; className: string; predicted: number; predictedName: string }[];
+}
+
+export async function writeSaliency(
+  dir: string,
+  labels: Labels | null,
+  files: string[],
+  pictures: RgbImage8[],
+  result: SaliencyResult,
+  npy: boolean,
+): Promise<SaliencySummary> {
+  const [n, h, w] = result.shape;
+  const photos = pictures.map((image, i) => ({ image, caption: className(labels, result.classes[i]!) }));
+  const title = result.method === 'vanilla' ? undefined : `saliency: ${result.method}`;
+  const output = join(dir, 'saliency.png');
+  await writePng(output, saliencyFigure(photos, result.map, h, w, title));
+  const summary: SaliencySummary = {
+    method: result.method,
+    output,
+    images: files.map((file, i) => ({
+      file,
+      class: result.classes[i]!,
+      className: className(labels, result.classes[i]!),
+      predicted: result.predicted[i]!,
+      predictedName: className(labels, result.predicted[i]!),
+    })),
+  };
+  if (npy) {
+    summary.npy = { saliency: join(dir, 'saliency.npy'), grad: join(dir, 'grad.npy') };
+    await writeNpy(summary.npy.saliency, result.map, [n, h, w]);
+    await writeNpy(summary.npy.grad, result.grad, [n, 3, h, w]);
+  }
+  return summary;
+}
+
+// ---- fooling ------------------------------------------------------------------------------------------------------
+
+export interface FoolSummary {
+  file: string;
+  target: number;
+  targetName: string;
+  fooled: boolean;
+  iterations: number;
+  extraIterations: number;
+  roundings: number;
+  targetProb: number;
+  linf: number;
+  l2: number;
+  originalClass: number;
+  originalName: string;
+  finalClass: number;
+  finalName: string;
+  /** the fooling image (8-bit PNG, what was checked) and the four-panel figure */
+  output: string;
+  figure: string;
+}
+
+export async function writeFooling(dir: string, labels: Labels | null, file: string, result: FoolResult): Promise<FoolSummary> {
+  const base = `${stem(file)}-fool-${result.target}`;
+  const output = join(dir, `${base}.png`);
+  const figure = join(dir, `${base}-figure.png`);
+  await writePng(output, result.image);
+  const outcome = result.fooled ? `fooled in ${result.iterations} steps` : `not fooled after ${result.iterations} steps`;
+  const title = `${className(labels, result.originalClass)} -> ${className(labels, result.target)}: ${outcome}`;
+  await writePng(
+    figure,
+    foolingFigure(
+      { image: result.original, caption: className(labels, result.originalClass) },
+      { image: result.image, caption: className(labels, result.finalClass) },
+      title,
+    ),
+  );
+  return {
+    file,
+    target: result.target,
+    targetName: className(labels, result.target),
+    fooled: result.fooled,
+    iterations: result.iterations,
+    extraIterations: result.extraIterations,
+    roundings: result.roundings,
+    targetProb: result.targetProb,
+    linf: result.linf,
+    l2: result.l2,
+    originalClass: result.originalClass,
+    originalName: className(labels, result.originalClass),
+    finalClass: result.finalClass,
+    finalName: className(labels, result.finalClass),
+    output,
+    figure,
+  };
+}
+
+export function foolText(s: FoolSummary): string {
+  const verdict = s.fooled
+    ? `fooled: ${s.originalName} (${s.originalClass}) -> ${s.finalName} (${s.finalClass}), p = ${s.targetProb.toFixed(3)}, after ${s.iterations} steps`
+    : `not fooled after ${s.iterations} steps: the saved image is ${s.finalName} (${s.finalClass}); p(${s.targetName}) = ${s.targetProb.toFixed(3)}`;
+  const steps = (n: number): string => `${n} extra step${n === 1 ? '' : 's'}`;
+  const extra = s.extraIterations > 0 ? `\n  the 8-bit image did not fool at first: ${steps(s.extraIterations)}` : '';
+  return `${s.file}: ${verdict}${extra}\n  perturbation (0-255 units): Linf ${s.linf}, L2 ${s.l2.toFixed(1)}\n  wrote ${s.output}, ${s.figure}`;
+}
+
+// ---- class visualization ------------------------------------------------------------------------------------------
+
+export interface ClassVizSummary {
+  class: number;
+  className: string;
+  iterations: number;
+  seed: number;
+  startScore: number;
+  finalScore: number;
+  finalProb: number;
+  argmax: number;
+  argmaxName: string;
+  /** the final image and the strip of snapshots */
+  output: string;
+  figure: string;
+}
+
+export async function writeClassViz(
+  dir: string,
+  labels: Labels | null,
+  result: ClassVisualizationResult,
+  settings: { iterations: number; seed: number },
+): Promise<ClassVizSummary> {
+  const base = `classviz-${result.target}`;
+  const output = join(dir, `${base}.png`);
+  const figure = join(dir, `${base}-snapshots.png`);
+  await writePng(output, result.image);
+  await writePng(figure, classVisualizationFigure(result.snapshots, className(labels, result.target)));
+  return {
+    class: result.target,
+    className: className(labels, result.target),
+    iterations: settings.iterations,
+    seed: settings.seed,
+    startScore: result.startScore,
+    finalScore: result.finalScore,
+    finalProb: result.finalProb,
+    argmax: result.argmax,
+    argmaxName: className(labels, result.argmax),
+    output,
+    figure,
+  };
+}
+
+export function classVizText(s: ClassVizSummary): string {
+  return (
+    `${s.className} (${s.class}), ${s.iterations} iterations, seed ${s.seed}: score ${s.startScore.toFixed(2)} -> ${s.finalScore.toFixed(2)}, ` +
+    `p = ${s.finalProb.toFixed(3)}, predicted ${s.argmaxName} (${s.argmax})\n  wrote ${s.output}, ${s.figure}`
+  );
+}

@@ -1,0 +1,200 @@
+/**
+ * Saliency maps — K. Simonyan, A. Vedaldi, A. Zisserman, "Deep Inside Convolutional Networks: Visualising Image
+ * Classification Models and Saliency Maps", ICLR workshop 2014 (arXiv:1312.6034), section 3:
+ *
+ *     M[h, w] = max_c | ∂s_y / ∂x[c, h, w] |
+ *
+ * the magnitude of the class score's derivative at each pixel, its largest over the colour channels: how much a small
+ * change of that pixel moves the score. y defaults to the class the network predicts. N images take one forward and
+ * one backward pass together (images of a batch do not interact, see gradient.ts).
+ *
+ * Variants:
+ * - SmoothGrad — D. Smilkov, N. Thorat, B. Kim, F. Viégas, M. Wattenberg, "SmoothGrad: removing noise by adding
+ *   noise", arXiv:1706.03825 (2017): M̂ = (1/n) Σ_k M(x + N(0, σ²)), σ = noise · (max x − min x), the mean of the maps
+ *   of n noisy copies. Copies run in chunks of `batch` images, so memory stays that of one chunk whatever n is.
+ * - gradient × input — A. Shrikumar, P. Greenside, A. Shcherbina, A. Kundaje, "Not Just a Black Box: Learning
+ *   Important Features Through Propagating Activation Differences", arXiv:1605.01713 (2016):
+ *   M[h, w] = max_c | x[c, h, w] · ∂s_y/∂x[c, h, w] |, the per-pixel first-order term of s(x) − s(0), where 0 is the
+ *   normalized mean colour. (The max over channels of the magnitude is kept so that all three maps read alike.)
+ *
+ * All of it runs on the GPU; what comes back is the map [N, H, W] and the gradient [N, 3, H, W] — once, at the end.
+ */
+import { PixelpropError, check, fmtShape } from '../gpu/errors.js';
+import { Tensor } from '../gpu/tensor.js';
+import type { Model } from '../graph/model.js';
+import { Tape } from '../graph/tape.js';
+import { argmaxIndices } from '../kernels/reduce.js';
+import { accumulateSampleMean, channelAbsMax, multiply, noisyCopies } from '../kernels/technique.js';
+import { Rng } from '../util/rng.js';
+import { classScoreGradient, oneHotSeed } from './gradient.js';
+
+export type SaliencyMethod = 'vanilla' | 'smoothgrad' | 'gradxinput';
+export const SALIENCY_METHODS: readonly SaliencyMethod[] = ['vanilla', 'smoothgrad', 'gradxinput'];
+
+export interface SaliencyOptions {
+  /** default 'vanilla' */
+  method?: SaliencyMethod;
+  /** SmoothGrad: noisy copies per image (default 50, the paper's suggestion) */
+  samples?: number;
+  /** SmoothGrad: noise level, σ / (max x − min x) of each image (default 0.15; the paper finds 10–20% best) */
+  noise?: number;
+  /** SmoothGrad: copies per forward/backward pass, which bounds memory (default 10) */
+  batch?: number;
+  /** SmoothGrad: seed of the noise (default 0) */
+  seed?: number;
+  /** SmoothGrad: called after each chunk with the noisy copies done so far and their total, for a progress display */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export const SALIENCY_DEFAULTS = { method: 'vanilla', samples: 50, noise: 0.15, batch: 10, seed: 0 } as const;
+
+export interface SaliencyResult {
+  method: SaliencyMethod;
+  /** the class each map is of: the given ones, or the predicted ones */
+  classes: number[];
+  /** the classes the network predicts for the images as given */
+  predicted: number[];
+  /** the maps, [N, H, W] row-major */
+  map: Float32Array;
+  /** ∂s_y/∂x, [N, 3, H, W]; for SmoothGrad the mean over the noisy copies */
+  grad: Float32Array;
+  /** the class scores of the images as given, [N, K] */
+  scores: Float32Array;
+  /** [N, H, W] */
+  shape: [number, number, number];
+}
+
+type Settings = Required<Omit<SaliencyOptions, 'onProgress'>> & Pick<SaliencyOptions, 'onProgress'>;
+
+function checkOptions(options: SaliencyOptions): Settings {
+  const o = { ...SALIENCY_DEFAULTS, ...options };
+  check(SALIENCY_METHODS.includes(o.method), () => `saliency: unknown method '${o.method}' (methods: ${SALIENCY_METHODS.join(', ')})`);
+  check(Number.isInteger(o.samples) && o.samples > 0, () => `saliency: samples ${o.samples} must be a positive integer`);
+  check(Number.isInteger(o.batch) && o.batch > 0, () => `saliency: batch ${o.batch} must be a positive integer`);
+  check(Number.isFinite(o.noise) && o.noise >= 0, () => `saliency: noise ${o.noise} must be a finite number ≥ 0`);
+  check(Number.isInteger(o.seed), () => `saliency: seed ${o.seed} must be an integer`);
+  return o;
+}
+
+/**
+ * The scores of x and ∂s_y/∂x, for the given classes or — when there are none — for the predicted ones. The
+ * predicted class is known only after the forward pass, so the forward is recorded, its argmax read back (4 bytes
+ * per image), and the backward seeded with it: still one forward and one backward. The caller disposes scores and
+ * grad.
+ */
+async function scoresAndGradient(
+  model: Model,
+  x: Tensor,
+  classes: readonly number[] | undefined,
+): Promise<{ scores: Tensor; grad: Tensor; classes: number[]; predicted: number[] }> {
+  if (classes) {
+    const { scores, grad } = classScoreGradient(model, x, classes);
+    return { scores, grad, classes: [...classes], predicted: await argmaxIndices(scores) };
+  }
+  const wasLeaf = x.requiresGrad;
+  x.requiresGrad = true;
+  const tape = new Tape();
+  try {
+    const scores = tape.record(() => model.forward(x));
+    if (!scores.requiresGrad) throw new PixelpropError('the model output does not depend on its input');
+    const predicted = await argmaxIndices(scores);
+    const [grad] = tape.backward(scores, [x], { seed: oneHotSeed(model, predicted) });
+    return { scores, grad: grad!, classes: predicted, predicted };
+  } finally {
+    x.requiresGrad = wasLeaf;
+    tape.dispose();
+  }
+}
+
+/** Each image's max − min, the scale SmoothGrad's noise level is relative to (one read of x). */
+async function valueRanges(x: Tensor): Promise<number[]> {
+  const values = await x.read();
+  const per = x.size / x.shape[0]!;
+  return Array.from({ length: x.shape[0]! }, (_, i) => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let j = i * per; j < (i + 1) * per; j++) {
+      lo = Math.min(lo, values[j]!);
+      hi = Math.max(hi, values[j]!);
+    }
+    return hi - lo;
+  });
+}
+
+/**
+ * SmoothGrad: for each image, `samples` noisy copies in chunks of `batch`; each chunk's maps and gradients are added,
+ * scaled by 1/samples, into running means held on the GPU. The noise comes from one seeded Rng on the CPU, so a seed
+ * gives the same copies on every adapter.
+ */
+async function smoothGrad(model: Model, x: Tensor, classes: readonly number[], o: Settings): Promise<{ map: Tensor; grad: Tensor }> {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const ranges = await valueRanges(x);
+  const rng = new Rng(o.seed);
+  const mapMean = Tensor.zeros(x.gpu, [n, h, w], 'smoothgrad.map');
+  const gradMean = Tensor.zeros(x.gpu, x.shape, 'smoothgrad.grad');
+  try {
+    for (let i = 0; i < n; i++) {
+      const std = o.noise * ranges[i]!;
+      for (let done = 0; done < o.samples; done += o.batch) {
+        const b = Math.min(o.batch, o.samples - done);
+        const noise = Tensor.from(x.gpu, [b, c, h, w], Float32Array.from(rng.normals(b * c * h * w)), 'smoothgrad.noise');
+        const copies = noisyCopies(x, i, noise, std);
+        noise.dispose();
+        const { scores, grad } = classScoreGradient(model, copies, new Array<number>(b).fill(classes[i]!));
+        const maps = channelAbsMax(grad);
+        accumulateSampleMean(mapMean, i, maps, 1 / o.samples);
+        accumulateSampleMean(gradMean, i, grad, 1 / o.samples);
+        for (const t of [copies, scores, grad, maps]) t.dispose();
+        x.gpu.flush(); // one submit per chunk: the next chunk's noise upload would flush it anyway
+        o.onProgress?.(i * o.samples + done + b, n * o.samples);
+      }
+    }
+    return { map: mapMean, grad: gradMean };
+  } catch (e) {
+    mapMean.dispose();
+    gradMean.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Saliency maps of a batch x [N, 3, H, W] (preprocessed images) for `classes` (one per image; default: the predicted
+ * ones). Throws a PixelpropError for bad options or classes before anything runs.
+ */
+export async function saliency(model: Model, x: Tensor, classes?: readonly number[], options: SaliencyOptions = {}): Promise<SaliencyResult> {
+  const o = checkOptions(options);
+  check(x.shape.length === 4 && x.shape[1] === 3, () => `saliency: expected images [N,3,H,W], got ${fmtShape(x.shape)}`);
+  const [n, , h, w] = x.shape as [number, number, number, number];
+  if (classes) {
+    check(classes.length === n, () => `saliency: ${classes.length} classes for ${n} images`);
+    oneHotSeed(model, classes); // checks each class is in range, before any pass runs
+  }
+  const clean = await scoresAndGradient(model, x, classes);
+  let map: Tensor | null = null;
+  let grad: Tensor = clean.grad;
+  try {
+    if (o.method === 'smoothgrad') {
+      ({ map, grad } = await smoothGrad(model, x, clean.classes, o));
+      clean.grad.dispose();
+    } else if (o.method === 'gradxinput') {
+      const product = multiply(grad, x, 'grad_x_input');
+      map = channelAbsMax(product, 'saliency');
+      product.dispose();
+    } else {
+      map = channelAbsMax(grad, 'saliency');
+    }
+    return {
+      method: o.method,
+      classes: clean.classes,
+      predicted: clean.predicted,
+      map: await map.read(),
+      grad: await grad.read(),
+      scores: await clean.scores.read(),
+      shape: [n, h, w],
+    };
+  } finally {
+    map?.dispose();
+    grad.dispose();
+    clean.scores.dispose();
+  }
+}
