@@ -87,7 +87,8 @@ async function run(argv: string[]): Promise<number> {
   for (const f of files) images.push(await readImage(f));
 
   const progress = new Progress('classify');
-  const { gpu, model, labels } = await openSession(str(values, 'weights'));
+  const session = await openSession(str(values, 'weights'));
+  const { gpu, model, labels } = session;
   try {
     if (k > model.numClasses) throw new PixelpropError(`--top ${k} is more than the model's ${model.numClasses} classes`);
     const size = inputSize(model);
@@ -117,8 +118,7 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   } finally {
     progress.done();
-    model.dispose();
-    gpu.destroy();
+    session.close();
   }
 }
 

@@ -58,6 +58,8 @@ export interface Session {
   model: Model;
   labels: Labels | null;
   modelPath: string;
+  /** frees the model and the device (every command ends with it, in a finally) */
+  close(): void;
 }
 
 /** A device and a model, ready to run. */
@@ -73,7 +75,16 @@ export async function openSession(weights: string | undefined, options: { quiet?
   try {
     const model = Model.load(gpu, bytes);
     const labels = paths.synset ? parseSynset(readFileSync(paths.synset, 'utf8')) : null;
-    return { gpu, model, labels, modelPath: paths.model };
+    return {
+      gpu,
+      model,
+      labels,
+      modelPath: paths.model,
+      close: () => {
+        model.dispose();
+        gpu.destroy();
+      },
+    };
   } catch (e) {
     gpu.destroy();
     throw e;

@@ -21,7 +21,8 @@ const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse('info', argv, { weights: { type: 'string' } });
   if (positionals.length > 0) throw new PixelpropError(`info: unexpected argument '${positionals[0]}' (see 'pixelprop info --help')`);
-  const { gpu, model, modelPath, labels } = await openSession(str(values, 'weights'));
+  const session = await openSession(str(values, 'weights'));
+  const { gpu, model, modelPath, labels } = session;
   try {
     const features = [...gpu.device.features].sort();
     const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
@@ -43,8 +44,7 @@ async function run(argv: string[]): Promise<number> {
     );
     return 0;
   } finally {
-    model.dispose();
-    gpu.destroy();
+    session.close();
   }
 }
 

@@ -118,8 +118,7 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   } finally {
     progress.done();
-    session.model.dispose();
-    session.gpu.destroy();
+    session.close();
   }
 }
 
