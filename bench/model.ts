@@ -4,10 +4,10 @@
  * technique — then the kernel table (bench/kernels.ts). Wall-clock medians after warm-up: at this level the CPU's
  * encoding of 60-130 dispatches is part of the cost a user pays.
  *
- *   node dist/bench/model.js [--smoke] [--json] [--no-kernels] [--batches 1,8]
+ *   node dist/bench/model.js [--smoke] [--json] [--no-kernels] [--batches 1,8] [--memory ITERATIONS]
  */
 import { readFileSync } from 'node:fs';
-import { classScoreGradient, createDevice, Model, Tensor, type Gpu } from '../src/index.js';
+import { classScoreGradient, classVisualization, createDevice, Model, Tensor, type Gpu } from '../src/index.js';
 import { resolveWeights } from '../src/cli/common.js';
 import { techniqueIterations } from './techniques.js';
 import { kernelBenchmark, kernelTable, type KernelRow } from './kernels.js';
@@ -34,7 +34,25 @@ function input(gpu: Gpu, batch: number): Tensor {
   return Tensor.from(gpu, [batch, 3, 224, 224], data, 'image');
 }
 
-export async function modelBenchmark(options: { smoke: boolean; batches: number[]; kernels: boolean }): Promise<BenchResult> {
+/**
+ * GPU memory over a long class visualization: buffers created and live, and live bytes, after the first iteration and
+ * after the last. A loop that allocates per iteration shows `created` growing; this one must not.
+ */
+async function memoryOverIterations(model: Model, iterations: number): Promise<NonNullable<BenchResult['memory']>> {
+  const gpu = model.gpu;
+  let afterFirst = gpu.memory();
+  await classVisualization(model, 76, {
+    iterations,
+    snapshotEvery: iterations,
+    onIteration: ({ iteration }) => {
+      if (iteration === 1) afterFirst = gpu.memory();
+    },
+  });
+  const end = gpu.memory();
+  return { iterations, createdBefore: afterFirst.created, createdAfter: end.created, liveBuffers: end.liveBuffers, liveBytes: end.liveBytes };
+}
+
+export async function modelBenchmark(options: { smoke: boolean; batches: number[]; kernels: boolean; memoryIterations: number }): Promise<BenchResult> {
   const runs = options.smoke ? 1 : 7;
   const warmup = options.smoke ? 0 : 2;
   const { model: modelPath } = await resolveWeights(undefined, true);
@@ -67,7 +85,7 @@ export async function modelBenchmark(options: { smoke: boolean; batches: number[
     if (x !== x1) x.dispose();
   }
   x1.dispose();
-  const memory = null;
+  const memory = options.memoryIterations > 0 ? await memoryOverIterations(model, options.memoryIterations) : null;
   const kernels = options.kernels ? await kernelBenchmark(gpu, { batch: 1, smoke: options.smoke }) : [];
   const result: BenchResult = { adapter: gpu.adapterName, machine: machineName(), model: rows, kernels, memory };
   model.dispose();
@@ -92,13 +110,22 @@ export function modelTable(rows: ModelRow[]): string {
 async function main(): Promise<void> {
   const batchesArg = process.argv.indexOf('--batches');
   const batches = batchesArg >= 0 ? process.argv[batchesArg + 1]!.split(',').map(Number) : argFlag('smoke') ? [1] : [1, 8];
-  const result = await modelBenchmark({ smoke: argFlag('smoke'), batches, kernels: !argFlag('no-kernels') });
+  const memoryArg = process.argv.indexOf('--memory');
+  const memoryIterations = memoryArg >= 0 ? Number(process.argv[memoryArg + 1] ?? 1000) : 0;
+  const result = await modelBenchmark({ smoke: argFlag('smoke'), batches, kernels: !argFlag('no-kernels'), memoryIterations });
   if (argFlag('json')) {
     console.log(JSON.stringify(result, null, 2));
     return;
   }
   console.log(`pixelprop on ${result.adapter}\nmachine: ${result.machine}\n`);
   console.log(modelTable(result.model));
+  if (result.memory) {
+    const m = result.memory;
+    console.log(
+      `\nmemory over ${m.iterations} class-visualization iterations: GPU buffers created ${m.createdBefore} after the first, ` +
+        `${m.createdAfter} after the last; ${m.liveBuffers} live buffers, ${(m.liveBytes / 2 ** 20).toFixed(1)} MiB`,
+    );
+  }
   if (result.kernels.length) console.log(`\n${kernelTable(result.kernels)}`);
 }
 
