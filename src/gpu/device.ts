@@ -139,6 +139,11 @@ export class Gpu {
   private pendingError: string | null = null;
   private lostMessage: string | null = null;
   private destroyed = false;
+  /**
+   * Submit each dispatch in a command buffer of its own, as a naive engine would (for the ablation benchmark, which
+   * measures what one command buffer per forward + backward is worth). Off by default.
+   */
+  submitEveryDispatch = false;
   /** dispatches encoded since creation: a count the tape inspector and tests read */
   dispatchCount = 0;
   submitCount = 0;
@@ -319,6 +324,7 @@ export class Gpu {
       pass.dispatchWorkgroups(x, y, z);
     }
     this.dispatchCount++;
+    if (this.submitEveryDispatch) this.flush();
   }
 
   /** Encodes a buffer-to-buffer copy (ordered after the dispatches before it). */

@@ -22,6 +22,19 @@ import { i32, u32, type Gpu, type Param } from '../gpu/device.js';
 import { Tensor } from '../gpu/tensor.js';
 import type { Conv2dGeometry } from './conv2d.js';
 
+/**
+ * Switches for ablation benchmarks (bench/ablation.ts), which measure what each optimization is worth by turning it
+ * off. Applications leave them alone: every setting gives the same numbers, only the time differs.
+ */
+export const convTuning = {
+  /** the kernel version used when a call does not ask for one: 2 where it applies (1 = the direct kernels) */
+  defaultVersion: 2 as 1 | 2,
+  /** pack the phases of a strided backward into one GEMM when that runs fewer multiply-adds */
+  phasePacking: true,
+  /** sum a backward over the channels a one-hot gradient can be non-zero in, rather than all of them */
+  channelLists: true,
+};
+
 /** Invocations per workgroup by default: each computes 16 rows × 4 pixels, so a workgroup covers 16 × 256 outputs. */
 export const TILED_WG = 64;
 const ROWS = 16;
@@ -299,7 +312,8 @@ export function conv2dBackwardInputTiled(
   accumulate = false,
 ): void {
   const gpu = dy.gpu;
-  if (!channels && g.strideH * g.strideW > 1) {
+  if (!convTuning.channelLists) channels = null;
+  if (!channels && convTuning.phasePacking && g.strideH * g.strideW > 1) {
     const cost = backwardCost(g);
     if (cost.packed < cost.perPhase) {
       conv2dBackwardInputPacked(g, dy, w, dx, slice, accumulate);

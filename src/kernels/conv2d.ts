@@ -21,7 +21,7 @@ import { check, fmtShape } from '../gpu/errors.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
 import { WG, sameDevice, u32 } from './common.js';
 import { host, type HostTensor } from './host.js';
-import { conv2dBackwardInputTiled, conv2dForwardTiled, tiledBackwardInputSupports, tiledForwardSupports } from './conv2d-tiled.js';
+import { conv2dBackwardInputTiled, conv2dForwardTiled, convTuning, tiledBackwardInputSupports, tiledForwardSupports } from './conv2d-tiled.js';
 
 /** Conv attributes as ONNX names them (kernel_shape comes from w; auto_pad must be resolved to pads by the caller). */
 export interface Conv2dAttrs {
@@ -77,7 +77,7 @@ export interface Conv2dForwardOptions {
 /** The kernel version used when none is asked for: 2 where it applies. */
 function pickVersion(asked: 1 | 2 | undefined, supported: boolean): 1 | 2 {
   if (asked === 2) check(supported, 'conv2d: version 2 does not support this convolution (group > 1, or a backward with dilation)');
-  return asked ?? (supported ? 2 : 1);
+  return asked ?? (supported ? convTuning.defaultVersion : 1);
 }
 
 const shapeOf = (t: ShapeLike): Shape => ('shape' in t ? t.shape : t);
