@@ -221,7 +221,7 @@ export function maxPoolForward(x: Tensor, attrs: PoolAttributes, name = 'maxpool
   const gpu = x.gpu;
   const y: Tensor & { argmax?: Tensor } = Tensor.empty(gpu, poolOutputShape(g), name);
   const argmax = saveArgmax ? Tensor.empty(gpu, y.shape, `${name}.argmax`) : null;
-  const pipeline = gpu.pipeline('pool', 'max_pool_forward_grid', { SAVE_ARGMAX: saveArgmax ? 1 : 0 });
+  const pipeline = gpu.pipeline('pool', 'max_pool_forward_grid', { SAVE_ARGMAX: saveArgmax ? 1 : 0, KERNEL_H: g.kernelShape[0], KERNEL_W: g.kernelShape[1] });
   // The argmax slot is declared by the 'auto' layout even when SAVE_ARGMAX is off; a placeholder fills it then.
   const bindings = [gpu.uniform(poolParams(g, y.size)), x.binding, undefined, y.binding, argmax?.binding ?? gpu.placeholder];
   gpu.dispatch('pool.max_pool_forward_grid', pipeline, bindings, gridOf(gpu, g.outW, g.outH, g.batch * g.channels));
