@@ -1,7 +1,7 @@
 /**
  * Class visualization on the real SqueezeNet: one iteration is the equation of classviz.ts, checked against the
  * float64 references of each step; the same seed gives the same bytes; the loop allocates nothing per iteration;
- * bad options are refused. Heavy (PIXELPROP_HEAVY=1): at the defaults (100 iterations), tarantula (76) and Yorkshire
+ * bad options are refused. Heavy (skipped only with PIXELPROP_QUICK=1): at the defaults (100 iterations), tarantula (76) and Yorkshire
  * terrier (187) end as the network's prediction.
  */
 import { describe, expect, it } from 'vitest';

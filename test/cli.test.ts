@@ -168,7 +168,8 @@ describe('pixelprop info and gradcheck', () => {
     const r = await pixelprop('info');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('  ONNX IR 3, opset 7');
-    expect(r.stdout.match(/^ {2}Conv\+Relu /gm)).toHaveLength(26);
+    expect(r.stdout.match(/^ {2}Conv\+Relu /gm)).toHaveLength(10); // 26 convs: 10 alone, 8 pairs writing their concat
+    expect(r.stdout.match(/^ {2}Conv\+Relu‖Concat /gm)).toHaveLength(8);
     expect(r.stdout).toMatch(/^adapter {3}\S/m);
     expect(r.stdout).toMatch(/^batch {5}up to \d+ images per forward/m);
   });

@@ -1,7 +1,7 @@
 /**
  * Fooling images on the real SqueezeNet and the 25 ImageNet photos: the report describes the saved 8-bit image; the
  * loop allocates nothing per iteration; an image already of the target takes no step; bad input is refused before
- * anything runs. Heavy (PIXELPROP_HEAVY=1): all 25 photos to stingray (6) within 100 steps, at least 24 of them
+ * anything runs. Heavy (skipped only with PIXELPROP_QUICK=1): all 25 photos to stingray (6) within 100 steps, at least 24 of them
  * fooling after the 8-bit save.
  */
 import { describe, expect, it } from 'vitest';
