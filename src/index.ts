@@ -15,15 +15,25 @@ export type { KernelTime } from './gpu/profiler.js';
 export { Tape, noGrad, type TapeNode } from './graph/tape.js';
 export { Model, type ModelOptions } from './graph/model.js';
 export { parseOnnx, parseTensorProto, describeGraph } from './graph/onnx/parse.js';
-export { parseSynset, resolveClass, className, closestNames, type Labels } from './graph/labels.js';
+export { parseSynset, resolveClass, className, closestNames, topK, type Labels, type Ranked } from './graph/labels.js';
+export { OP_DOCS, opDoc, type OpDoc } from './graph/op-docs.js';
 export { classScoreGradient, oneHotSeed, type ScoreGradient } from './techniques/gradient.js';
-export { saliency, SALIENCY_METHODS, SALIENCY_DEFAULTS, type SaliencyMethod, type SaliencyOptions, type SaliencyResult } from './techniques/saliency.js';
-export { fool, FOOL_DEFAULTS, type FoolOptions, type FoolResult } from './techniques/fool.js';
+export {
+  saliency,
+  SALIENCY_METHODS,
+  SALIENCY_DEFAULTS,
+  type SaliencyMethod,
+  type SaliencyOptions,
+  type SaliencyLive,
+  type SaliencyResult,
+} from './techniques/saliency.js';
+export { fool, FOOL_DEFAULTS, type FoolOptions, type FoolLive, type FoolResult } from './techniques/fool.js';
 export {
   classVisualization,
   CLASS_VISUALIZATION_DEFAULTS,
   YOSINSKI_PRESET,
   type ClassVisualizationOptions,
+  type ClassVisualizationLive,
   type ClassVisualizationResult,
   type Snapshot,
 } from './techniques/classviz.js';

@@ -5,10 +5,10 @@
  * The images are decoded before the GPU is touched, so that a missing or broken file costs nothing and prints one
  * line. The images then go through the model in batches no larger than the device allows (Model.maxBatch).
  */
-import { PixelpropError, Tensor, className, preprocess, type Labels, type RgbImage } from '../index.js';
+import { PixelpropError, Tensor, preprocess, topK, type Ranked, type RgbImage } from '../index.js';
 import { readImage } from '../image/node-io.js';
 import { flag, num, parse, str } from './args.js';
-import { inputSize, openSession } from './common.js';
+import { openSession } from './common.js';
 import type { Command } from './main.js';
 import { Progress } from './progress.js';
 
@@ -27,35 +27,10 @@ const USAGE = `pixelprop classify IMAGE... [--top K] [--json] [--logits] [--weig
 /** At most this many images go through the GPU at once, whatever the device allows: memory, not speed, limits it. */
 const CHUNK = 8;
 
-export interface Ranked {
-  index: number;
-  name: string;
-  score: number;
-  prob: number;
-}
-
 export interface Classification {
   file: string;
   top: Ranked[];
   logits?: number[];
-}
-
-/** softmax(s)_j = exp(s_j − max s) / Σ_k exp(s_k − max s), in float64 (subtracting the max only avoids overflow). */
-function softmax(scores: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  for (let j = 0; j < scores.length; j++) max = Math.max(max, scores[j]!);
-  const p = new Float64Array(scores.length);
-  let sum = 0;
-  for (let j = 0; j < scores.length; j++) sum += p[j] = Math.exp(scores[j]! - max);
-  for (let j = 0; j < p.length; j++) p[j] = p[j]! / sum;
-  return p;
-}
-
-/** The k highest scores, highest first; equal scores keep the lower class index first. */
-export function topK(scores: ArrayLike<number>, k: number, labels: Labels | null): Ranked[] {
-  const prob = softmax(scores);
-  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
-  return order.slice(0, k).map((index) => ({ index, name: className(labels, index), score: scores[index]!, prob: prob[index]! }));
 }
 
 function table(results: Classification[]): string {
@@ -91,7 +66,7 @@ async function run(argv: string[]): Promise<number> {
   const { gpu, model, labels } = session;
   try {
     if (k > model.numClasses) throw new PixelpropError(`--top ${k} is more than the model's ${model.numClasses} classes`);
-    const size = inputSize(model);
+    const size = model.imageSize();
     const chunk = Math.max(1, Math.min(CHUNK, model.maxBatch()));
     const results: Classification[] = [];
     for (let start = 0; start < files.length; start += chunk) {

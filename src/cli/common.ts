@@ -115,15 +115,6 @@ export function batchTensor(gpu: Gpu, batch: ImageBatch, name = 'image'): Tensor
   return Tensor.from(gpu, [batch.files.length, 3, batch.size, batch.size], batch.chw, name);
 }
 
-/** The model's square input size (224 for SqueezeNet). */
-export function inputSize(model: Model): number {
-  const s = model.inputShape(1);
-  if (s.length !== 4 || s[1] !== 3 || s[2] !== s[3]) {
-    throw new PixelpropError(`the model's input ${JSON.stringify(s)} is not a square RGB image [N,3,S,S]`);
-  }
-  return s[2]!;
-}
-
 /** Creates the output folder (only when results are about to be written). */
 export function ensureDir(dir: string): string {
   const full = resolve(dir);

@@ -11,7 +11,7 @@ import { CLASS_VISUALIZATION_DEFAULTS, classVisualization } from '../techniques/
 import { FOOL_DEFAULTS, fool } from '../techniques/fool.js';
 import { saliency } from '../techniques/saliency.js';
 import { flag, num, parse, str } from './args.js';
-import { ensureDir, inputSize, openSession, packageRoot } from './common.js';
+import { ensureDir, openSession, packageRoot } from './common.js';
 import { classVizProgress } from './classviz.js';
 import {
   classVizText,
@@ -152,7 +152,7 @@ async function run(argv: string[]): Promise<number> {
     if (!flag(values, 'json')) console.log(text);
   };
   try {
-    const size = inputSize(session.model);
+    const size = session.model.imageSize();
     const dir = ensureDir(str(values, 'out') ?? 'pixelprop-demo');
 
     progress.update('saliency', true);

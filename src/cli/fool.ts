@@ -6,7 +6,7 @@ import { PixelpropError, className } from '../index.js';
 import { readImage } from '../image/node-io.js';
 import { FOOL_DEFAULTS, fool } from '../techniques/fool.js';
 import { flag, num, parse, str } from './args.js';
-import { ensureDir, inputSize, openSession } from './common.js';
+import { ensureDir, openSession } from './common.js';
 import { classOf, foolText, imageBatch, writeFooling } from './figures.js';
 import type { Command } from './main.js';
 import { Progress } from './progress.js';
@@ -50,7 +50,7 @@ async function run(argv: string[]): Promise<number> {
   const session = await openSession(str(values, 'weights'));
   try {
     const target = classOf(session, targetSpec);
-    const { x } = imageBatch(session, [image], inputSize(session.model), 'image');
+    const { x } = imageBatch(session, [image], session.model.imageSize(), 'image');
     let result;
     try {
       // The score costs a 4-byte read per step: only when someone watches.

@@ -9,7 +9,7 @@ import { PixelpropError, type RgbImage, type RgbImage8 } from '../index.js';
 import { readImage } from '../image/node-io.js';
 import { SALIENCY_DEFAULTS, SALIENCY_METHODS, saliency, type SaliencyMethod, type SaliencyResult } from '../techniques/saliency.js';
 import { flag, num, parse, str } from './args.js';
-import { ensureDir, inputSize, openSession } from './common.js';
+import { ensureDir, openSession } from './common.js';
 import { classLabel, classOf, imageBatch, writeSaliency } from './figures.js';
 import type { Command } from './main.js';
 import { Progress } from './progress.js';
@@ -89,7 +89,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     const resolved = classSpecs.map((c) => classOf(session, c));
     const classes = resolved.length === 0 ? undefined : resolved.length === 1 ? files.map(() => resolved[0]!) : resolved;
-    const size = inputSize(session.model);
+    const size = session.model.imageSize();
     const parts: SaliencyResult[] = [];
     const pictures: RgbImage8[] = [];
     // Chunks bound the GPU memory whatever the number of images; each chunk is one forward and one backward.

@@ -170,7 +170,9 @@ export class Gpu {
   /** A one-line name of the adapter for reports: "llvmpipe (mesa), software". */
   get adapterName(): string {
     const a = this.adapter;
-    const name = [a.description || a.device, a.vendor && `(${a.vendor})`].filter(Boolean).join(' ');
+    // Browsers often leave the description empty and say only "google" + "swiftshader": use what there is.
+    const what = a.description || [a.architecture, a.device].filter(Boolean).join(' ');
+    const name = [what, a.vendor && `(${a.vendor})`].filter(Boolean).join(' ');
     return `${name || 'unknown adapter'}${a.software ? ', software' : ''}`;
   }
 

@@ -3,6 +3,8 @@
  * person: an index, or any of a synset's comma-separated names, case-insensitive ("tarantula", "Yorkshire terrier").
  */
 import { PixelpropError, check } from '../gpu/errors.js';
+import { host } from '../kernels/host.js';
+import { softmaxRef } from '../kernels/softmax.js';
 
 export interface Labels {
   /** the WordNet ids, "n01440764" */
@@ -71,4 +73,22 @@ export function resolveClass(spec: string | number, labels: Labels | null, numCl
   const hit = labels.names.findIndex((names) => names.some((n) => n.toLowerCase() === q));
   if (hit >= 0 && hit < numClasses) return hit;
   throw new PixelpropError(`unknown class '${text}'; closest: ${closestNames(labels, text).join(', ')}`);
+}
+
+/** One ranked class of an image: its index, short name, raw score and softmax probability. */
+export interface Ranked {
+  index: number;
+  name: string;
+  score: number;
+  prob: number;
+}
+
+/**
+ * The k highest scores of one image, highest first (equal scores keep the lower class index first), with the
+ * softmax probabilities computed in float64 over all the scores.
+ */
+export function topK(scores: ArrayLike<number>, k: number, labels: Labels | null): Ranked[] {
+  const prob = softmaxRef(host([1, scores.length], scores)).data;
+  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  return order.slice(0, k).map((index) => ({ index, name: className(labels, index), score: scores[index]!, prob: prob[index]! }));
 }

@@ -254,6 +254,13 @@ export class Model {
     return [batch, ...(this.declaredInput.slice(1) as number[])];
   }
 
+  /** The side S of the model's square RGB input [N, 3, S, S] (224 for SqueezeNet); an error for other inputs. */
+  imageSize(): number {
+    const s = this.inputShape(1);
+    check(s.length === 4 && s[1] === 3 && s[2] === s[3], () => `the model's input [${s.join(',')}] is not a square RGB image [N,3,S,S]`);
+    return s[2]!;
+  }
+
   /** Number of classes (the last dim of the first output). */
   get numClasses(): number {
     const s = this.shapes.get(this.outputNames[0]!)!;

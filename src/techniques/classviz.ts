@@ -77,6 +77,25 @@ export const CLASS_VISUALIZATION_DEFAULTS = {
 } as const;
 
 /**
+ * Controls for a run that someone watches (the web page): a live image and a way to stop. Kept apart from
+ * ClassVisualizationOptions, which holds the settings of the run itself (the CLI fills every one of them).
+ */
+export interface ClassVisualizationLive {
+  /**
+   * A live view: called after every `imageEvery`-th iteration (its number, 1-based) with the image as the snapshots
+   * show it (stretched to [0, 255]). Costs a read of the image, so only when asked for.
+   */
+  onImage?: (info: { iteration: number; image: RgbImage8 }) => void;
+  /** call onImage after iterations K, 2K, … (default 1: every iteration) */
+  imageEvery?: number;
+  /**
+   * Checked after each iteration: once aborted, the run ends there as if `iterations` had been that number — a
+   * snapshot of the image is taken, the result describes it, and `stopped` is set. At least one iteration runs.
+   */
+  signal?: AbortSignal;
+}
+
+/**
  * Yosinski et al.'s third hyperparameter set (Figure 3: decay 1e-4, blur width 1.0 every 4 steps), 1000 steps. Their
  * decay replaces the L2 penalty (λ = 0) and is applied as they apply it, as the operator I ← (1 − decay)·I after each
  * step rather than as a gradient term.
@@ -108,17 +127,21 @@ export interface ClassVisualizationResult {
   finalProb: number;
   /** the class the network predicts for the final image */
   argmax: number;
+  /** the iterations run: `iterations`, or fewer when the signal stopped the run */
+  iterations: number;
+  stopped: boolean;
 }
 
-type Settings = Required<Omit<ClassVisualizationOptions, 'onIteration'>>;
+type Settings = Required<Omit<ClassVisualizationOptions, 'onIteration'>> & { imageEvery: number };
 
-function checkOptions(options: ClassVisualizationOptions): Settings {
-  const o = { ...CLASS_VISUALIZATION_DEFAULTS, ...options };
+function checkOptions(options: ClassVisualizationOptions & ClassVisualizationLive): Settings {
+  const o = { ...CLASS_VISUALIZATION_DEFAULTS, imageEvery: 1, ...options };
   const positiveInteger = (v: number, what: string): void =>
     check(Number.isInteger(v) && v > 0, () => `class visualization: ${what} ${v} must be a positive integer`);
   positiveInteger(o.iterations, 'iterations');
   positiveInteger(o.blurEvery, 'blurEvery');
   positiveInteger(o.snapshotEvery, 'snapshotEvery');
+  positiveInteger(o.imageEvery, 'imageEvery');
   check(Number.isFinite(o.lr) && o.lr > 0, () => `class visualization: learning rate ${o.lr} must be a finite number > 0`);
   check(Number.isFinite(o.l2) && o.l2 >= 0, () => `class visualization: l2 ${o.l2} must be a finite number ≥ 0`);
   check(Number.isFinite(o.decay) && o.decay >= 0 && o.decay < 1, () => `class visualization: decay ${o.decay} must be in [0, 1)`);
@@ -138,7 +161,11 @@ async function scoreOf(model: Model, image: Tensor, target: number): Promise<{ s
 }
 
 /** A class visualization for class `target` of `model` (input [1, 3, H, W] as the model declares it). */
-export async function classVisualization(model: Model, target: number, options: ClassVisualizationOptions = {}): Promise<ClassVisualizationResult> {
+export async function classVisualization(
+  model: Model,
+  target: number,
+  options: ClassVisualizationOptions & ClassVisualizationLive = {},
+): Promise<ClassVisualizationResult> {
   const o = checkOptions(options);
   oneHotSeed(model, [target]); // checks the target is a class of the model
   const gpu = model.gpu;
@@ -150,6 +177,7 @@ export async function classVisualization(model: Model, target: number, options: 
   try {
     const start = await scoreOf(model, image, target);
     const snapshots: Snapshot[] = [];
+    let done = 0;
     for (let t = 0; t < o.iterations; t++) {
       const ox = rng.int(-o.jitter, o.jitter);
       const oy = rng.int(-o.jitter, o.jitter);
@@ -180,9 +208,15 @@ export async function classVisualization(model: Model, target: number, options: 
       clampChannelsInPlace(image, NORMALIZED_MIN, NORMALIZED_MAX);
       if (t % o.blurEvery === 0) gaussianBlurInPlace(image, o.blurSigma);
       gpu.flush(); // one submit per iteration
-      if ((t + 1) % o.snapshotEvery === 0 || t === o.iterations - 1) {
-        snapshots.push({ iteration: t + 1, image: deprocess(await image.read(), h, w, { rescale: true }) });
-      }
+      done = t + 1;
+      const last = t === o.iterations - 1;
+      let picture: RgbImage8 | null = null; // one read serves the live view and the snapshot
+      const read = async (): Promise<RgbImage8> => (picture ??= deprocess(await image.read(), h, w, { rescale: true }));
+      if (options.onImage && done % o.imageEvery === 0) options.onImage({ iteration: done, image: await read() });
+      // Checked after the live view, so that a stop asked for from its callback ends the run at the picture it saw.
+      const stopping = !last && options.signal?.aborted === true;
+      if (done % o.snapshotEvery === 0 || last || stopping) snapshots.push({ iteration: done, image: await read() });
+      if (stopping) break;
     }
     const chw = await image.read();
     const final = await scoreOf(model, image, target);
@@ -195,6 +229,8 @@ export async function classVisualization(model: Model, target: number, options: 
       finalScore: final.score,
       finalProb: final.prob,
       argmax: final.argmax,
+      iterations: done,
+      stopped: done < o.iterations,
     };
   } finally {
     image.dispose();

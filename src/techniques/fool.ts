@@ -37,6 +37,23 @@ export interface FoolOptions {
 
 export const FOOL_DEFAULTS = { lr: 1, maxIters: 100 } as const;
 
+/** Controls for a run that someone watches (the web page): a live image and a way to stop. */
+export interface FoolLive {
+  /**
+   * A live view: called after the forward pass of every `imageEvery`-th iteration with X's 8-bit picture and the
+   * scores [K] of that same forward pass (what the network says about exactly this picture's float values). Costs a
+   * read of X and of the scores, so only when asked for.
+   */
+  onImage?: (info: { iteration: number; image: RgbImage8; scores: Float32Array }) => void;
+  /** call onImage at iterations 0, K, 2K, … (default 1: every iteration) */
+  imageEvery?: number;
+  /**
+   * Checked after each forward pass, before the step: once aborted, no further step is taken and the result
+   * describes X as it is then (rounded to 8 bits and classified, as after maxIters), with `stopped` set.
+   */
+  signal?: AbortSignal;
+}
+
 export interface FoolResult {
   target: number;
   /** the saved (8-bit) image is classified as the target */
@@ -47,6 +64,8 @@ export interface FoolResult {
   extraIterations: number;
   /** how many times a fooling float image was rounded to 8 bits to be checked (0: x was already classified as the target) */
   roundings: number;
+  /** the signal ended the ascent before the target was reached and before maxIters */
+  stopped: boolean;
   /** softmax probability of the target for the saved image */
   targetProb: number;
   /** the class predicted for the image as given, and for the saved image */
@@ -78,18 +97,19 @@ function byteDistance(a: RgbImage8, b: RgbImage8): { linf: number; l2: number } 
   return { linf, l2: Math.sqrt(squares) };
 }
 
-function checkOptions(model: Model, x: Tensor, target: number, options: FoolOptions): { lr: number; maxIters: number } {
-  const o = { ...FOOL_DEFAULTS, ...options };
+function checkOptions(model: Model, x: Tensor, target: number, options: FoolOptions & FoolLive): { lr: number; maxIters: number; imageEvery: number } {
+  const o = { ...FOOL_DEFAULTS, imageEvery: 1, ...options };
   check(x.shape.length === 4 && x.shape[0] === 1 && x.shape[1] === 3, () => `fool: expected one image [1,3,H,W], got ${fmtShape(x.shape)}`);
   check(Number.isFinite(o.lr) && o.lr > 0, () => `fool: learning rate ${o.lr} must be a finite number > 0`);
   check(Number.isInteger(o.maxIters) && o.maxIters > 0, () => `fool: maxIters ${o.maxIters} must be a positive integer`);
+  check(Number.isInteger(o.imageEvery) && o.imageEvery > 0, () => `fool: imageEvery ${o.imageEvery} must be a positive integer`);
   oneHotSeed(model, [target]); // checks the target is a class of the model
   return o;
 }
 
 /** A fooling image of x [1, 3, H, W] (a preprocessed image, left unchanged) for class `target`. */
-export async function fool(model: Model, x: Tensor, target: number, options: FoolOptions = {}): Promise<FoolResult> {
-  const { lr, maxIters } = checkOptions(model, x, target, options);
+export async function fool(model: Model, x: Tensor, target: number, options: FoolOptions & FoolLive = {}): Promise<FoolResult> {
+  const { lr, maxIters, imageEvery } = checkOptions(model, x, target, options);
   const [, , h, w] = x.shape as [number, number, number, number];
   const gpu = x.gpu;
   const original = deprocess(await x.read(), h, w);
@@ -99,6 +119,7 @@ export async function fool(model: Model, x: Tensor, target: number, options: Foo
   let iterations = 0;
   let firstFooledAt: number | null = null;
   let roundings = 0;
+  let stopped = false;
   let rounded = false; // X holds exactly what its 8-bit picture preprocesses to
   let originalClass = -1;
   // Set when the loop ends: the scores of the saved 8-bit image, if the last forward pass was of that image.
@@ -114,6 +135,9 @@ export async function fool(model: Model, x: Tensor, target: number, options: Foo
           const score = new Float32Array(await gpu.read(scores.buffer, 4, 4 * target))[0]!;
           options.onIteration({ iteration: iterations, predicted: predicted!, score });
         }
+        if (options.onImage && iterations % imageEvery === 0) {
+          options.onImage({ iteration: iterations, image: deprocess(await X.read(), h, w), scores: await scores.read() });
+        }
         if (predicted === target) {
           if (rounded) {
             finalScores = await scores.read(); // X is an 8-bit picture, and it fools: done
@@ -128,6 +152,10 @@ export async function fool(model: Model, x: Tensor, target: number, options: Foo
         }
         rounded = false;
         if (iterations >= maxIters) break;
+        if (options.signal?.aborted) {
+          stopped = true;
+          break;
+        }
         const norm = l2Norm(grad);
         axpyByNormInPlace(X, lr, grad, norm);
         norm.dispose();
@@ -153,6 +181,7 @@ export async function fool(model: Model, x: Tensor, target: number, options: Foo
       iterations,
       extraIterations: firstFooledAt === null ? 0 : iterations - firstFooledAt,
       roundings,
+      stopped,
       targetProb: probs[target]!,
       originalClass,
       finalClass,

@@ -48,6 +48,17 @@ export interface SaliencyOptions {
 
 export const SALIENCY_DEFAULTS = { method: 'vanilla', samples: 50, noise: 0.15, batch: 10, seed: 0 } as const;
 
+/** A way to stop a long SmoothGrad (the web page's Stop button). */
+export interface SaliencyLive {
+  /**
+   * SmoothGrad: checked after each chunk of noisy copies. Once aborted, the remaining copies are skipped and each
+   * image's map is the mean over the copies it got (`copies` of the result), which is SmoothGrad with that smaller n;
+   * an image left with no copy at all makes the call throw the signal's reason. The other methods are one pass and
+   * do not look at it.
+   */
+  signal?: AbortSignal;
+}
+
 export interface SaliencyResult {
   method: SaliencyMethod;
   /** the class each map is of: the given ones, or the predicted ones */
@@ -62,11 +73,15 @@ export interface SaliencyResult {
   scores: Float32Array;
   /** [N, H, W] */
   shape: [number, number, number];
+  /** SmoothGrad: the noisy copies each image's mean is over (`samples`, unless the signal stopped the run early) */
+  copies?: number[];
+  /** SmoothGrad: the signal ended the run before every copy was done */
+  stopped?: boolean;
 }
 
-type Settings = Required<Omit<SaliencyOptions, 'onProgress'>> & Pick<SaliencyOptions, 'onProgress'>;
+type Settings = Required<Omit<SaliencyOptions, 'onProgress'>> & Pick<SaliencyOptions, 'onProgress'> & SaliencyLive;
 
-function checkOptions(options: SaliencyOptions): Settings {
+function checkOptions(options: SaliencyOptions & SaliencyLive): Settings {
   const o = { ...SALIENCY_DEFAULTS, ...options };
   check(SALIENCY_METHODS.includes(o.method), () => `saliency: unknown method '${o.method}' (methods: ${SALIENCY_METHODS.join(', ')})`);
   check(Number.isInteger(o.samples) && o.samples > 0, () => `saliency: samples ${o.samples} must be a positive integer`);
@@ -125,31 +140,55 @@ async function valueRanges(x: Tensor): Promise<number[]> {
  * SmoothGrad: for each image, `samples` noisy copies in chunks of `batch`; each chunk's maps and gradients are added,
  * scaled by 1/samples, into running means held on the GPU. The noise comes from one seeded Rng on the CPU, so a seed
  * gives the same copies on every adapter.
+ *
+ * Stopped early (the signal), an image that got k < samples copies holds (1/samples)·Σ_k; multiplying it by
+ * samples/k makes it the mean of its k copies — what a run with samples = k gives, up to rounding.
  */
-async function smoothGrad(model: Model, x: Tensor, classes: readonly number[], o: Settings): Promise<{ map: Tensor; grad: Tensor }> {
+async function smoothGrad(
+  model: Model,
+  x: Tensor,
+  classes: readonly number[],
+  o: Settings,
+): Promise<{ map: Tensor; grad: Tensor; copies: number[]; stopped: boolean }> {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const ranges = await valueRanges(x);
   const rng = new Rng(o.seed);
   const mapMean = Tensor.zeros(x.gpu, [n, h, w], 'smoothgrad.map');
   const gradMean = Tensor.zeros(x.gpu, x.shape, 'smoothgrad.grad');
+  const copies = new Array<number>(n).fill(0);
+  let stopped = false;
   try {
-    for (let i = 0; i < n; i++) {
+    images: for (let i = 0; i < n; i++) {
       const std = o.noise * ranges[i]!;
       for (let done = 0; done < o.samples; done += o.batch) {
         const b = Math.min(o.batch, o.samples - done);
         const noise = Tensor.from(x.gpu, [b, c, h, w], Float32Array.from(rng.normals(b * c * h * w)), 'smoothgrad.noise');
-        const copies = noisyCopies(x, i, noise, std);
+        const noisy = noisyCopies(x, i, noise, std);
         noise.dispose();
-        const { scores, grad } = classScoreGradient(model, copies, new Array<number>(b).fill(classes[i]!));
+        const { scores, grad } = classScoreGradient(model, noisy, new Array<number>(b).fill(classes[i]!));
         const maps = channelAbsMax(grad);
         accumulateSampleMean(mapMean, i, maps, 1 / o.samples);
         accumulateSampleMean(gradMean, i, grad, 1 / o.samples);
-        for (const t of [copies, scores, grad, maps]) t.dispose();
+        for (const t of [noisy, scores, grad, maps]) t.dispose();
         x.gpu.flush(); // one submit per chunk: the next chunk's noise upload would flush it anyway
+        copies[i] += b;
         o.onProgress?.(i * o.samples + done + b, n * o.samples);
+        if (o.signal?.aborted && !(i === n - 1 && done + b >= o.samples)) {
+          stopped = true;
+          break images;
+        }
       }
     }
-    return { map: mapMean, grad: gradMean };
+    if (stopped) {
+      if (copies.some((k) => k === 0)) o.signal!.throwIfAborted();
+      copies.forEach((k, i) => {
+        if (k < o.samples) {
+          rescaleSample(mapMean, i, o.samples / k);
+          rescaleSample(gradMean, i, o.samples / k);
+        }
+      });
+    }
+    return { map: mapMean, grad: gradMean, copies, stopped };
   } catch (e) {
     mapMean.dispose();
     gradMean.dispose();
@@ -158,10 +197,27 @@ async function smoothGrad(model: Model, x: Tensor, classes: readonly number[], o
 }
 
 /**
+ * acc[i] ← factor · acc[i], through accumulateSampleMean (acc[i] += (factor − 1) · copy of acc[i]): the copy is needed
+ * because one dispatch may not read and write the same buffer through two bindings.
+ */
+function rescaleSample(acc: Tensor, i: number, factor: number): void {
+  const sampleShape = [1, ...acc.shape.slice(1)];
+  const copy = Tensor.empty(acc.gpu, sampleShape, `${acc.name}[${i}]`);
+  acc.gpu.copy(acc.buffer, copy.buffer, copy.bytes, i * copy.bytes);
+  accumulateSampleMean(acc, i, copy, factor - 1);
+  copy.dispose();
+}
+
+/**
  * Saliency maps of a batch x [N, 3, H, W] (preprocessed images) for `classes` (one per image; default: the predicted
  * ones). Throws a PixelpropError for bad options or classes before anything runs.
  */
-export async function saliency(model: Model, x: Tensor, classes?: readonly number[], options: SaliencyOptions = {}): Promise<SaliencyResult> {
+export async function saliency(
+  model: Model,
+  x: Tensor,
+  classes?: readonly number[],
+  options: SaliencyOptions & SaliencyLive = {},
+): Promise<SaliencyResult> {
   const o = checkOptions(options);
   check(x.shape.length === 4 && x.shape[1] === 3, () => `saliency: expected images [N,3,H,W], got ${fmtShape(x.shape)}`);
   const [n, , h, w] = x.shape as [number, number, number, number];
@@ -172,10 +228,13 @@ export async function saliency(model: Model, x: Tensor, classes?: readonly numbe
   const clean = await scoresAndGradient(model, x, classes);
   let map: Tensor | null = null;
   let grad: Tensor = clean.grad;
+  let smooth: { copies: number[]; stopped: boolean } | null = null;
   try {
     if (o.method === 'smoothgrad') {
-      ({ map, grad } = await smoothGrad(model, x, clean.classes, o));
+      const mean = await smoothGrad(model, x, clean.classes, o);
       clean.grad.dispose();
+      ({ map, grad } = mean);
+      smooth = { copies: mean.copies, stopped: mean.stopped };
     } else if (o.method === 'gradxinput') {
       const product = multiply(grad, x, 'grad_x_input');
       map = channelAbsMax(product, 'saliency');
@@ -191,6 +250,7 @@ export async function saliency(model: Model, x: Tensor, classes?: readonly numbe
       grad: await grad.read(),
       scores: await clean.scores.read(),
       shape: [n, h, w],
+      ...smooth,
     };
   } finally {
     map?.dispose();

@@ -3,8 +3,8 @@ import type { Tensor } from '../../gpu/tensor.js';
 import { record } from '../tape.js';
 
 /**
- * Concat along `axis` (negative counts from the end); backward gives each input its slice of dy, and only to the
- * inputs that require a gradient. Nothing is saved: the backward needs only the shapes.
+ * Concat along `axis` (negative counts from the end). Backward: OP_DOCS.Concat (src/graph/op-docs.ts); only the inputs
+ * that require a gradient get their slice.
  */
 export function concat(xs: readonly Tensor[], axis: number, name = 'concat'): Tensor {
   const y = concatForward(xs, axis, name);

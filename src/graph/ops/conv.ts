@@ -18,15 +18,9 @@ import { record } from '../tape.js';
 /**
  * y = Conv(x, w, bias) (ONNX semantics, NCHW), with the following ReLU fused when `relu` is set.
  *
- * Backward, from dy = ∂L/∂y: with a fused ReLU, y = relu(z) for the conv output z that was never stored, and the
- * chain rule goes through the ReLU first, dz = dy · [y > 0] (src/kernels/relu.ts reads y, and y > 0 ⇔ z > 0); then
- * the conv's three gradients follow from dz (derivations in shaders/conv2d.wgsl):
- *
- *   dx = conv_transpose(dz, w),   dw = correlate(dz, x),   db = Σ_{n,h,w} dz.
- *
- * Only the gradients the tape asks for are computed, and only what they read is saved: dx reads w, dw reads x, db
- * reads dz alone. Differentiating with respect to the pixels (the techniques) thus saves w — and y with a fused
- * ReLU — and runs one conv kernel; the weights' gradient costs nothing.
+ * Backward: OP_DOCS.Conv and OP_DOCS['Conv+Relu'] (src/graph/op-docs.ts) explain it; the index-level derivations are
+ * in shaders/conv2d.wgsl. Only what the requested gradients read is saved: differentiating with respect to the
+ * pixels (the techniques) saves w — and y with a fused ReLU — and runs one conv kernel.
  */
 export function conv2d(
   x: Tensor,
@@ -97,11 +91,9 @@ export function convConcatSupports(parts: readonly { x: Shape; w: Shape; attrs: 
  * y = Concat_channels(Conv(x_1, w_1, b_1), …, Conv(x_k, w_k, b_k)), each conv optionally ReLU'd — a Fire module's
  * expand layer — computed without the concatenation: each convolution writes its channels of y in place.
  *
- * Backward: with the ReLU, dz = dy · [y > 0] once for all of y; then the gradient of a concat is the slice of dz that
- * each part wrote, and each part's conv backward reads its slice in place. The same input read by several parts
- * (both expand convs read the squeeze output) gets the sum of their gradients, accumulated in one tensor by the
- * kernels themselves; the tape receives it once. Weight and bias gradients, which the techniques never ask for,
- * take the plain route (slice dz, then src/kernels/conv2d.ts).
+ * Backward: OP_DOCS['Conv+Relu‖Concat'] and OP_DOCS['Conv‖Concat'] (src/graph/op-docs.ts). The tape receives an
+ * input's accumulated gradient once. Weight and bias gradients, which the techniques never ask for, take the plain
+ * route (slice dz, then src/kernels/conv2d.ts).
  */
 export function convConcat(parts: readonly ConvPart[], relu: boolean, name = 'conv_concat'): Tensor {
   check(parts.length > 0, 'convConcat: no convolutions');

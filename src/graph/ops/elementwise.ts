@@ -4,26 +4,26 @@ import { sum as sumKernel, sumBackward, sumOfSquares as sumOfSquaresKernel, sumO
 import type { Tensor } from '../../gpu/tensor.js';
 import { record } from '../tape.js';
 
-/** a + b; backward: both inputs receive dy (the tape's accumulation copies nothing it does not need). */
+/** a + b. Backward: OP_DOCS.Add (src/graph/op-docs.ts); dy is passed on retained, not copied. */
 export function add(a: Tensor, b: Tensor, name = 'add'): Tensor {
   const y = addKernel(a, b, name);
   return record('Add', [a, b], y, [], (dy, needs) => [needs[0] ? dy.retain() : null, needs[1] ? dy.retain() : null]);
 }
 
-/** s · x; backward dx = s · dy. */
+/** s · x. Backward: OP_DOCS.Scale (src/graph/op-docs.ts). */
 export function scale(x: Tensor, s: number, name = 'scale'): Tensor {
   const y = scaleKernel(x, s, name);
   return record('Scale', [x], y, [], (dy) => [scaleKernel(dy, s, 'scale.dx')], `×${s}`);
 }
 
-/** Σx as a 1-element tensor; backward: ∂(Σx)/∂x_i = 1, so every element receives dy. */
+/** Σx as a 1-element tensor. Backward: OP_DOCS.Sum (src/graph/op-docs.ts). */
 export function sum(x: Tensor, name = 'sum'): Tensor {
   const y = sumKernel(x, name);
   const shape = [...x.shape];
   return record('Sum', [x], y, [], (dy) => [sumBackward(dy, shape)]);
 }
 
-/** Σx² as a 1-element tensor (the λ‖I‖² regularizer); backward dx = 2·x·dy. */
+/** Σx² as a 1-element tensor (the λ‖I‖² regularizer). Backward: OP_DOCS.SumOfSquares (src/graph/op-docs.ts). */
 export function sumOfSquares(x: Tensor, name = 'sum_of_squares'): Tensor {
   const y = sumOfSquaresKernel(x, name);
   return record('SumOfSquares', [x], y, [x], (dy) => [sumOfSquaresBackward(dy, x)]);
@@ -31,7 +31,7 @@ export function sumOfSquares(x: Tensor, name = 'sum_of_squares'): Tensor {
 
 /**
  * x rolled circularly by ox pixels along W and oy along H (numpy.roll semantics: the jitter of the class
- * visualization); backward: a roll is a permutation, so dx = roll(dy, −ox, −oy).
+ * visualization). Backward: OP_DOCS.Roll (src/graph/op-docs.ts).
  */
 export function roll(x: Tensor, ox: number, oy: number, name = 'roll'): Tensor {
   const y = rollKernel(x, ox, oy, name);

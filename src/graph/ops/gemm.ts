@@ -3,8 +3,8 @@ import type { Tensor } from '../../gpu/tensor.js';
 import { record } from '../tape.js';
 
 /**
- * ONNX Gemm, Y = alpha·A'·B' + beta·C (C optional, broadcast to [M, N]); backward dA = α·dY·B'ᵀ, dB = α·A'ᵀ·dY
- * (transposed back when the operand was), dC = β·dY summed over C's broadcast axes (see src/kernels/gemm.ts).
+ * ONNX Gemm, Y = alpha·A'·B' + beta·C (C optional, broadcast to [M, N]). Backward: OP_DOCS.Gemm
+ * (src/graph/op-docs.ts); kernels in src/kernels/gemm.ts.
  */
 export function gemm(a: Tensor, b: Tensor, c: Tensor | null, attrs: GemmAttrs = {}, name = 'gemm'): Tensor {
   const y = gemmKernel(a, b, c, attrs, name);
@@ -24,7 +24,7 @@ export function gemm(a: Tensor, b: Tensor, c: Tensor | null, attrs: GemmAttrs = 
   );
 }
 
-/** ONNX MatMul, Y = A·B (2-D, or batches; see src/kernels/gemm.ts); backward dA = dY·Bᵀ, dB = Aᵀ·dY. */
+/** ONNX MatMul, Y = A·B (2-D, or batches; see src/kernels/gemm.ts). Backward: OP_DOCS.MatMul (src/graph/op-docs.ts). */
 export function matmul(a: Tensor, b: Tensor, name = 'matmul'): Tensor {
   const y = matmulKernel(a, b, name);
   return record('MatMul', [a, b], y, [a, b], (dy, needs) => matmulBackward(dy, a, b, needs));

@@ -23,9 +23,8 @@ function poolInfo(a: ResolvedPoolAttributes): string {
 }
 
 /**
- * MaxPool; backward routes each dy to its window's largest input, the first in row-major window order at a tie
- * (src/kernels/pool.ts, shaders/pool.wgsl). When a backward will follow, the forward also writes each window's
- * argmax, and the backward scatters dy through it; nothing else is saved.
+ * MaxPool. Backward: OP_DOCS.MaxPool (src/graph/op-docs.ts); kernels in src/kernels/pool.ts, shaders/pool.wgsl. When
+ * a backward will follow, the forward also writes each window's argmax, and the backward scatters dy through it.
  */
 export function maxPool(x: Tensor, attrs: PoolAttributes, name = 'maxpool'): Tensor {
   const a = resolvePoolAttributes('MaxPool', attrs); // a snapshot: the caller may change attrs before backward
@@ -40,7 +39,7 @@ export function maxPool(x: Tensor, attrs: PoolAttributes, name = 'maxpool'): Ten
   return y;
 }
 
-/** AveragePool; backward spreads dy_o / divisor_o over window o's input elements. Needs only x's shape. */
+/** AveragePool. Backward: OP_DOCS.AveragePool (src/graph/op-docs.ts). */
 export function averagePool(x: Tensor, attrs: AveragePoolAttributes, name = 'averagepool'): Tensor {
   const a = resolvePoolAttributes('AveragePool', attrs);
   const y = averagePoolForward(x, a, name);
@@ -48,7 +47,7 @@ export function averagePool(x: Tensor, attrs: AveragePoolAttributes, name = 'ave
   return record('AveragePool', [x], y, [], (dy, needs) => [needs[0] ? averagePoolBackward(dy, xShape, a) : null], poolInfo(a));
 }
 
-/** GlobalAveragePool, [N,C,H,W] → [N,C,1,1]; backward dx = dy / (H·W) over each plane. */
+/** GlobalAveragePool, [N,C,H,W] → [N,C,1,1]. Backward: OP_DOCS.GlobalAveragePool (src/graph/op-docs.ts). */
 export function globalAveragePool(x: Tensor, name = 'globalaveragepool'): Tensor {
   const y = globalAveragePoolForward(x, name);
   const xShape = x.shape;

@@ -4,7 +4,7 @@ import { record } from '../tape.js';
 
 /**
  * The same values seen with another shape (Reshape, Flatten): no kernel, no copy — the output shares the input's
- * buffer. Backward: reshaping is a permutation-free relabeling of indices, so dx is dy seen with x's shape.
+ * buffer. Backward: OP_DOCS.Reshape (src/graph/op-docs.ts).
  */
 export function reshape(x: Tensor, shape: Shape, name = 'reshape'): Tensor {
   const y = x.reshape(shape, name);

@@ -1,0 +1,148 @@
+/**
+ * The tape inspector's measurement (runs in the worker): one forward and one backward of the current image, exactly
+ * as classScoreGradient runs them (src/techniques/gradient.ts), with every recorded op's shapes, its GPU time
+ * forward and backward, the order backward visits the ops, and the norm of each gradient.
+ *
+ * How dispatches are attributed to ops, without changing the tape or the device:
+ * - forward: an op encodes its kernels and then records itself on the tape, so a Tape subclass notes the device's
+ *   dispatch count at each `add`; op i's forward dispatches are those between the notes of ops i − 1 and i;
+ * - backward: each node's backward closure is wrapped to note the dispatch count before and after it runs;
+ * - the inspector's own dispatches (the gradient norms) fall outside both, and are left out.
+ * With timestamp-query, `gpu.startProfiling()` times every dispatch (each in its own compute pass), and an op's time
+ * is the sum over its dispatches. Without it there are no per-op times: the page says so, and gives the wall-clock of
+ * the whole pass only.
+ */
+import type { Tensor } from '../src/gpu/tensor.js';
+import type { Model } from '../src/graph/model.js';
+import { Tape } from '../src/graph/tape.js';
+import { l2Norm } from '../src/kernels/reduce.js';
+import { oneHotSeed } from '../src/techniques/gradient.js';
+import type { TapeOutput, TapeRow } from './protocol.js';
+
+type Range = [start: number, end: number];
+
+/** A tape that notes the dispatch count when each op records itself (see the file comment). */
+class InspectingTape extends Tape {
+  /** forwardEnds[i]: dispatches encoded when node i was recorded */
+  readonly forwardEnds: number[] = [];
+
+  constructor(private readonly dispatches: () => number) {
+    super();
+  }
+
+  override add(...args: Parameters<Tape['add']>): void {
+    super.add(...args);
+    // add() records nothing when no input requires a gradient; such an op's kernels then count with the next op.
+    if (this.nodes.length > this.forwardEnds.length) this.forwardEnds.push(this.dispatches());
+  }
+}
+
+export async function inspectTape(model: Model, x: Tensor, classIndex: number): Promise<TapeOutput> {
+  const gpu = model.gpu;
+  const timing = gpu.hasTimestamps ? 'timestamp-query' : 'none';
+  const seed = oneHotSeed(model, [classIndex]);
+  if (timing === 'timestamp-query') gpu.startProfiling(); // flushes what is pending, so the first dispatch is ours
+  const first = gpu.dispatchCount;
+  const started = performance.now();
+  const tape = new InspectingTape(() => gpu.dispatchCount);
+  const norms: Tensor[] = [];
+  /** the inspector's own dispatches: a norm, recorded with where its result lies */
+  const own: Range[] = [];
+  const normOf = (t: Tensor): number => {
+    const start = gpu.dispatchCount;
+    norms.push(l2Norm(t, `‖${t.name}‖`));
+    own.push([start, gpu.dispatchCount]);
+    return norms.length - 1;
+  };
+  const backwardRanges = new Map<number, Range>();
+  const order: number[] = [];
+  const outputNorm = new Map<number, number>();
+  const inputNorms = new Map<number, (number | null)[]>();
+
+  const wasLeaf = x.requiresGrad;
+  x.requiresGrad = true;
+  let grad: Tensor | null = null;
+  let profile: { ms: number }[] = [];
+  try {
+    const scores = tape.record(() => model.forward(x));
+    try {
+      for (const node of tape.nodes) {
+        const backward = node.backward;
+        node.backward = (dy, needs) => {
+          outputNorm.set(node.index, normOf(dy));
+          const start = gpu.dispatchCount;
+          const dxs = backward(dy, needs);
+          backwardRanges.set(node.index, [start, gpu.dispatchCount]);
+          order.push(node.index);
+          return dxs;
+        };
+      }
+      [grad] = tape.backward(scores, [x], {
+        seed,
+        onNode: (node, grads) => inputNorms.set(node.index, grads.map((g) => (g ? normOf(g) : null))),
+      });
+    } finally {
+      scores.dispose();
+    }
+    const inputGrad = normOf(grad!);
+    await gpu.sync();
+    const wallMs = performance.now() - started;
+    const last = gpu.dispatchCount;
+    if (timing === 'timestamp-query') profile = await gpu.stopProfiling();
+    const values = await Promise.all(norms.map(async (t) => (await t.read())[0]!));
+
+    const timeOf = ([start, end]: Range): number | null => {
+      if (timing === 'none') return null;
+      let ms = 0;
+      for (let d = start; d < end; d++) ms += profile[d - first]?.ms ?? 0;
+      return ms;
+    };
+    const forwardRanges = tape.nodes.map((_, i): Range => [i === 0 ? first : tape.forwardEnds[i - 1]!, tape.forwardEnds[i]!]);
+    const rows: TapeRow[] = tape.nodes.map((node, i) => {
+      const forward = forwardRanges[i]!;
+      const backward = backwardRanges.get(node.index);
+      const visit = order.indexOf(node.index);
+      const dy = outputNorm.get(node.index);
+      return {
+        index: node.index,
+        op: node.op,
+        info: node.info,
+        inputShapes: node.inputShapes,
+        outputShape: node.outputShape,
+        forwardMs: timeOf(forward),
+        backwardMs: backward ? timeOf(backward) : timing === 'none' ? null : 0,
+        forwardDispatches: forward[1] - forward[0],
+        backwardDispatches: backward ? backward[1] - backward[0] : 0,
+        backwardOrder: visit >= 0 ? visit : null,
+        outputGradNorm: dy === undefined ? null : values[dy]!,
+        inputGradNorms: (inputNorms.get(node.index) ?? node.inputs.map(() => null)).map((k) => (k === null ? null : values[k]!)),
+      };
+    });
+    // Whatever no op and no norm accounts for: the tape's gradient accumulation between ops, if any.
+    const accounted = [...forwardRanges, ...backwardRanges.values(), ...own];
+    const covered = new Uint8Array(last - first);
+    for (const [s, e] of accounted) covered.fill(1, s - first, e - first);
+    let otherDispatches = 0;
+    let otherMs = 0;
+    covered.forEach((c, k) => {
+      if (c) return;
+      otherDispatches++;
+      otherMs += profile[k]?.ms ?? 0;
+    });
+    return {
+      rows,
+      classIndex,
+      timing,
+      wallMs,
+      otherDispatches,
+      otherMs: timing === 'none' ? null : otherMs,
+      inputGradNorm: values[inputGrad]!,
+    };
+  } finally {
+    x.requiresGrad = wasLeaf;
+    tape.dispose();
+    grad?.dispose();
+    for (const t of norms) t.dispose();
+    if (gpu.profiler) await gpu.stopProfiling(); // an error on the way must not leave every later dispatch timed
+  }
+}

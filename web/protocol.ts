@@ -1,0 +1,191 @@
+/**
+ * The messages between the page (main.ts, through client.ts) and the engine's Web Worker (worker.ts).
+ *
+ * The page sends `{ kind: 'call', id, request }`; the worker answers with any number of `{ kind: 'event', id, event }`
+ * (progress, live images) and then one `{ kind: 'done', id, result }` or `{ kind: 'error', id, … }`. A
+ * `{ kind: 'stop', id }` aborts that call's AbortSignal: optimizations end after their current iteration and still
+ * answer `done`, with `stopped: true`. The worker runs one call at a time, in the order they came.
+ *
+ * Everything crossing is structured-cloneable: images as RgbImage8 (width, height, HWC bytes), maps as Float32Array.
+ */
+import type { RgbImage8 } from '../src/image/image.js';
+import type { SaliencyMethod } from '../src/techniques/saliency.js';
+import type { ClassVisualizationOptions } from '../src/techniques/classviz.js';
+
+/** One ranked class: index, name, raw score (logit) and softmax probability (0–1), as the library ranks them. */
+export type { Ranked } from '../src/graph/labels.js';
+import type { Ranked } from '../src/graph/labels.js';
+
+export interface ModelInfo {
+  name: string;
+  numClasses: number;
+  /** side of the square input, 224 for SqueezeNet */
+  inputSize: number;
+  /** one display name per class ("tarantula", or "class 7" without a synset) */
+  names: string[];
+  /** every synonym per class, for the class picker's search; null without a synset */
+  synonyms: string[][] | null;
+}
+
+export interface Classification {
+  /** the image's name (file name or sample name) */
+  name: string;
+  /** the crop the network sees, as 8 bits */
+  picture: RgbImage8;
+  top: Ranked[];
+  /** wall-clock time of the forward pass and the read-back, ms */
+  forwardMs: number;
+  /** GPU pipelines compiled during that pass (the first pass compiles its kernels; later ones reuse them) */
+  compiledPipelines: number;
+}
+
+export type Settings = Required<Omit<ClassVisualizationOptions, 'onIteration' | 'snapshotEvery'>>;
+
+export interface Requests {
+  init: { modelUrl: string; synsetUrl: string };
+  loadModel: { bytes: ArrayBuffer; name: string };
+  setImage: { blob: Blob; name: string };
+  saliency: { method: SaliencyMethod; samples: number; noise: number; classIndex: number | null };
+  fool: { target: number; lr: number; maxIters: number };
+  classviz: { target: number; settings: Settings; snapshots: number };
+  tape: Record<string, never>;
+  sanity: { seed: number; method: SaliencyMethod };
+}
+
+export interface InitResult {
+  adapter: string;
+  software: boolean;
+  hasTimestamps: boolean;
+  subgroups: string;
+  /** null when the default model could not be loaded (then modelError says why) */
+  model: ModelInfo | null;
+  modelError: string | null;
+}
+
+export interface SaliencyOutput {
+  method: SaliencyMethod;
+  classIndex: number;
+  predicted: number;
+  map: Float32Array;
+  height: number;
+  width: number;
+  ms: number;
+  copies: number | null;
+  stopped: boolean;
+}
+
+export interface FoolOutput {
+  target: number;
+  fooled: boolean;
+  stopped: boolean;
+  iterations: number;
+  targetProb: number;
+  finalClass: number;
+  originalClass: number;
+  linf: number;
+  l2: number;
+  original: RgbImage8;
+  image: RgbImage8;
+  msPerIteration: number | null;
+}
+
+export interface ClassVizOutput {
+  target: number;
+  image: RgbImage8;
+  snapshots: { iteration: number; image: RgbImage8 }[];
+  iterations: number;
+  stopped: boolean;
+  startScore: number;
+  finalScore: number;
+  finalProb: number;
+  argmax: number;
+  msPerIteration: number | null;
+}
+
+/** One recorded op of the tape inspector. */
+export interface TapeRow {
+  index: number;
+  op: string;
+  info: string;
+  inputShapes: string[];
+  outputShape: string;
+  /** GPU time of the op's forward / backward dispatches, ms; null without timestamp-query */
+  forwardMs: number | null;
+  backwardMs: number | null;
+  forwardDispatches: number;
+  backwardDispatches: number;
+  /** its position in the order backward visits ops (0 = first), or null when backward skipped it */
+  backwardOrder: number | null;
+  /** ‖dy‖₂ at its output, and ‖dx‖₂ of each input that received a gradient (null where none) */
+  outputGradNorm: number | null;
+  inputGradNorms: (number | null)[];
+}
+
+export interface TapeOutput {
+  rows: TapeRow[];
+  classIndex: number;
+  /** 'timestamp-query' (GPU times per dispatch) or 'none' */
+  timing: 'timestamp-query' | 'none';
+  /** wall-clock of the whole instrumented forward + backward, ms (includes the inspector's own work) */
+  wallMs: number;
+  /** dispatches not inside any op (gradient accumulation between ops, if any) */
+  otherDispatches: number;
+  otherMs: number | null;
+  /** ‖∂s_y/∂x‖₂ at the image */
+  inputGradNorm: number;
+}
+
+export interface SanityStep {
+  /** 'original' or the layer just randomized ("conv10", "fire9", …) */
+  label: string;
+  /** the layers randomized so far, top down */
+  randomized: string[];
+  map: Float32Array;
+  /** Spearman rank correlation of this map with the original one */
+  rankCorrelation: number;
+  /** the class the randomized network predicts */
+  predicted: number;
+  /** maps in the whole cascade: the original and one per layer */
+  of: number;
+}
+
+export interface SanityOutput {
+  layers: string[];
+  steps: number;
+  stopped: boolean;
+  restored: boolean;
+}
+
+export interface Results {
+  init: InitResult;
+  loadModel: { model: ModelInfo; classification: Classification | null };
+  setImage: Classification;
+  saliency: SaliencyOutput;
+  fool: FoolOutput;
+  classviz: ClassVizOutput;
+  tape: TapeOutput;
+  sanity: SanityOutput;
+}
+
+export interface Events {
+  init: never;
+  loadModel: never;
+  setImage: never;
+  saliency: { done: number; total: number };
+  fool: { iteration: number; maxIters: number; image: RgbImage8; predicted: number; targetProb: number; msPerIteration: number | null };
+  classviz: { iteration: number; iterations: number; image: RgbImage8; score: number | null; msPerIteration: number | null };
+  tape: never;
+  sanity: SanityStep;
+}
+
+export type Op = keyof Requests;
+
+export type Call = { [K in Op]: { kind: 'call'; id: number; op: K; request: Requests[K] } }[Op];
+export type Stop = { kind: 'stop'; id: number };
+export type ToWorker = Call | Stop;
+
+export type FromWorker =
+  | { kind: 'event'; id: number; event: Events[Op] }
+  | { kind: 'done'; id: number; result: Results[Op] }
+  /** `user`: a PixelpropError or a stop — a one-line message for the page; otherwise a bug, with its stack */
+  | { kind: 'error'; id: number; message: string; user: boolean; stack?: string; webgpu?: boolean };

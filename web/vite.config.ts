@@ -1,0 +1,119 @@
+/**
+ * The web page's build: `npm run web` (development server) and `npm run build:web` (a static site in dist-web/).
+ *
+ * The page fetches two kinds of files from the repository at run time, which are not copied into it twice: the weights
+ * (weights/, git-ignored, filled by `npm run weights`) and the sample photos (samples/*.png). The development server
+ * serves them from where they are; a build copies them into the site, so that it works from any static file server.
+ * The sample names reach the page as the virtual module 'virtual:pixelprop-samples'.
+ *
+ * A build also writes sw.js, the service worker (web/sw.ts), with the site's file list and a hash of its contents.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vite';
+
+const webDir = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(webDir, '..');
+export const OUT_DIR = join(repoRoot, 'dist-web');
+
+const WEIGHTS = ['squeezenet1.1.onnx', 'synset.txt'];
+const SAMPLES_VIRTUAL = 'virtual:pixelprop-samples';
+const TYPES: Record<string, string> = { '.png': 'image/png', '.txt': 'text/plain; charset=utf-8', '.onnx': 'application/octet-stream' };
+
+function sampleNames(): string[] {
+  return readdirSync(join(repoRoot, 'samples'))
+    .filter((f) => /\.png$/i.test(f))
+    .sort();
+}
+
+/** URL path (relative to the site) → file in the repository, for every file the page fetches at run time. */
+function runtimeFiles(): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const f of WEIGHTS) files.set(`weights/${f}`, join(repoRoot, 'weights', f));
+  for (const f of sampleNames()) files.set(`samples/${f}`, join(repoRoot, 'samples', f));
+  return files;
+}
+
+const MISSING = 'is missing: run `npm run weights` (it fills weights/)';
+
+function repositoryFiles(): Plugin {
+  return {
+    name: 'pixelprop-repository-files',
+    resolveId: (id) => (id === SAMPLES_VIRTUAL ? `\0${SAMPLES_VIRTUAL}` : null),
+    load: (id) => (id === `\0${SAMPLES_VIRTUAL}` ? `export default ${JSON.stringify(sampleNames())};` : null),
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const path = decodeURIComponent((req.url ?? '').split('?')[0]!).replace(/^\/+/, '');
+        const file = runtimeFiles().get(path);
+        if (!file) return next();
+        if (!existsSync(file)) {
+          res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`${path} ${MISSING}\n`);
+          return;
+        }
+        res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+        createReadStream(file).pipe(res);
+      });
+    },
+    generateBundle() {
+      for (const [path, file] of runtimeFiles()) {
+        if (!existsSync(file)) this.error(`${path} ${MISSING} before \`npm run build:web\``);
+        this.emitFile({ type: 'asset', fileName: path, source: readFileSync(file) });
+      }
+    },
+  };
+}
+
+function serviceWorker(): Plugin {
+  return {
+    name: 'pixelprop-service-worker',
+    apply: 'build',
+    enforce: 'post',
+    generateBundle(_options, bundle) {
+      const sw = bundle['sw.js'];
+      if (!sw || sw.type !== 'chunk') return this.error('the build has no sw.js chunk (web/sw.ts)');
+      const files = Object.keys(bundle)
+        .filter((f) => f !== 'sw.js' && !f.endsWith('.map'))
+        .sort();
+      const hash = createHash('sha256');
+      for (const f of files) {
+        const item = bundle[f]!;
+        hash.update(f).update(item.type === 'chunk' ? item.code : item.source);
+      }
+      // './' as well as 'index.html': a navigation to the site's folder asks for the former.
+      const precache = { version: hash.digest('hex').slice(0, 16), files: ['./', ...files] };
+      sw.code = sw.code.replaceAll('__PIXELPROP_PRECACHE__', JSON.stringify(precache));
+    },
+  };
+}
+
+// Node-only imports of the library (reading shaders/ from disk, the `webgpu` package) sit behind checks a browser
+// never passes; left as they are rather than replaced by stubs.
+const external = [/^node:/];
+
+export default defineConfig(({ command }) => ({
+  root: webDir,
+  base: './', // relative URLs: the site works from any folder of any static server
+  publicDir: false,
+  clearScreen: false,
+  plugins: [repositoryFiles(), serviceWorker()],
+  // Only a build has a service worker (under the development server, files change and must not come from a cache).
+  define: { __PIXELPROP_SERVICE_WORKER__: JSON.stringify(command === 'build') },
+  server: { fs: { allow: [repoRoot] } }, // the worker reads ../src and ../shaders
+  // The worker's CommonJS dependency (ONNX protobuf) is found only once the worker loads; pre-bundle it up front.
+  optimizeDeps: { include: ['onnx-proto'], entries: ['index.html', 'worker.ts'] },
+  worker: { format: 'es', rolldownOptions: { external } },
+  build: {
+    outDir: OUT_DIR,
+    emptyOutDir: true,
+    target: 'es2022',
+    reportCompressedSize: false,
+    chunkSizeWarningLimit: 2048,
+    rolldownOptions: {
+      input: { index: join(webDir, 'index.html'), sw: join(webDir, 'sw.ts') },
+      output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
+      external,
+    },
+  },
+}));
