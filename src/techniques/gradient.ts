@@ -50,9 +50,14 @@ export function classScoreGradient(model: Model, x: Tensor, classes: readonly nu
   const tape = new Tape();
   try {
     const scores = tape.record(() => model.forward(x));
-    if (!scores.requiresGrad) throw new PixelpropError('the model output does not depend on its input');
-    const [grad] = tape.backward(scores, [x], { seed });
-    return { scores, grad: grad! };
+    try {
+      if (!scores.requiresGrad) throw new PixelpropError('the model output does not depend on its input');
+      const [grad] = tape.backward(scores, [x], { seed });
+      return { scores, grad: grad! };
+    } catch (e) {
+      scores.dispose(); // the caller never receives it
+      throw e;
+    }
   } finally {
     x.requiresGrad = wasLeaf;
     tape.dispose();
