@@ -48,6 +48,9 @@ export class BufferPool {
       this.live++;
       this.liveBytes += size;
       this.created++;
+    } else {
+      // Relabel, so that WebGPU's error messages name the tensor that holds the buffer now, not its first owner.
+      buffer.label = label;
     }
     this.inUse++;
     this.inUseBytes += size;
