@@ -15,21 +15,10 @@ import { gemm as gemmOp } from '../src/graph/ops/gemm.js';
 import { runOpCheck } from '../src/graph/opcheck.js';
 import { numericalGradient } from '../src/graph/gradcheck.js';
 import { Tape } from '../src/graph/tape.js';
-import { PixelpropError } from '../src/gpu/errors.js';
-import type { Gpu } from '../src/gpu/device.js';
 import type { HostTensor } from '../src/kernels/host.js';
-import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, rand, toGpu, useGpu } from './helpers.js';
+import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, expectRejected, rand, toGpu, useGpu } from './helpers.js';
 
 const gpu = useGpu();
-
-function expectRejected(g: Gpu, fn: () => unknown, text: string): void {
-  const dispatches = g.dispatchCount;
-  const inUse = g.memory().inUseBuffers;
-  expect(fn).toThrow(PixelpropError);
-  expect(fn).toThrow(text);
-  expect(g.dispatchCount).toBe(dispatches);
-  expect(g.memory().inUseBuffers).toBe(inUse);
-}
 
 /** A, B shapes for Y [m, n] = A'·B' with inner size k under the transpose flags. */
 function operandShapes(m: number, n: number, k: number, attrs: GemmAttrs): [number[], number[]] {

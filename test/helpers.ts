@@ -7,6 +7,7 @@ import { createDevice, type Gpu } from '../src/gpu/device.js';
 import { Tensor } from '../src/gpu/tensor.js';
 import { host, type HostTensor } from '../src/kernels/host.js';
 import { relError } from '../src/graph/gradcheck.js';
+import { PixelpropError } from '../src/gpu/errors.js';
 import { Rng } from '../src/util/rng.js';
 
 export const FORWARD_BOUND = 1e-5;
@@ -47,4 +48,14 @@ export function expectClose(actual: ArrayLike<number>, ref: ArrayLike<number>, b
   const err = relError(actual, ref);
   expect(err, `${what}: relative error ${err.toExponential(2)} > ${bound}`).toBeLessThanOrEqual(bound);
   return err;
+}
+
+/** Asserts that `fn` throws a PixelpropError containing `text` and encodes or allocates nothing first. */
+export function expectRejected(g: Gpu, fn: () => unknown, text: string): void {
+  const dispatches = g.dispatchCount;
+  const inUse = g.memory().inUseBuffers;
+  expect(fn).toThrow(PixelpropError);
+  expect(fn).toThrow(text);
+  expect(g.dispatchCount).toBe(dispatches);
+  expect(g.memory().inUseBuffers).toBe(inUse);
 }

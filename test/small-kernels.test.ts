@@ -40,21 +40,9 @@ import { checks } from '../src/graph/checks/elementwise.js';
 import { runOpCheck, type OpCheck } from '../src/graph/opcheck.js';
 import { numericalGradient } from '../src/graph/gradcheck.js';
 import { host } from '../src/kernels/host.js';
-import { PixelpropError } from '../src/gpu/errors.js';
-import type { Gpu } from '../src/gpu/device.js';
-import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, rand, toGpu, useGpu } from './helpers.js';
+import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, expectRejected, rand, toGpu, useGpu } from './helpers.js';
 
 const gpu = useGpu();
-
-/** Asserts that `fn` throws a PixelpropError containing `text` and encodes or allocates nothing first. */
-function expectRejected(g: Gpu, fn: () => unknown, text: string): void {
-  const dispatches = g.dispatchCount;
-  const inUse = g.memory().inUseBuffers;
-  expect(fn).toThrow(PixelpropError);
-  expect(fn).toThrow(text);
-  expect(g.dispatchCount).toBe(dispatches);
-  expect(g.memory().inUseBuffers).toBe(inUse);
-}
 
 describe('scale and axpy', () => {
   for (const shape of [[2, 3, 5, 7], [1], [1, 3, 224, 224]]) {

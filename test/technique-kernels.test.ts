@@ -12,21 +12,9 @@ import {
 } from '../src/kernels/technique.js';
 import { scaleRef } from '../src/kernels/elementwise.js';
 import { host } from '../src/kernels/host.js';
-import { PixelpropError } from '../src/gpu/errors.js';
-import type { Gpu } from '../src/gpu/device.js';
-import { FORWARD_BOUND, expectClose, rand, toGpu, useGpu } from './helpers.js';
+import { FORWARD_BOUND, expectClose, expectRejected, rand, toGpu, useGpu } from './helpers.js';
 
 const gpu = useGpu();
-
-/** Asserts that `fn` throws a PixelpropError containing `text` and encodes or allocates nothing first. */
-function expectRejected(g: Gpu, fn: () => unknown, text: string): void {
-  const dispatches = g.dispatchCount;
-  const inUse = g.memory().inUseBuffers;
-  expect(fn).toThrow(PixelpropError);
-  expect(fn).toThrow(text);
-  expect(g.dispatchCount).toBe(dispatches);
-  expect(g.memory().inUseBuffers).toBe(inUse);
-}
 
 // SqueezeNet's input at batch 1 and at SmoothGrad's chunk of 10, odd ones (1×1, 5 channels, non-square), one channel.
 const SHAPES: number[][] = [[1, 3, 224, 224], [10, 3, 224, 224], [2, 5, 3, 7], [3, 3, 1, 1], [1, 1, 4, 6]];

@@ -17,10 +17,10 @@
  * Chromium missing is a failure, not a skip, unless PIXELPROP_SKIP_E2E=1.
  */
 import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor } from '../src/gpu/tensor.js';
@@ -35,10 +35,10 @@ import { softmaxRef } from '../src/kernels/softmax.js';
 import { classScoreGradient } from '../src/techniques/gradient.js';
 import { saliency } from '../src/techniques/saliency.js';
 import { relError } from '../src/graph/gradcheck.js';
+import { CHROMIUM, CHROMIUM_ARGS, serveStatic } from '../bench/chromium.js';
 import { useGpu } from './helpers.js';
 import { PHOTOS, repoRoot } from './techniques-helpers.js';
 
-const CHROMIUM = process.env.PIXELPROP_CHROMIUM ?? '/usr/bin/chromium';
 const SKIP = process.env.PIXELPROP_SKIP_E2E === '1';
 const SITE = join(repoRoot, 'dist-web');
 const SHOTS =
@@ -72,31 +72,6 @@ interface PageState {
   sanity: { steps: number; stopped: boolean; restored: boolean; layers: string[] } | null;
   timings: Record<string, number | null>;
   errors: string[];
-}
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.png': 'image/png',
-  '.txt': 'text/plain; charset=utf-8',
-  '.onnx': 'application/octet-stream',
-};
-
-/** A static file server for dist-web on 127.0.0.1 (any port), as any static host would serve the site. */
-function serve(dir: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    let path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
-    if (path.endsWith('/')) path += 'index.html';
-    const file = normalize(join(dir, path));
-    if (!file.startsWith(normalize(dir) + sep) || !existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
-    createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
 }
 
 describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)', () => {
@@ -147,7 +122,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     } finally {
       process.env.NODE_ENV = nodeEnv;
     }
-    server = await serve(SITE);
+    server = await serveStatic([['/', SITE]], { 'cache-control': 'no-cache' });
     origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     mkdirSync(SHOTS, { recursive: true });
     userDataDir = mkdtempSync(join(tmpdir(), 'pixelprop-web-chromium-'));
@@ -157,16 +132,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
       headless: true,
       viewport: { width: 1280, height: 860 },
       acceptDownloads: true,
-      args: [
-        '--no-sandbox',
-        '--enable-unsafe-webgpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-        '--disable-dev-shm-usage',
-      ],
+      args: CHROMIUM_ARGS,
     });
     context.on('request', (r) => {
       if (!r.url().startsWith(`${origin}/`) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreignRequests.push(r.url());

@@ -6,62 +6,15 @@
  * The server sends COOP/COEP headers: the page is cross-origin isolated, which onnxruntime-web's wasm needs (it is
  * built with shared memory even when it runs one thread). Every wasm runtime is still set to one thread.
  */
-import { createReadStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { resolveWeights } from '../../src/cli/common.js';
+import { CHROMIUM, CHROMIUM_ARGS, serveStatic } from '../chromium.js';
 import { machineName } from '../model.js';
 import type { PeersResult } from './common.js';
 import { BUNDLE_DIR, packageDir, type PeersOptions } from './paths.js';
 import { SERVED, type PageConfig, type PageState } from './page.js';
-
-export const CHROMIUM = process.env.PIXELPROP_CHROMIUM ?? '/usr/bin/chromium';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--disable-dev-shm-usage',
-];
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.wasm': 'application/wasm',
-  '.onnx': 'application/octet-stream',
-};
-
-/** URL path prefix → folder; only files inside the folder are served. */
-function serve(routes: [string, string][]): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
-    if (path === '/favicon.ico') return void res.writeHead(204).end();
-    for (const [prefix, dir] of routes) {
-      if (!path.startsWith(prefix)) continue;
-      const file = normalize(join(dir, path.slice(prefix.length) || 'index.html'));
-      if (!file.startsWith(normalize(dir) + sep) || !existsSync(file)) break;
-      res.writeHead(200, {
-        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-        'cross-origin-opener-policy': 'same-origin',
-        'cross-origin-embedder-policy': 'require-corp',
-        'cache-control': 'no-store',
-      });
-      createReadStream(file).pipe(res);
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
 
 export async function browserPeers(options: PeersOptions, log: (line: string) => void, timeoutMs = 90 * 60_000): Promise<PeersResult> {
   const web = join(BUNDLE_DIR, 'web');
@@ -69,12 +22,16 @@ export async function browserPeers(options: PeersOptions, log: (line: string) =>
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set PIXELPROP_CHROMIUM)`);
   const { model: modelPath } = await resolveWeights(undefined, true);
   const weightsDir = join(modelPath, '..');
-  const server = await serve([
+  const server = await serveStatic([
     [SERVED.tfjsWasm, packageDir('@tensorflow/tfjs-backend-wasm')],
     [SERVED.ort, packageDir('onnxruntime-web')],
     ['/weights/', weightsDir],
     ['/', web],
-  ]);
+  ], {
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-embedder-policy': 'require-corp',
+    'cache-control': 'no-store',
+  });
   const port = (server.address() as { port: number }).port;
   const userDataDir = mkdtempSync(join(tmpdir(), 'pixelprop-peers-chromium-'));
   const { chromium } = await import('playwright-core');
