@@ -3,8 +3,10 @@
  * preprocessing against a float64 reference written from the definition, .npy bytes as NumPy writes them,
  * matplotlib's colormaps. Pure CPU.
  *
- * Where python3 has numpy / PIL / matplotlib (PYTHON=/path/to/python to choose the interpreter), the same things are
- * also checked against the real libraries; those tests are skipped where the modules are missing.
+ * Where a python3 has numpy / PIL / matplotlib, the same things are also checked against the real libraries (PYTHON=
+ * /path/to/python chooses the interpreter; otherwise the first of python3 on the PATH and Debian's /usr/bin/python3
+ * that has them, since a pyenv shim may hide the apt packages). CI installs them (.ci/run), so there they run; on a
+ * developer's machine without them those tests are skipped.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,9 +57,13 @@ const file = (name: string, bytes?: Uint8Array) => {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Python, when present, as an independent oracle.
-const PYTHON = process.env.PYTHON ?? 'python3';
+const PYTHONS = process.env.PYTHON ? [process.env.PYTHON] : ['python3', '/usr/bin/python3'];
+function importsIn(python: string, modules: string): boolean {
+  return spawnSync(python, ['-c', `import ${modules}`]).status === 0;
+}
+const PYTHON = PYTHONS.find((p) => importsIn(p, 'numpy, PIL, matplotlib')) ?? PYTHONS[0]!;
 function pythonHas(modules: string): boolean {
-  return spawnSync(PYTHON, ['-c', `import ${modules}`]).status === 0;
+  return importsIn(PYTHON, modules);
 }
 function python(code: string): Buffer {
   const r = spawnSync(PYTHON, ['-c', code], { maxBuffer: 1 << 28 });
