@@ -1,30 +1,17 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { concatBackward, concatBackwardRef, concatForward, concatLayout, concatRef } from '../src/kernels/concat.js';
 import { host } from '../src/kernels/host.js';
-import { PixelpropError } from '../src/gpu/errors.js';
 import { numericalGradient } from '../src/graph/gradcheck.js';
 import { runOpCheck } from '../src/graph/opcheck.js';
 import { Tape } from '../src/graph/tape.js';
 import { concat } from '../src/graph/ops/concat.js';
 import { checks } from '../src/graph/checks/concat.js';
-import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, rand, toGpu, useGpu } from './helpers.js';
+import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, rand, toGpu, useGpu, expectPixelpropError } from './helpers.js';
 
 const gpu = useGpu();
 
 const measured: string[] = [];
 afterAll(() => console.log(`concat errors (max|Δ|/max|ref|):\n${measured.join('\n')}`));
-
-function expectPixelpropError(fn: () => unknown, message: RegExp): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown, `expected a PixelpropError matching ${message}`).toBeInstanceOf(PixelpropError);
-  expect((thrown as Error).message).toMatch(message);
-  expect((thrown as Error).message.includes('\n'), 'one line').toBe(false);
-}
 
 describe('concat on the GPU vs the float64 reference', () => {
   const cases: [string, number[][], number][] = [

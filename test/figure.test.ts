@@ -12,6 +12,7 @@ import { ADVANCE, FONT_CHARACTERS, GLYPH_HEIGHT, GLYPH_WIDTH, LINE_HEIGHT, glyph
 import { colorize } from '../src/image/colormap.js';
 import { toUint8, type RgbImage8 } from '../src/image/image.js';
 import { readImage, writePng } from '../src/image/node-io.js';
+import { pixel, solid } from './bitmaps.js';
 
 const PHOTOS = '/work/shared/images/imagenet_val_25';
 const photos = (() => {
@@ -21,17 +22,6 @@ const photos = (() => {
     return [];
   }
 })();
-
-function solid(width: number, height: number, color: readonly number[]): RgbImage8 {
-  const data = new Uint8ClampedArray(width * height * 3);
-  for (let p = 0; p < width * height; p++) data.set(color, 3 * p);
-  return { width, height, data };
-}
-
-function pixel(img: RgbImage8, x: number, y: number): number[] {
-  const i = (y * img.width + x) * 3;
-  return [img.data[i]!, img.data[i + 1]!, img.data[i + 2]!];
-}
 
 /** The bounding box [x0, y0, x1, y1) of pixels that differ from white inside a window, or null when none do. */
 function inkBox(img: RgbImage8, x0: number, y0: number, x1: number, y1: number): [number, number, number, number] | null {

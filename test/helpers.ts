@@ -59,3 +59,17 @@ export function expectRejected(g: Gpu, fn: () => unknown, text: string): void {
   expect(g.dispatchCount).toBe(dispatches);
   expect(g.memory().inUseBuffers).toBe(inUse);
 }
+
+/** Asserts that `fn` throws a one-line PixelpropError whose message matches `message`. */
+export function expectPixelpropError(fn: () => unknown, message: RegExp): void {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown, `expected a PixelpropError matching ${message}`).toBeInstanceOf(PixelpropError);
+  const text = (thrown as Error).message;
+  expect(text).toMatch(message);
+  expect(text.includes('\n'), 'one line').toBe(false);
+}

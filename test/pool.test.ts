@@ -20,14 +20,13 @@ import {
   type PoolOp,
 } from '../src/kernels/pool.js';
 import { host, type HostTensor } from '../src/kernels/host.js';
-import { PixelpropError } from '../src/gpu/errors.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import { numericalGradient } from '../src/graph/gradcheck.js';
 import { runOpCheck, type OpCheck } from '../src/graph/opcheck.js';
 import { Tape } from '../src/graph/tape.js';
 import { averagePool, globalAveragePool, maxPool } from '../src/graph/ops/pool.js';
 import { checks, separatedValues } from '../src/graph/checks/pool.js';
-import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, fromGpu, rand, toGpu, useGpu } from './helpers.js';
+import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, fromGpu, rand, toGpu, useGpu, expectPixelpropError } from './helpers.js';
 
 const gpu = useGpu();
 
@@ -37,19 +36,6 @@ afterAll(() => console.log(`pool errors (max|Δ|/max|ref|):\n${measured.join('\n
 
 const SQUEEZENET_MAXPOOL: PoolAttributes = { kernelShape: [3, 3], strides: [2, 2], ceilMode: 1 }; // as trained (Caffe/PyTorch)
 const SHARED_MAXPOOL: PoolAttributes = { kernelShape: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1] }; // ../shared's ONNX file
-
-function expectPixelpropError(fn: () => unknown, message: RegExp): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown, `expected a PixelpropError matching ${message}`).toBeInstanceOf(PixelpropError);
-  const text = (thrown as Error).message;
-  expect(text).toMatch(message);
-  expect(text.includes('\n'), 'one line').toBe(false);
-}
 
 /** MaxPool version 2: the forward saves each window's argmax and the backward scatters dy through it. */
 function maxPoolBackwardV2(dy: Tensor, x: Tensor, attrs: PoolAttributes): Tensor {

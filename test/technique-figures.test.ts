@@ -6,20 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { indexHtml } from '../src/cli/demo.js';
 import { PixelpropError } from '../src/gpu/errors.js';
 import { colorOf } from '../src/image/colormap.js';
-import type { RgbImage8 } from '../src/image/image.js';
 import { IMAGENET_MEAN } from '../src/image/preprocess.js';
 import { classVisualizationFigure, differenceImage, foolingFigure, saliencyFigure } from '../src/techniques/figures.js';
-
-function solid(width: number, height: number, color: readonly number[]): RgbImage8 {
-  const data = new Uint8ClampedArray(width * height * 3);
-  for (let p = 0; p < width * height; p++) data.set(color, 3 * p);
-  return { width, height, data };
-}
-
-function pixel(img: RgbImage8, x: number, y: number): number[] {
-  const i = (y * img.width + x) * 3;
-  return [img.data[i]!, img.data[i + 1]!, img.data[i + 2]!];
-}
+import { pixel, solid } from './bitmaps.js';
 
 const MEAN_COLOUR = IMAGENET_MEAN.map((m) => Math.round(m * 255)); // (124, 116, 104)
 
