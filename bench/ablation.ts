@@ -6,11 +6,12 @@
  *   node dist/bench/ablation.js [--runs N] [--json]
  */
 import { readFileSync } from 'node:fs';
-import { classScoreGradient, createDevice, kernels, Model, Tensor, type Gpu } from '../src/index.js';
+import { classScoreGradient, createDevice, kernels, Model, Tensor, type Gpu, type ModelOptions } from '../src/index.js';
+import type { ConvTuning } from '../src/kernels/conv2d-tiled.js';
 import { resolveWeights } from '../src/cli/common.js';
 import { argFlag, isMain, median, table } from './harness.js';
 
-const { convTuning } = kernels.conv2dTiled;
+const { DEFAULT_TUNING } = kernels.conv2dTiled;
 
 interface Variant {
   name: string;
@@ -42,29 +43,16 @@ export async function ablation(runs: number): Promise<{ adapter: string; rows: A
   const bytes = readFileSync(path);
   const gpu = await createDevice();
   const plainGpu = await createDevice({ noSubgroups: true });
-  const make = (g: Gpu, options = {}): Model => Model.load(g, bytes, options);
+  const make = (g: Gpu, options: ModelOptions = {}): Model => Model.load(g, bytes, options);
+  const tuned = (off: Partial<ConvTuning>): Model => make(gpu, { tuning: { ...DEFAULT_TUNING, ...off } });
   const base = make(gpu);
   const variants: Variant[] = [
     { name: 'all optimizations', off: '—', model: base, gpu },
     { name: 'no subgroups', off: 'weights shared across 8 lanes by subgroupBroadcast', model: make(plainGpu), gpu: plainGpu },
-    { name: 'Fire concats copied', off: 'convs writing their concat slices in place', model: make(gpu, { fuseConcat: false }), gpu },
-    { name: 'ReLU separate', off: 'Conv+ReLU fusion', model: make(gpu, { fuseRelu: false, fuseConcat: false }), gpu },
-    {
-      name: 'classifier backward over 1000 classes',
-      off: 'one-hot channel list in conv10 backward',
-      model: base,
-      gpu,
-      setup: () => (convTuning.channelLists = false),
-      teardown: () => (convTuning.channelLists = true),
-    },
-    {
-      name: 'conv1 backward phase by phase',
-      off: 'phase-packed strided backward',
-      model: base,
-      gpu,
-      setup: () => (convTuning.phasePacking = false),
-      teardown: () => (convTuning.phasePacking = true),
-    },
+    { name: 'Fire concats copied', off: 'convs writing their concat slices in place', model: make(gpu, { fuseConcats: false }), gpu },
+    { name: 'ReLU separate', off: 'Conv+ReLU fusion', model: make(gpu, { fuseActivations: false, fuseConcats: false }), gpu },
+    { name: 'classifier backward over 1000 classes', off: 'one-hot channel list in conv10 backward', model: tuned({ channelLists: false }), gpu },
+    { name: 'conv1 backward phase by phase', off: 'phase-packed strided backward', model: tuned({ phasePacking: false }), gpu },
     {
       name: 'one submit per dispatch',
       off: 'one command buffer per pass',
@@ -73,14 +61,7 @@ export async function ablation(runs: number): Promise<{ adapter: string; rows: A
       setup: () => (gpu.submitEveryDispatch = true),
       teardown: () => (gpu.submitEveryDispatch = false),
     },
-    {
-      name: 'conv2d v1 (direct kernels)',
-      off: 'tiled implicit-GEMM convolution',
-      model: base,
-      gpu,
-      setup: () => (convTuning.defaultVersion = 1),
-      teardown: () => (convTuning.defaultVersion = 2),
-    },
+    { name: 'conv2d v1 (direct kernels)', off: 'tiled implicit-GEMM convolution', model: tuned({ defaultVersion: 1 }), gpu },
   ];
   const image = new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i * 0.37) * 1.5);
   const inputs = new Map<Gpu, Tensor>([

@@ -8,7 +8,8 @@
 import { createDevice, kernels, Tensor, type Gpu } from '../src/index.js';
 import { argFlag, isMain, table, timeGpu } from './harness.js';
 
-const { conv2d, pool, concat, relu, softmax, reduce, image } = kernels;
+const { conv2d, pool, concat, activation, softmax, reduce, image } = kernels;
+const RELU: kernels.activation.ActivationFn = { code: 'RELU', alpha: 0, beta: 0, gradFromZ: false };
 
 export interface KernelRow {
   kernel: string;
@@ -79,19 +80,17 @@ export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke:
     const dy = randomTensor(gpu, y0.shape as number[], 'dy', 4);
     const shape = `${fmtShape(c.x)}*${fmtShape(c.w)}`;
     for (const version of [1, 2] as const) {
-      const t = await time(() => conv2d.conv2dForward(x, w, bias, c.attrs, { relu: true, version }));
+      const t = await time(() => conv2d.conv2dForward(x, w, bias, c.attrs, { activation: RELU, version }));
       add(`conv2d forward+relu ${c.name}`, `v${version}`, shape, t, { flops: 2 * macs });
     }
     for (const version of [1, 2] as const) {
-      const t = await time(() => conv2d.conv2dBackwardInput(dy, w, c.x, c.attrs, 'dx', version));
+      const t = await time(() => conv2d.conv2dBackwardInput(dy, w, c.x, c.attrs, { name: 'dx', version }));
       add(`conv2d backward-input ${c.name}`, `v${version}`, shape, t, { flops: 2 * macs });
     }
     if (c.name.startsWith('conv10')) {
       // The classifier's backward for one class: dy is one-hot over the channels, and v2 reads only that channel.
-      dy.nonzeroChannels = [76];
-      const t = await time(() => conv2d.conv2dBackwardInput(dy, w, c.x, c.attrs, 'dx', 2));
+      const t = await time(() => conv2d.conv2dBackwardInput(dy, w, c.x, c.attrs, { name: 'dx', version: 2, dyChannels: [76] }));
       add(`conv2d backward-input ${c.name}, 1 class`, 'v2', shape, t, { flops: (2 * macs) / c.w[0]! });
-      dy.nonzeroChannels = null;
     }
     for (const t of [x, w, bias, y0, dy]) t.dispose();
   }
@@ -105,10 +104,10 @@ export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke:
     const attrs = { kernelShape: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1] };
     const x = randomTensor(gpu, shape, 'x');
     const withArgmax = pool.maxPoolForward(x, attrs, 'y', true);
-    const dy = randomTensor(gpu, withArgmax.shape as number[], 'dy', 2);
-    const bytes = 4 * (x.size + withArgmax.size);
+    const dy = randomTensor(gpu, withArgmax.y.shape as number[], 'dy', 2);
+    const bytes = 4 * (x.size + withArgmax.y.size);
     add(`maxpool forward ${name}`, 'v1', fmtShape(shape), await time(() => pool.maxPoolForwardV1(x, attrs)), { bytes });
-    add(`maxpool forward ${name}`, 'v2', fmtShape(shape), await time(() => pool.maxPoolForward(x, attrs)), { bytes });
+    add(`maxpool forward ${name}`, 'v2', fmtShape(shape), await time(() => pool.maxPoolForward(x, attrs).y), { bytes });
     add(`maxpool backward ${name}`, 'v1', fmtShape(shape), await time(() => pool.maxPoolBackward(dy, x, attrs)), { bytes });
     add(
       `maxpool backward ${name}`,
@@ -117,7 +116,7 @@ export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke:
       await time(() => pool.maxPoolBackwardFromArgmax(dy, withArgmax.argmax!, shape, attrs)),
       { bytes },
     );
-    for (const t of [x, withArgmax, withArgmax.argmax!, dy]) t.dispose();
+    for (const t of [x, withArgmax.y, withArgmax.argmax!, dy]) t.dispose();
   }
 
   {
@@ -127,12 +126,13 @@ export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke:
     const bytes = 2 * 4 * 2 * a.size;
     add('concat forward fire2', 'v1', `2×${fmtShape(shape)}`, await time(() => concat.concatForwardV1([a, b], 1)), { bytes });
     add('concat forward fire2', 'v2', `2×${fmtShape(shape)}`, await time(() => concat.concatForward([a, b], 1)), { bytes });
-    const y = relu.reluForward(a);
-    add('relu backward fire2', 'vec4', fmtShape(shape), await time(() => relu.reluBackward(b, y)), { bytes: 3 * 4 * a.size });
+    const y = activation.activationForward(a, RELU);
+    add('relu backward fire2', 'vec4', fmtShape(shape), await time(() => activation.activationBackward(b, { y }, RELU)), { bytes: 3 * 4 * a.size });
     for (const t of [a, b, y]) t.dispose();
   }
   {
     const x = randomTensor(gpu, [options.batch, 1000, 13, 13], 'x');
+    add('global average pool', 'v1', fmtShape(x.shape), await time(() => pool.globalAveragePoolForwardV1(x)), { bytes: 4 * x.size });
     add('global average pool', 'v2', fmtShape(x.shape), await time(() => pool.globalAveragePoolForward(x)), { bytes: 4 * x.size });
     x.dispose();
   }

@@ -5,9 +5,7 @@
 // [outer, whole_axis, inner]; part k is [outer, part_axis, inner] and occupies the output's axis positions
 // [offset, offset + part_axis). One dispatch per part; every invocation handles one element of the part.
 //
-// Bindings: 0 = Params; 1 = the part (forward input); 2 = the whole (backward input dy); 3 = the output.
-
-override WG: u32 = 256;
+// Linked after common.wgsl. The forward binds the part and the output; the backward the whole (dy) and the output.
 
 struct Params {
   n: u32,          // elements of the part: outer · part_axis · inner
@@ -22,10 +20,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> part: array<f32>;
 @group(0) @binding(2) var<storage, read> whole: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
-fn index(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
 
 // Element i = (o, a, r) of the part is element (o, offset + a, r) of the whole.
 fn whole_index(i: u32) -> u32 {
@@ -53,10 +47,12 @@ fn concat_slice(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   out[i] = whole[whole_index(i)];
 }
 
+override GRID_WG: u32 = 64;
+
 // Version 2: the same copies indexed by a 3-D grid (inner, position along the axis, outer) instead of a flat index
 // taken apart with division and modulo, which a CPU adapter executes lane by lane (see shaders/pool.wgsl). z walks
 // `outer` in steps of the grid's z, in case it exceeds the 65535 workgroups a dimension allows.
-@compute @workgroup_size(64)
+@compute @workgroup_size(GRID_WG)
 fn concat_place_grid(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   if (gid.x >= p.inner) { return; }
   for (var o = gid.z; o < p.outer; o += nwg.z) {
@@ -64,7 +60,7 @@ fn concat_place_grid(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
   }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(GRID_WG)
 fn concat_slice_grid(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   if (gid.x >= p.inner) { return; }
   for (var o = gid.z; o < p.outer; o += nwg.z) {

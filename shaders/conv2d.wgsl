@@ -17,11 +17,11 @@
 // Index math is u32 throughout. Where an input position may fall into the padding, the range of taps that land inside
 // the image is computed once (`inside_range`) instead of testing every iteration, so no subtraction can wrap.
 //
-// Bindings: 0 = Params; each entry point uses the subset it needs (layouts are 'auto').
+// Linked as ['common', 'activation', 'conv2d']: the forward applies the activation epilogue of activation.wgsl
+// (ACTIVATION, e.g. the ReLU that follows every SqueezeNet conv) to each result before storing it. Each entry point
+// binds the subset of the tensors below it needs.
 
-override WG: u32 = 256;
 override HAS_BIAS: bool = false; // forward: add b[o]
-override RELU: bool = false;     // forward: y = max(conv, 0), the ReLU that follows every SqueezeNet conv, fused
 
 struct Params {
   total: u32,         // elements of the result = invocations that do work
@@ -51,11 +51,6 @@ struct Params {
 @group(0) @binding(4) var<storage, read> dy: array<f32>;     // ∂L/∂y        [N, O, OH, OW]
 @group(0) @binding(5) var<storage, read_write> out: array<f32>; // y, dx, dw or db
 
-// The linear invocation index over a grid folded into 2-D by Gpu.grid.
-fn index(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
-
 // The positions i in [0, count) for which i·step + offset − pad lies in [0, size), as [lo, hi): the kernel taps of
 // one output row that read the image rather than the padding (forward), or the output rows one kernel tap reaches
 // from inside the image (weight gradient). Needs size ≥ 1 and step ≥ 1.
@@ -74,7 +69,7 @@ fn inside_range(offset: u32, step: u32, pad: u32, size: u32, count: u32) -> vec2
   return vec2u(lo, max(lo, hi));
 }
 
-// y = conv(x, w) (+ b) (then ReLU), one invocation per output element y[n,o,oh,ow].
+// y = activate(conv(x, w) (+ b)), one invocation per output element y[n,o,oh,ow].
 @compute @workgroup_size(WG)
 fn conv2d_forward_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = index(gid, nwg);
@@ -111,8 +106,7 @@ fn conv2d_forward_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num
     }
   }
   if (HAS_BIAS) { acc += bias[o]; }
-  if (RELU) { acc = max(acc, 0.0); }
-  out[i] = acc;
+  out[i] = activate(acc);
 }
 
 // dx = ∂L/∂x, one invocation per input element x[n,c,ih,iw] (the "gather" form of the transposed convolution).

@@ -14,7 +14,8 @@
 // lane + 16 broadcasts, shaders/conv2d_weights_subgroup.wgsl) they are fetched cooperatively; without, each
 // invocation loads all 16 (shaders/conv2d_weights_plain.wgsl). One of the two files is linked in front of this one:
 // it defines `weights16` and the entry point (WGSL cannot switch an `enable` directive or a builtin on and off with
-// an override constant).
+// an override constant). activation.wgsl is linked between them: the forward applies its ACTIVATION to each result
+// (the ReLU after every SqueezeNet conv, MobileNet's ReLU6), so the activation costs no pass of its own.
 //
 // The same kernel serves two passes, through the affine index maps in Params:
 //   forward:        in = x,  W[m=o, n=c, a=kh, b=kw],   input row  = i·stride + a·dilation − pad_top
@@ -28,7 +29,6 @@
 
 override WG: u32 = 64;
 override HAS_BIAS: bool = false;
-override RELU: bool = false;
 override CHANNEL_LIST: bool = false;
 // Add the tile into `out` instead of overwriting it: the second of two convolutions that read the same input adds its
 // gradient to the first's (SqueezeNet's two expand convs both read the squeeze output) without a separate add pass.
@@ -92,7 +92,7 @@ fn store_row(r: u32, m0: u32, v_in: vec4f, d: Destination) {
   if (m >= p.m_count) { return; }
   var v = v_in;
   if (HAS_BIAS) { v += vec4f(bias[m]); }
-  if (RELU) { v = max(v, vec4f(0.0)); }
+  if (ACTIVATION != ACT_NONE) { v = vec4f(activate(v.x), activate(v.y), activate(v.z), activate(v.w)); }
   var channel = p.out_channel_offset + m;
   var row = d.row;
   var col = d.col;

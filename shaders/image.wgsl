@@ -1,28 +1,29 @@
 // Image kernels on NCHW tensors (src/kernels/image.ts): circular shift (the class visualization's jitter) and one
-// axis of a separable Gaussian blur. One invocation per output element, i = global id folded over a 2-D grid.
-// Bindings: 0 = Params, 1 = x, 2 = blur weights, 3 = out.
+// axis of a separable Gaussian blur. One invocation per output pixel and column of planes (see below).
 
-override WG: u32 = 256;
+override TILE_W: u32 = 64;       // invocations per workgroup, along W
 override ALONG_W: bool = false;  // gaussian_blur_1d: filter along W (the rows) instead of along H (the columns)
 
-struct Params {
-  n: u32,        // elements of x (and of out)
+struct Roll {
   height: u32,   // H
   width: u32,    // W
-  shift_h: u32,  // roll: the offset along H, reduced to [0, H)
-  shift_w: u32,  // roll: the offset along W, reduced to [0, W)
-  radius: u32,   // blur: the filter has 2·radius + 1 taps
+  shift_h: u32,  // the offset along H, reduced to [0, H)
+  shift_w: u32,  // the offset along W, reduced to [0, W)
   planes: u32,   // N·C
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+struct Blur {
+  height: u32,
+  width: u32,
+  radius: u32,   // the filter has 2·radius + 1 taps
+  planes: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Roll;
+@group(0) @binding(0) var<uniform> blur: Blur;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> weights: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
-fn index(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
 
 // numpy.roll / torch.roll on the last two axes: out[.., (h + oy) mod H, (w + ox) mod W] = x[.., h, w]. Written as a
 // gather (each output finds its source) so that every output is written exactly once:
@@ -34,7 +35,7 @@ fn index(gid: vec3u, nwg: vec3u) -> u32 {
 // divisions, and these kernels do little else.
 
 // out[.., h, w] = x[.., (h − shift_h) mod H, (w − shift_w) mod W]: numpy's roll by (shift_h, shift_w).
-@compute @workgroup_size(64)
+@compute @workgroup_size(TILE_W)
 fn roll(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let w = gid.x;
   let h = gid.y;
@@ -62,25 +63,25 @@ fn reflect(i: i32, n: i32) -> i32 {
 // One axis of the separable Gaussian: out[.., h, w] = Σ_k weights[k] · x[.., reflect(h + k − r), w]   (along H)
 //                                  or                 Σ_k weights[k] · x[.., h, reflect(w + k − r)]   (along W).
 // The weights are symmetric, so this correlation equals scipy's convolution.
-@compute @workgroup_size(64)
+@compute @workgroup_size(TILE_W)
 fn gaussian_blur_1d(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let w = gid.x;
   let h = gid.y;
-  if (w >= p.width || h >= p.height) { return; }
-  let r = i32(p.radius);
-  let plane_size = p.height * p.width;
-  for (var plane = gid.z; plane < p.planes; plane += nwg.z) {
+  if (w >= blur.width || h >= blur.height) { return; }
+  let r = i32(blur.radius);
+  let plane_size = blur.height * blur.width;
+  for (var plane = gid.z; plane < blur.planes; plane += nwg.z) {
     let base = plane * plane_size;
     var acc = 0.0;
     for (var k = 0; k <= 2 * r; k++) {
       var src: u32;
       if (ALONG_W) {
-        src = base + h * p.width + u32(reflect(i32(w) + k - r, i32(p.width)));
+        src = base + h * blur.width + u32(reflect(i32(w) + k - r, i32(blur.width)));
       } else {
-        src = base + u32(reflect(i32(h) + k - r, i32(p.height))) * p.width + w;
+        src = base + u32(reflect(i32(h) + k - r, i32(blur.height))) * blur.width + w;
       }
       acc += weights[k] * x[src];
     }
-    out[base + h * p.width + w] = acc;
+    out[base + h * blur.width + w] = acc;
   }
 }

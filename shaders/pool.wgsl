@@ -8,14 +8,15 @@
 // and a tap outside [0, in) lies in the padding. The N·C planes are independent, so every index below is
 // (plane, y, x) with plane = n·C + c.
 //
-// Backward kernels use the *gather* form: one invocation per input element adds up the contributions of the windows
-// that contain it. The scatter form (one invocation per window adding into dx) would need atomic float adds, which
-// WGSL does not have, and would make the sum's order (hence its rounding) depend on scheduling. Inverting pos(o, k)
-// for a fixed tap k gives the window o directly (see covering_window), so the gather costs kernel_h·kernel_w steps.
+// Two versions, as in llm.c. Version 1 (the first kernels below) is one invocation per element of the result, its
+// backward in the *gather* form: one invocation per input element adds up the contributions of the windows that
+// contain it (inverting pos(o, k) for a fixed tap k gives the window o directly, see covering_window). A naive scatter
+// (one invocation per window adding into dx) would need atomic float adds, which WGSL does not have. Version 2 (at the
+// end; what the engine runs) indexes by a 3-D grid, and its max-pool backward *does* scatter — through the argmax the
+// forward saved, one phase of non-overlapping windows per dispatch, so that no two invocations add into one element.
 //
-// Bindings: 0 = Params; 1 = x (the forward's input); 2 = dy (the gradient of the output); 3 = the output.
-
-override WG: u32 = 256;
+// Linked after common.wgsl. Each entry point binds what it uses: x (the forward's input), dy (the gradient of the
+// output), out, and for max pooling's version 2 the saved argmax.
 
 struct Params {
   n: u32,            // invocations: output elements (forward), input elements (backward), planes (global forward)
@@ -63,10 +64,6 @@ fn kernel_h() -> i32 {
 
 fn kernel_w() -> i32 {
   return select(p.kernel_w, i32(KERNEL_W), KERNEL_W > 0u);
-}
-
-fn index(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
 }
 
 // Where flat index i lies in a tensor whose planes are h × w.
@@ -133,18 +130,17 @@ fn max_pool_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   out[i] = x[window_argmax(o.plane, o.row, o.col)];
 }
 
-// Backward. Each output is y_o = x_{a(o)} with a(o) = window_argmax(o), so ∂y_o/∂x_j = [a(o) = j] (almost
+// Backward, version 1. Each output is y_o = x_{a(o)} with a(o) = window_argmax(o), so ∂y_o/∂x_j = [a(o) = j] (almost
 // everywhere: the max is piecewise linear, and at a tie we take the derivative of the branch the forward took).
 // The chain rule gives
 //
 //     dx_j = Σ_o dy_o · ∂y_o/∂x_j = Σ_{o : j in window o, a(o) = j} dy_o.
 //
 // One invocation per input element j: for each tap (ky, kx), the window that has that tap on j (covering_window),
-// and if that window's argmax — recomputed from the saved x — is j, its dy is added. The argmax is recomputed rather
-// than stored by the forward: that keeps the forward a one-output kernel that needs no extra memory at inference, and
-// it makes forward and backward agree by construction (same function, same data). The price is kernel_h·kernel_w
-// reads per covering window; for SqueezeNet's 3×3 stride 2 pools that is about 2.25 windows × 9 = 20 reads per
-// element.
+// and if that window's argmax — recomputed from x — is j, its dy is added. Recomputing keeps the forward a
+// one-output kernel, at kernel_h·kernel_w reads per covering window (about 20 per element for SqueezeNet's 3×3
+// stride-2 pools). Version 2 (max_pool_backward_scatter, what the engine runs) saves the argmax in the forward
+// instead and scatters through it.
 @compute @workgroup_size(WG)
 fn max_pool_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let j = index(gid, nwg);

@@ -7,14 +7,13 @@
 // invocation adds PER_THREAD values serially (a short chain), then the workgroup adds its WG partial sums pairwise;
 // when one sum is too long for one workgroup, the host runs this again over the per-workgroup partial sums.
 //
-// Bindings: 0 = Params, 1 = x (input), 2 = out, 3 = dy (backward only).
+// Linked after common.wgsl, whose WG (invocations per workgroup) must be a power of two here: the tree halves it.
 
-override WG: u32 = 256;         // invocations per workgroup; a power of two (the tree halves it)
 override PER_THREAD: u32 = 4;   // values each invocation adds before the tree
 override SQUARE: bool = false;  // sum_strided: add x² instead of x
 override SQRT: bool = false;    // sum_strided: take the square root of the (scaled) total: an L2 norm
 
-struct Params {
+struct Sums {
   outputs: u32,     // O: how many independent sums
   length: u32,      // L: terms in each sum
   out_stride: u32,  // term j of sum o is x[o * out_stride + j * in_stride]
@@ -23,7 +22,14 @@ struct Params {
   scale: f32,       // multiplies each total (1 except in the last pass)
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+// The backward kernels and argmax see x as rows: [outputs, length], contiguous.
+struct Rows {
+  outputs: u32,
+  length: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Sums;
+@group(0) @binding(0) var<uniform> rows: Rows;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
@@ -73,18 +79,18 @@ fn sum_strided(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) w
 // One invocation per element of x.
 @compute @workgroup_size(WG)
 fn sum_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.outputs * p.length) { return; }
-  out[i] = dy[i / p.length];
+  let i = index(gid, nwg);
+  if (i >= rows.outputs * rows.length) { return; }
+  out[i] = dy[i / rows.length];
 }
 
 // Backward of q_o = Σ_j x[o·L + j]²:
 //   ∂q_o/∂x[i] = 2·x[i], so dx[i] = 2·x[i]·dy[i / L].
 @compute @workgroup_size(WG)
 fn sum_of_squares_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.outputs * p.length) { return; }
-  out[i] = 2.0 * x[i] * dy[i / p.length];
+  let i = index(gid, nwg);
+  if (i >= rows.outputs * rows.length) { return; }
+  out[i] = 2.0 * x[i] * dy[i / rows.length];
 }
 
 // The better of two (value, index) candidates: the larger value, and on a tie the smaller index — the first maximum,
@@ -100,12 +106,12 @@ fn better(v: f32, i: u32, best_v: f32, best_i: u32) -> bool {
 fn argmax_rows(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3u,
                @builtin(num_workgroups) nwg: vec3u) {
   let row = group_index(wid, nwg);
-  if (row >= p.outputs) { return; }
-  let base = row * p.length;
+  if (row >= rows.outputs) { return; }
+  let base = row * rows.length;
   var best_v = 0.0;
   var best_i = NONE;
   // Columns are visited in increasing order, so a strict ">" keeps this invocation's first maximum.
-  for (var j = t; j < p.length; j += WG) {
+  for (var j = t; j < rows.length; j += WG) {
     let v = x[base + j];
     if (better(v, j, best_v, best_i)) { best_v = v; best_i = j; }
   }

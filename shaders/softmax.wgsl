@@ -8,7 +8,7 @@
 // exp never overflows (the zoo's scores reach 300, and exp(300) is inf in float32), and the largest term is exactly
 // exp(0) = 1, so the denominator is ≥ 1 and never underflows to 0.
 //
-// Bindings: 0 = Params, 1 = x (forward) or dy (backward), 2 = y (backward: the forward's output), 3 = out.
+// The forward binds x and out; the backward dy, y (the forward's output) and out.
 
 override WG: u32 = 256;          // invocations per row, a power of two (the tree halves it); see softmax.ts
 override LOG: bool = false;      // LogSoftmax instead of Softmax
@@ -19,7 +19,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
@@ -55,21 +56,21 @@ fn softmax_forward(@builtin(local_invocation_index) t: u32, @builtin(workgroup_i
   let row = row_index(wid, nwg);
   if (row >= p.rows) { return; }
   let base = row * p.cols;
-  var m = a[base]; // any element of the row is a valid start for a max (and exists: cols ≥ 1)
-  for (var j = t; j < p.cols; j += WG) { m = max(m, a[base + j]); }
+  var m = x[base]; // any element of the row is a valid start for a max (and exists: cols ≥ 1)
+  for (var j = t; j < p.cols; j += WG) { m = max(m, x[base + j]); }
   let row_max = workgroup_reduce(t, m, true);
   var s = 0.0;
-  for (var j = t; j < p.cols; j += WG) { s += exp(a[base + j] - row_max); }
+  for (var j = t; j < p.cols; j += WG) { s += exp(x[base + j] - row_max); }
   let total = workgroup_reduce(t, s, false);
   if (LOG) {
     let log_total = log(total);
-    for (var j = t; j < p.cols; j += WG) { out[base + j] = a[base + j] - row_max - log_total; }
+    for (var j = t; j < p.cols; j += WG) { out[base + j] = x[base + j] - row_max - log_total; }
   } else {
-    for (var j = t; j < p.cols; j += WG) { out[base + j] = exp(a[base + j] - row_max) / total; }
+    for (var j = t; j < p.cols; j += WG) { out[base + j] = exp(x[base + j] - row_max) / total; }
   }
 }
 
-// Backward, with a = dy and y = the forward's output.
+// Backward, with y = the forward's output.
 //
 // Softmax: ∂y_j/∂x_i = y_j (δ_ij − y_i), so
 //   dx_i = Σ_j dy_j ∂y_j/∂x_i = y_i dy_i − y_i Σ_j dy_j y_j = y_i (dy_i − Σ_j dy_j y_j).
@@ -83,14 +84,14 @@ fn softmax_backward(@builtin(local_invocation_index) t: u32, @builtin(workgroup_
   if (row >= p.rows) { return; }
   let base = row * p.cols;
   var s = 0.0;
-  for (var j = t; j < p.cols; j += WG) { s += select(a[base + j] * y[base + j], a[base + j], LOG); }
+  for (var j = t; j < p.cols; j += WG) { s += select(dy[base + j] * y[base + j], dy[base + j], LOG); }
   let total = workgroup_reduce(t, s, false);
   for (var j = t; j < p.cols; j += WG) {
     let i = base + j;
     if (LOG) {
-      out[i] = a[i] - exp(y[i]) * total;
+      out[i] = dy[i] - exp(y[i]) * total;
     } else {
-      out[i] = y[i] * (a[i] - total);
+      out[i] = y[i] * (dy[i] - total);
     }
   }
 }

@@ -16,8 +16,19 @@ export { Tape, noGrad, type TapeNode } from './graph/tape.js';
 export { Model, type ModelOptions } from './graph/model.js';
 export { parseOnnx, parseTensorProto, describeGraph } from './graph/onnx/parse.js';
 export { parseSynset, resolveClass, className, closestNames, topK, type Labels, type Ranked } from './graph/labels.js';
-export { OP_DOCS, opDoc, type OpDoc } from './graph/op-docs.js';
-export { classScoreGradient, oneHotSeed, type ScoreGradient } from './techniques/gradient.js';
+export { OPS, ONNX_OPS, opNamed } from './graph/ops/index.js';
+export { apply, docOf, describeAttrs, type OpDefinition, type AnyOp, type OpDoc } from './graph/op.js';
+export { describeGraph as describeEngineGraph, type Graph, type Node } from './graph/ir.js';
+export {
+  classScoreGradient,
+  predictedClassGradient,
+  oneHotSeed,
+  onTape,
+  classify,
+  type ScoreGradient,
+  type GradientOptions,
+  type Verdict,
+} from './techniques/gradient.js';
 export {
   saliency,
   SALIENCY_METHODS,

@@ -168,17 +168,30 @@ describe('pixelprop info and gradcheck', () => {
     const r = await pixelprop('info');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('  ONNX IR 3, opset 7');
-    expect(r.stdout.match(/^ {2}Conv\+Relu /gm)).toHaveLength(10); // 26 convs: 10 alone, 8 pairs writing their concat
-    expect(r.stdout.match(/^ {2}Conv\+Relu‖Concat /gm)).toHaveLength(8);
+    expect(r.stdout.match(/^ {2}Conv \{[^}]*\+relu\} /gm)).toHaveLength(10); // 26 convs: 10 alone, 8 pairs writing their concat
+    expect(r.stdout.match(/^ {2}ConvConcat \{k1×1 ‖ k3×3 p1,1,1,1 \+relu\} /gm)).toHaveLength(8);
     expect(r.stdout).toMatch(/^adapter {3}\S/m);
     expect(r.stdout).toMatch(/^batch {5}up to \d+ images per forward/m);
+  });
+
+  it('info --passes shows the graph after each pass: the ReLUs and Concats there after import, fused after fuse', async () => {
+    const r = await pixelprop('info', '--passes');
+    expect(r.code, r.stderr).toBe(0);
+    const sections = r.stdout.split(/^after /m).slice(1);
+    expect(sections.map((t) => t.split(' ')[0])).toEqual(['import', 'fold', 'alias', 'fuse', 'fuse-concat', 'shapes']);
+    const count = (section: string, op: string): number => section.split('\n').filter((l) => l.trimStart().startsWith(`${op} `)).length;
+    expect(count(sections[0]!, 'Relu')).toBe(26);
+    expect(count(sections[0]!, 'Concat')).toBe(8);
+    expect(count(sections[3]!, 'Relu')).toBe(0); // fused into the convs
+    expect(count(sections[4]!, 'ConvConcat')).toBe(8);
   });
 
   it('gradcheck passes every op check', async () => {
     const r = await pixelprop('gradcheck');
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^op +forward rel\. error +backward rel\. error, per input +result$/m);
-    expect(r.stdout).toMatch(/^conv: conv2d 3×3 s1 p1 .* PASS$/m);
+    expect(r.stdout).toMatch(/^check +forward +backward per input: GPU vs float64 \/ float64 vs finite differences +result$/m);
+    expect(r.stdout).toMatch(/^Conv 3×3 s1 p1 .* PASS$/m);
+    expect(r.stdout).toMatch(/^ConvConcat 1×1 ‖ 3×3 \+ relu, shared input .* PASS$/m);
     expect(r.stdout).not.toContain('FAIL');
     expect(r.stdout).toMatch(/^all \d+ checks pass/m);
   });

@@ -10,9 +10,7 @@ import {
   matmulRef,
   type GemmAttrs,
 } from '../src/kernels/gemm.js';
-import { checks } from '../src/graph/checks/gemm.js';
 import { gemm as gemmOp } from '../src/graph/ops/gemm.js';
-import { runOpCheck } from '../src/graph/opcheck.js';
 import { numericalGradient } from '../src/graph/gradcheck.js';
 import { Tape } from '../src/graph/tape.js';
 import type { HostTensor } from '../src/kernels/host.js';
@@ -201,12 +199,3 @@ describe('MatMul', () => {
   });
 });
 
-describe('Gemm and MatMul through the tape (runOpCheck)', () => {
-  for (const check of checks) {
-    it(check.name, async () => {
-      const result = await runOpCheck(gpu(), check);
-      expect(result.forwardError).toBeLessThanOrEqual(FORWARD_BOUND);
-      for (const b of result.backwardErrors) expect(b.error, `input ${b.input}`).toBeLessThanOrEqual(BACKWARD_BOUND);
-    });
-  }
-});

@@ -17,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PixelpropError } from '../src/gpu/errors.js';
 import { Tensor } from '../src/gpu/tensor.js';
 import { numericalGradient, relError, sampleIndices } from '../src/graph/gradcheck.js';
+import type { ConvAttrs } from '../src/graph/ops/conv.js';
+import type { ConvConcatAttrs } from '../src/graph/ops/conv-concat.js';
 import { Model } from '../src/graph/model.js';
 import {
   buildModel,
@@ -82,11 +84,21 @@ describe('the real SqueezeNet 1.1', () => {
   afterAll(() => model?.dispose());
 
   it('lowers to 26 fused Conv+Relu (8 pairs of them writing their Fire concat in place), and allows a batch that fits one buffer', () => {
-    const ops = model.describeSteps().split('\n').map((l) => l.split(/\s+/)[0]);
-    expect(ops.filter((op) => op === 'Conv+Relu')).toHaveLength(10);
-    expect(ops.filter((op) => op === 'Conv+Relu‖Concat')).toHaveLength(8);
+    const nodes = model.graph.nodes;
+    const ops = nodes.map((n) => n.op.name);
+    const convRelu = nodes.filter((n) => n.op.name === 'Conv' && (n.attrs as ConvAttrs).activation.op === 'Relu');
+    const fire = nodes.filter((n) => n.op.name === 'ConvConcat');
+    expect(convRelu).toHaveLength(10);
+    expect(fire).toHaveLength(8);
+    for (const f of fire) {
+      expect((f.attrs as ConvConcatAttrs).activation.op).toBe('Relu');
+      expect((f.attrs as ConvConcatAttrs).parts).toHaveLength(2);
+      expect(f.sources.map((s) => s.opType)).toEqual(['Conv', 'Relu', 'Conv', 'Relu', 'Concat']);
+    }
     expect(ops).not.toContain('Relu');
     expect(ops).not.toContain('Concat');
+    // 26 ONNX Conv+Relu pairs in all: 10 fused alone, 16 inside the 8 Fire concats
+    expect(convRelu.length + 2 * fire.length).toBe(26);
     expect(model.maxBatch()).toBeGreaterThanOrEqual(1);
     expect(() => model.checkBatch(model.maxBatch())).not.toThrow();
   });
@@ -123,7 +135,7 @@ describe('the real SqueezeNet 1.1', () => {
   });
 
   it('the Fire concats computed in place give the same scores and gradient as separate convs and concats', async () => {
-    const plain = Model.load(gpu(), readFileSync(realModelPath), { fuseConcat: false });
+    const plain = Model.load(gpu(), readFileSync(realModelPath), { fuseConcats: false });
     expect(plain.describeSteps()).toContain('Concat');
     const image = preprocess(await readImage(photoPath));
     const x = Tensor.from(gpu(), [2, 3, 224, 224], [...image, ...image.map((v) => -v)], 'two photos');
@@ -184,7 +196,7 @@ describe('miniature SqueezeNets: GPU forward = CPU path at batch 3', () => {
   let baseline: HostTensor | undefined;
 
   it.each(variants)('%s', async (name, bytes) => {
-    const model = Model.load(gpu(), bytes(), { fuseRelu: name !== 'Conv+Relu left unfused' });
+    const model = Model.load(gpu(), bytes(), { fuseActivations: name !== 'Conv+Relu left unfused' });
     try {
       const cpu = model.referenceForward(x);
       const onGpu = await gpuForward(model, x);
@@ -204,7 +216,7 @@ describe('miniature SqueezeNets: GPU forward = CPU path at batch 3', () => {
     const model = Model.load(gpu(), buildModel(biasAddSpec()));
     const plain = Model.load(gpu(), squeezenetLikeModel({}));
     try {
-      expect(model.describeSteps()).toMatch(/^Add\s+head_add\s+→ \[1,10\]$/m);
+      expect(model.describeSteps()).toMatch(/^Add\s+head_add\s+→ scores \[1,10\]$/m);
       const cpu = model.referenceForward(x);
       const bias = new Rng(9).uniforms(CLASSES, -2, 2).map((v) => Math.fround(v));
       const expected = plain.referenceForward(x).data.map((v, i) => v + bias[i % CLASSES]!);
@@ -228,7 +240,7 @@ describe('miniature SqueezeNets: GPU forward = CPU path at batch 3', () => {
     spec.initializers!.find((t) => t.name === 'head_bias')!.dims = [2, 5]; // 10 values, but not a suffix of [N,10]
     const before = gpu().memory().inUseBuffers;
     expect(errorOf(() => Model.load(gpu(), buildModel(spec))).message).toBe(
-      "node 'head_add' (Add): Add of [1,10] and [2,5] is not supported (equal shapes, or a constant second operand whose shape is a suffix of the first's, such as a bias [K] onto [N,K])",
+      "node 'head_add' (Add): Add of [1,10] and [2,5] is not supported (equal shapes, or a second operand whose shape is a suffix of the first's, such as a bias [K] onto [N,K])",
     );
     expect(gpu().memory().inUseBuffers).toBe(before);
   });
@@ -295,10 +307,10 @@ describe('Model.load refuses broken files with one line, allocating nothing', ()
       'an unsupported op',
       () => {
         const s = spec();
-        s.nodes.find((n) => n.name === 'conv0_relu')!.opType = 'Sigmoid';
+        s.nodes.find((n) => n.name === 'conv0_relu')!.opType = 'LSTM';
         return buildModel(s);
       },
-      /^node 'conv0_relu' uses op 'Sigmoid', which is not supported \(supported: Conv, Relu, /,
+      /^the model uses an op pixelprop does not support: LSTM \(node 'conv0_relu'\) \(supported: Add, AveragePool, /,
     ],
     [
       'a Conv without its weights',

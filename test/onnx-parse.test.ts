@@ -23,7 +23,8 @@ import {
   type SqueezeNetLikeOptions,
   type TensorSpec,
 } from '../src/graph/onnx/build-fixture.js';
-import { SUPPORTED_OPS, type OnnxTensor } from '../src/graph/onnx/ir.js';
+import type { OnnxTensor } from '../src/graph/onnx/ir.js';
+import { supportedOnnxOps } from '../src/graph/passes/index.js';
 import { describeGraph, parseOnnx, toInt } from '../src/graph/onnx/parse.js';
 import { Rng } from '../src/util/rng.js';
 import { ensureWeights } from '../scripts/weights.mjs';
@@ -339,8 +340,8 @@ describe('broken files are refused with one clear line', () => {
   it('an unsupported op', () => {
     const spec = convSpec();
     spec.nodes.push({ name: 'lstm1', opType: 'LSTM', inputs: ['y'], outputs: ['z'] });
-    expect(errorOf(() => parseOnnx(buildModel(spec))).message).toBe(
-      `node 'lstm1' uses op 'LSTM', which is not supported (supported: ${SUPPORTED_OPS.join(', ')})`,
+    expect(errorOf(() => parseOnnx(buildModel(spec), { supportedOps: supportedOnnxOps() })).message).toBe(
+      `the model uses an op pixelprop does not support: LSTM (node 'lstm1') (supported: ${supportedOnnxOps().join(', ')})`,
     );
   });
 

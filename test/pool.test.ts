@@ -22,10 +22,10 @@ import {
 import { host, type HostTensor } from '../src/kernels/host.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import { numericalGradient } from '../src/graph/gradcheck.js';
-import { runOpCheck, type OpCheck } from '../src/graph/opcheck.js';
 import { Tape } from '../src/graph/tape.js';
-import { averagePool, globalAveragePool, maxPool } from '../src/graph/ops/pool.js';
-import { checks, separatedValues } from '../src/graph/checks/pool.js';
+import { averagePool } from '../src/graph/ops/average-pool.js';
+import { globalAveragePool } from '../src/graph/ops/global-average-pool.js';
+import { maxPool, poolAttrs, separatedValues } from '../src/graph/ops/max-pool.js';
 import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, fromGpu, rand, toGpu, useGpu, expectPixelpropError } from './helpers.js';
 
 const gpu = useGpu();
@@ -39,9 +39,9 @@ const SHARED_MAXPOOL: PoolAttributes = { kernelShape: [3, 3], strides: [2, 2], p
 
 /** MaxPool version 2: the forward saves each window's argmax and the backward scatters dy through it. */
 function maxPoolBackwardV2(dy: Tensor, x: Tensor, attrs: PoolAttributes): Tensor {
-  const y = maxPoolForward(x, attrs, 'y', true);
-  const dx = maxPoolBackwardFromArgmax(dy, y.argmax!, x.shape, attrs);
-  y.argmax!.dispose();
+  const { y, argmax } = maxPoolForward(x, attrs, 'y', true);
+  const dx = maxPoolBackwardFromArgmax(dy, argmax!, x.shape, attrs);
+  argmax!.dispose();
   y.dispose();
   return dx;
 }
@@ -51,7 +51,7 @@ async function checkOnGpu(op: PoolOp, shape: number[], attrs: AveragePoolAttribu
   const x = rand(shape, seed);
   const xg = toGpu(gpu(), x, 'x');
   const before = gpu().dispatchCount;
-  const y = op === 'MaxPool' ? maxPoolForward(xg, attrs) : averagePoolForward(xg, attrs);
+  const y = op === 'MaxPool' ? maxPoolForward(xg, attrs).y : averagePoolForward(xg, attrs);
   const yRef = op === 'MaxPool' ? maxPoolRef(x, attrs) : averagePoolRef(x, attrs);
   expect(y.shape).toEqual(yRef.shape);
   const fwd = expectClose(await y.read(), yRef.data, FORWARD_BOUND, `${op} forward [${shape}]`);
@@ -112,10 +112,10 @@ describe('pooling shape rules', () => {
       [{ kernelShape: [3, 3], countIncludePad: 1 }, /count_include_pad is an AveragePool attribute/],
       [{ kernelShape: [1, 2], dilations: [1, 6], pads: [0, 1, 0, 1] }, /window with no input element/],
     ];
-    for (const [attrs, message] of cases) expectPixelpropError(() => maxPoolForward(xg, attrs), message);
+    for (const [attrs, message] of cases) expectPixelpropError(() => maxPoolForward(xg, attrs).y, message);
     expectPixelpropError(() => averagePoolForward(xg, { kernelShape: [3, 3], countIncludePad: 'yes' as unknown as number }), /count_include_pad must be 0 or 1/);
     const flat = xg.reshape([2, 5, 5]);
-    expectPixelpropError(() => maxPoolForward(flat, { kernelShape: [3, 3] }), /MaxPool: expected an NCHW tensor, got shape \[2,5,5\]/);
+    expectPixelpropError(() => maxPoolForward(flat, { kernelShape: [3, 3] }).y, /MaxPool: expected an NCHW tensor, got shape \[2,5,5\]/);
     flat.dispose();
     const dy = toGpu(gpu(), rand([1, 2, 3, 3], 2), 'dy');
     const dispatchesAfterUpload = gpu().dispatchCount;
@@ -190,12 +190,12 @@ describe('pooling semantics, on values worked out by hand', () => {
 
   it("ONNX's maxpool_2d_ceil, averagepool_2d_ceil and maxpool_2d_dilations examples", async () => {
     const ceil = { kernelShape: [3, 3], strides: [2, 2], ceilMode: 1 };
-    expect(await onGpu((x) => maxPoolForward(x, ceil), ramp16)).toEqual([11, 12, 15, 16]);
+    expect(await onGpu((x) => maxPoolForward(x, ceil).y, ramp16)).toEqual([11, 12, 15, 16]);
     expect(Array.from(maxPoolRef(ramp16, ceil).data)).toEqual([11, 12, 15, 16]);
     expect(await onGpu((x) => averagePoolForward(x, ceil), ramp16)).toEqual([6, 7.5, 12, 13.5]);
     expect(Array.from(averagePoolRef(ramp16, ceil).data)).toEqual([6, 7.5, 12, 13.5]);
     const dilated = { kernelShape: [2, 2], strides: [1, 1], dilations: [2, 2] };
-    expect(await onGpu((x) => maxPoolForward(x, dilated), ramp16)).toEqual([11, 12, 15, 16]);
+    expect(await onGpu((x) => maxPoolForward(x, dilated).y, ramp16)).toEqual([11, 12, 15, 16]);
   });
 
   it('AveragePool divisor: pads count with count_include_pad, the ceil_mode overhang never does', async () => {
@@ -249,7 +249,7 @@ describe('pooling semantics, on values worked out by hand', () => {
     const attrs = { kernelShape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] };
     expect(Array.from(maxPoolBackwardRef(dy, x, attrs).data)).toEqual(expected);
     const xg = toGpu(gpu(), x);
-    const y = maxPoolForward(xg, attrs);
+    const { y } = maxPoolForward(xg, attrs);
     expect(Array.from(await y.read())).toEqual(new Array(9).fill(-2)); // not 0: the pads never win
     const dyg = toGpu(gpu(), dy);
     const dx = maxPoolBackward(dyg, xg, attrs);
@@ -303,28 +303,7 @@ describe('the backward references vs centered finite differences (float64)', () 
   });
 });
 
-describe('the differentiable ops through the tape (runOpCheck)', () => {
-  const all: OpCheck[] = [
-    ...checks,
-    {
-      name: 'MaxPool SqueezeNet pool3 [1,8,27,27] pads 0,0,1,1',
-      inputs: [separatedValues([1, 8, 27, 27], 70)],
-      wrt: [0],
-      reference: ([x]) => maxPoolRef(x!, SHARED_MAXPOOL),
-      run: ([x]) => maxPool(x!, SHARED_MAXPOOL),
-      h: 1e-4,
-      samples: 80,
-    },
-  ];
-  for (const spec of all) {
-    it(spec.name, async () => {
-      const result = await runOpCheck(gpu(), spec);
-      expect(result.forwardError).toBeLessThanOrEqual(FORWARD_BOUND);
-      for (const b of result.backwardErrors) expect(b.error, `input ${b.input}`).toBeLessThanOrEqual(BACKWARD_BOUND);
-      measured.push(`  opcheck ${spec.name}: forward ${result.forwardError.toExponential(1)}, backward ${result.backwardErrors.map((b) => b.error.toExponential(1)).join(', ')}`);
-    });
-  }
-
+describe('the ops on the tape (their gradient checks run in test/ops.test.ts)', () => {
   it('a chain maxPool → averagePool → globalAveragePool records three nodes and differentiates to the pixels', async () => {
     const xh = rand([2, 3, 12, 10], 80);
     const x = toGpu(gpu(), xh, 'image');
@@ -333,16 +312,16 @@ describe('the differentiable ops through the tape (runOpCheck)', () => {
     const attrsAvg: AveragePoolAttributes = { kernelShape: [2, 2], pads: [0, 0, 1, 1], countIncludePad: 1 };
     const tape = new Tape();
     const y = tape.record(() => {
-      const a = maxPool(x, attrsMax, 'pool1');
-      const b = averagePool(a, attrsAvg, 'pool2');
+      const a = maxPool(x, poolAttrs({ kernelShape: [3, 3], strides: [2, 2], ceilMode: true }), 'pool1');
+      const b = averagePool(a, { ...poolAttrs({ kernelShape: [2, 2], pads: [0, 0, 1, 1] }), countIncludePad: true }, 'pool2');
       const c = globalAveragePool(b, 'gap');
       a.dispose();
       b.dispose();
       return c;
     });
     expect(tape.toString()).toBe(
-      '#0 MaxPool {k3×3 s2,2 p0,0,0,0 ceil}(image[2,3,12,10]) → pool1[2,3,6,5]\n' +
-        '#1 AveragePool {k2×2 s1,1 p0,0,1,1 incl-pad}(pool1[2,3,6,5]) → pool2[2,3,6,5]\n' +
+      '#0 MaxPool {k3×3 s2,2 ceil}(image[2,3,12,10]) → pool1[2,3,6,5]\n' +
+        '#1 AveragePool {k2×2 p0,0,1,1 incl-pad}(pool1[2,3,6,5]) → pool2[2,3,6,5]\n' +
         '#2 GlobalAveragePool(pool2[2,3,6,5]) → gap[2,3,1,1]',
     );
     const seed = rand([2, 3, 1, 1], 81);

@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { reluBackward, reluBackwardRef, reluForward, reluRef } from '../src/kernels/relu.js';
+import { activationBackward, activationForward } from '../src/kernels/activation.js';
+import { Relu } from '../src/graph/ops/relu.js';
+import type { Tensor } from '../src/gpu/tensor.js';
+import type { HostTensor } from '../src/kernels/host.js';
 import { numericalGradient } from '../src/graph/gradcheck.js';
 import { host } from '../src/kernels/host.js';
 import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, fromGpu, rand, toGpu, useGpu } from './helpers.js';
 
 const gpu = useGpu();
+// The ReLU op's kernels and float64 references (src/graph/ops/relu.ts).
+const RELU = Relu.with({});
+const reluForward = (x: Tensor): Tensor => activationForward(x, RELU.fn);
+const reluBackward = (dy: Tensor, y: Tensor): Tensor => activationBackward(dy, { y }, RELU.fn);
+const reluRef = (x: HostTensor): HostTensor => Relu.reference.forward([x], RELU)[0]!;
+const reluBackwardRef = (dy: HostTensor, y: HostTensor): HostTensor => Relu.reference.backward([dy], [y], [y], RELU, [true])[0]!;
 
 describe('relu', () => {
   for (const shape of [[1, 64, 111, 111], [2, 3, 5, 7], [1, 1, 1, 1], [3, 13]]) {

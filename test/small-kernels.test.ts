@@ -36,8 +36,6 @@ import {
   roll,
   rollRef,
 } from '../src/kernels/image.js';
-import { checks } from '../src/graph/checks/elementwise.js';
-import { runOpCheck, type OpCheck } from '../src/graph/opcheck.js';
 import { numericalGradient } from '../src/graph/gradcheck.js';
 import { host } from '../src/kernels/host.js';
 import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, expectRejected, rand, toGpu, useGpu } from './helpers.js';
@@ -326,12 +324,3 @@ describe('roll', () => {
   });
 });
 
-describe('differentiable ops through the tape (runOpCheck)', () => {
-  for (const check of checks as OpCheck[]) {
-    it(check.name, async () => {
-      const result = await runOpCheck(gpu(), check);
-      expect(result.forwardError).toBeLessThanOrEqual(FORWARD_BOUND);
-      for (const b of result.backwardErrors) expect(b.error, `input ${b.input}`).toBeLessThanOrEqual(BACKWARD_BOUND);
-    });
-  }
-});

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Tape, noGrad } from '../src/graph/tape.js';
-import { relu } from '../src/graph/ops/relu.js';
-import { add } from '../src/graph/ops/elementwise.js';
+import { Relu } from '../src/graph/ops/relu.js';
+import { add } from '../src/graph/ops/add.js';
 import { Tensor } from '../src/gpu/tensor.js';
 import { expectClose, rand, toGpu, useGpu } from './helpers.js';
 
 const gpu = useGpu();
+const relu = (x: Tensor, name?: string): Tensor => Relu.apply(x, {}, name);
 
 describe('tape', () => {
   it('a diamond accumulates both branches: z = relu(y) + y with y = relu(x)', async () => {

@@ -25,7 +25,6 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor } from '../src/gpu/tensor.js';
 import { Model } from '../src/graph/model.js';
-import { OP_DOCS } from '../src/graph/op-docs.js';
 import { decodeNpy } from '../src/image/npy.js';
 import { readImage } from '../src/image/node-io.js';
 import { preprocess } from '../src/image/preprocess.js';
@@ -63,7 +62,7 @@ interface PageState {
   classviz: { iterations: number; snapshots: unknown[]; msPerIteration: number | null } | null;
   classvizSteps: number;
   tape: {
-    rows: { index: number; op: string; backwardOrder: number | null; forwardMs: number | null; backwardMs: number | null }[];
+    rows: { index: number; op: string; doc: { backward: string }; backwardOrder: number | null; forwardMs: number | null; backwardMs: number | null }[];
     classIndex: number;
     timing: string;
     inputGradNorm: number;
@@ -250,7 +249,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     await until(`s.tape && !s.busy`, 'tape inspector');
     const tape = (await pageState()).tape!;
     expect(tape.rows.length).toBeGreaterThan(20);
-    for (const row of tape.rows) expect(OP_DOCS[row.op], `no explanation for op '${row.op}'`).toBeDefined();
+    for (const row of tape.rows) expect(row.doc.backward.length, `no explanation for op '${row.op}'`).toBeGreaterThan(10);
     expect(tape.rows.map((r) => r.backwardOrder)).toEqual(tape.rows.map((_, i) => tape.rows.length - 1 - i));
     if (tape.timing === 'timestamp-query') for (const row of tape.rows) expect(row.forwardMs).not.toBeNull();
     const node = await nodeClassify(join(repoRoot, 'samples', SAMPLE));

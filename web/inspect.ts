@@ -6,14 +6,16 @@
  * How dispatches are attributed to ops, without changing the tape or the device:
  * - forward: an op encodes its kernels and then records itself on the tape, so a Tape subclass notes the device's
  *   dispatch count at each `add`; op i's forward dispatches are those between the notes of ops i − 1 and i;
- * - backward: each node's backward closure is wrapped to note the dispatch count before and after it runs;
+ * - backward: the tape's beforeNode and onNode hooks note the dispatch count before and after each node's backward;
  * - the inspector's own dispatches (the gradient norms) fall outside both, and are left out.
  * With timestamp-query, `gpu.startProfiling()` times every dispatch (each in its own compute pass), and an op's time
  * is the sum over its dispatches. Without it there are no per-op times: the page says so, and gives the wall-clock of
  * the whole pass only.
  */
+import { fmtShape } from '../src/gpu/errors.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import type { Model } from '../src/graph/model.js';
+import { describeAttrs, docOf } from '../src/graph/op.js';
 import { Tape } from '../src/graph/tape.js';
 import { l2Norm } from '../src/kernels/reduce.js';
 import { oneHotSeed } from '../src/techniques/gradient.js';
@@ -66,20 +68,19 @@ export async function inspectTape(model: Model, x: Tensor, classIndex: number): 
   try {
     const scores = tape.record(() => model.forward(x));
     try {
-      for (const node of tape.nodes) {
-        const backward = node.backward;
-        node.backward = (dy, needs) => {
-          outputNorm.set(node.index, normOf(dy));
-          const start = gpu.dispatchCount;
-          const dxs = backward(dy, needs);
-          backwardRanges.set(node.index, [start, gpu.dispatchCount]);
-          order.push(node.index);
-          return dxs;
-        };
-      }
+      let start = 0;
       [grad] = tape.backward(scores, [x], {
         seed,
-        onNode: (node, grads) => inputNorms.set(node.index, grads.map((g) => (g ? normOf(g) : null))),
+        seedChannels: [classIndex],
+        beforeNode: (node, dys) => {
+          if (dys[0]) outputNorm.set(node.index, normOf(dys[0]));
+          start = gpu.dispatchCount;
+        },
+        onNode: (node, grads) => {
+          backwardRanges.set(node.index, [start, gpu.dispatchCount]);
+          order.push(node.index);
+          inputNorms.set(node.index, grads.map((g) => (g ? normOf(g) : null)));
+        },
       });
     } finally {
       scores.dispose();
@@ -105,10 +106,12 @@ export async function inspectTape(model: Model, x: Tensor, classIndex: number): 
       const dy = outputNorm.get(node.index);
       return {
         index: node.index,
-        op: node.op,
-        info: node.info,
-        inputShapes: node.inputShapes,
-        outputShape: node.outputShape,
+        op: node.op.name,
+        name: node.name,
+        info: describeAttrs(node.op, node.attrs),
+        doc: docOf(node.op, node.attrs),
+        inputShapes: node.inputs.map((t, k) => `${t.name}${fmtShape(node.inputShapes[k]!)}`),
+        outputShape: `${node.outputs[0]!.name}${fmtShape(node.outputShapes[0]!)}`,
         forwardMs: timeOf(forward),
         backwardMs: backward ? timeOf(backward) : timing === 'none' ? null : 0,
         forwardDispatches: forward[1] - forward[0],

@@ -8,7 +8,6 @@
  */
 import samples from 'virtual:pixelprop-samples';
 import { PixelpropError } from '../src/gpu/errors.js';
-import { opDoc } from '../src/graph/op-docs.js';
 import { encodePngBlob, npyBlob } from '../src/image/browser-io.js';
 import { colorize } from '../src/image/colormap.js';
 import type { RgbImage8 } from '../src/image/image.js';
@@ -538,9 +537,9 @@ function setUpClassViz(): void {
 
 const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 'es'}`;
 
-/** How an op's backward is computed (src/graph/op-docs.ts), with its shapes and dispatches: a row under the op's. */
+/** How an op's backward is computed (its definition in src/graph/ops/), with its shapes and dispatches: a row under the op's. */
 function opDocRow(row: TapeRow, timing: TapeOutput['timing'], columns: number): HTMLTableRowElement {
-  const doc = opDoc(row.op);
+  const doc = row.doc;
   const times =
     timing === 'none'
       ? `${plural(row.forwardDispatches, 'dispatch')} forward, ${row.backwardDispatches} backward (no GPU times: the adapter has no timestamp-query)`

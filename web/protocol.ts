@@ -1,3 +1,5 @@
+import type { OpDoc } from '../src/graph/op.js';
+
 /**
  * The messages between the page (main.ts, through client.ts) and the engine's Web Worker (worker.ts).
  *
@@ -105,8 +107,13 @@ export interface ClassVizOutput {
 /** One recorded op of the tape inspector. */
 export interface TapeRow {
   index: number;
+  /** the engine op, e.g. 'Conv' */
   op: string;
+  /** the value it computes (its ONNX output name) */
+  name: string;
   info: string;
+  /** how the op computes its forward and backward, from its definition (src/graph/ops/) */
+  doc: OpDoc;
   inputShapes: string[];
   outputShape: string;
   /** GPU time of the op's forward / backward dispatches, ms; null without timestamp-query */

@@ -29,7 +29,7 @@ const PASS_THROUGH = new Set(['Relu', 'Dropout', 'Identity']);
 
 /** The model's layers, bottom up (see the file comment). */
 export function layersOf(model: Model): Layer[] {
-  const nodes = model.graph.nodes;
+  const nodes = model.onnx.nodes;
   const producer = new Map<string, OnnxNode>();
   for (const n of nodes) for (const o of n.outputs) producer.set(o, n);
   /** the node that computes `value`, looking through ReLUs and dropouts */

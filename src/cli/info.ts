@@ -1,25 +1,26 @@
 /**
  * `pixelprop info`: what pixelprop made of the model file and what the device offers — the graph as the file
- * declares it, the steps it was lowered to (after Conv+Relu fusion and aliasing), the adapter, and the largest batch
- * the device's buffer limit allows.
+ * declares it, the engine graph the passes built from it (with `--passes`, after each pass), the adapter, and the
+ * largest batch the device's buffer limit allows.
  */
 import { PixelpropError } from '../index.js';
 import { str, parse } from './args.js';
 import { openSession } from './common.js';
 import type { Command } from './main.js';
 
-const USAGE = `pixelprop info [--weights PATH]
+const USAGE = `pixelprop info [--weights PATH] [--passes]
 
-  Prints the model's graph summary (IR version, opset, inputs, outputs, ops, parameters), the engine steps it was
-  lowered to with their batch-1 output shapes, the WebGPU adapter and its features, and the largest batch of images
-  that fits the device's largest buffer.
+  Prints the model's graph summary (IR version, opset, inputs, outputs, ops, parameters), the engine graph the
+  model-building passes made of it, node by node with batch-1 output shapes, the WebGPU adapter and its features,
+  and the largest batch of images that fits the device's largest buffer.
 
-  --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx)`;
+  --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx)
+  --passes        the graph after each pass (import, fold, alias, fuse, fuse-concat, shapes), not only the last`;
 
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse('info', argv, { weights: { type: 'string' } });
+  const { values, positionals } = parse('info', argv, { weights: { type: 'string' }, passes: { type: 'boolean' } });
   if (positionals.length > 0) throw new PixelpropError(`info: unexpected argument '${positionals[0]}' (see 'pixelprop info --help')`);
   const session = await openSession(str(values, 'weights'));
   const { gpu, model, modelPath, labels } = session;
@@ -33,8 +34,9 @@ async function run(argv: string[]): Promise<number> {
         ...model.summary().split('\n').map((l) => `  ${l}`),
         row('classes', `${model.numClasses}${labels ? ' (names from synset.txt)' : ' (no synset.txt beside the model: classes are shown by index)'}`),
         '',
-        'steps (after lowering; output shapes for batch 1):',
-        ...model.describeSteps().split('\n').map((l) => `  ${l}`),
+        ...(values.passes
+          ? model.describePasses().split('\n')
+          : ['engine graph (after the passes; output shapes for batch 1; `--passes` shows each pass):', ...model.describeSteps().split('\n').map((l) => `  ${l}`)]),
         '',
         row('adapter', gpu.adapterName),
         row('features', `${features.length ? features.join(', ') : 'none'} (those pixelprop asks for, where the adapter has them)`),

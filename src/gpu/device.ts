@@ -191,7 +191,7 @@ export class Gpu {
    * A pipeline for `entry` of shaders/`shader`.wgsl specialized by override constants; compiled once, then cached.
    * A list of files is linked in order into one module (conv2d v2 puts the file that defines its weight fetch first).
    */
-  pipeline(shader: string | string[], entry: string, constants: Record<string, number> = {}): GPUComputePipeline {
+  pipeline(shader: string | readonly string[], entry: string, constants: Record<string, number> = {}): GPUComputePipeline {
     const keys = Object.keys(constants).sort();
     const key = `${[shader].flat().join('+')}:${entry}:${keys.map((k) => `${k}=${constants[k]}`).join(',')}`;
     let p = this.pipelines.get(key);
@@ -212,7 +212,7 @@ export class Gpu {
   }
 
   private readonly modules = new Map<string, GPUShaderModule>();
-  private shaderModule(shader: string | string[]): GPUShaderModule {
+  private shaderModule(shader: string | readonly string[]): GPUShaderModule {
     const files = [shader].flat();
     const key = files.join('+');
     let m = this.modules.get(key);

@@ -26,13 +26,6 @@ export class Tensor {
   readonly size: number;
   /** Read by the tape: ops record a backward only when one of their inputs requires a gradient. */
   requiresGrad = false;
-  /**
-   * When not null: the only indices along axis 1 (channels, or classes of [N, K] scores) where this tensor can be
-   * non-zero. A one-hot class gradient is created with it, GlobalAveragePool's and ReLU's backward and reshapes that
-   * keep axis 1 pass it on, and conv2d's backward to the input then sums over those channels alone — the classifier's
-   * backward for one class reads 1 channel of 1000. Anything that could make another channel non-zero drops it.
-   */
-  nonzeroChannels: readonly number[] | null = null;
   private buf: GPUBuffer | null;
   private refs = 1;
   /** For a reshaped view: the tensor whose buffer this one shares (held by one reference until the view goes). */
@@ -128,9 +121,7 @@ export class Tensor {
   reshape(shape: Shape, name = this.name): Tensor {
     checkShape(shape, `reshape of '${this.name}'`);
     check(sizeOf(shape) === this.size, () => `cannot reshape '${this.name}' ${fmtShape(this.shape)} to ${fmtShape(shape)}`);
-    const view = new Tensor(this.gpu, [...shape], name, this);
-    if (shape[0] === this.shape[0] && shape[1] === this.shape[1]) view.nonzeroChannels = this.nonzeroChannels;
-    return view;
+    return new Tensor(this.gpu, [...shape], name, this);
   }
 
   toString(): string {

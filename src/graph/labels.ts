@@ -3,6 +3,7 @@
  * person: an index, or any of a synset's comma-separated names, case-insensitive ("tarantula", "Yorkshire terrier").
  */
 import { PixelpropError, check } from '../gpu/errors.js';
+import { closest } from '../util/suggest.js';
 import { host } from '../kernels/host.js';
 import { softmaxRef } from '../kernels/softmax.js';
 
@@ -30,34 +31,9 @@ export function className(labels: Labels | null, i: number): string {
   return labels?.names[i]?.[0] ?? `class ${i}`;
 }
 
-/** Levenshtein distance, for suggestions. */
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
-
 /** The names closest to `query`: substring matches first, then by edit distance. */
 export function closestNames(labels: Labels, query: string, count = 3): string[] {
-  const q = query.toLowerCase();
-  const scored: { name: string; score: number }[] = [];
-  labels.names.forEach((names, i) => {
-    for (const name of names) {
-      const n = name.toLowerCase();
-      const score = n.includes(q) || q.includes(n) ? Math.abs(n.length - q.length) / 100 : editDistance(q, n);
-      scored.push({ name: `${name} (${i})`, score });
-    }
-  });
-  scored.sort((a, b) => a.score - b.score);
-  return [...new Set(scored.map((s) => s.name))].slice(0, count);
+  return closest(query, labels.names.flatMap((names, i) => names.map((name) => `${name} (${i})`)), count);
 }
 
 /** A class index from "76", "tarantula" or "Yorkshire terrier"; a clear error with suggestions otherwise. */

@@ -1,45 +1,57 @@
 /**
  * The autodiff tape: reverse-mode differentiation in one page.
  *
- * While a tape is recording, every op whose inputs include a tensor that requires a gradient appends a node: its
- * inputs, its output, the tensors its backward will read (retained, so the caller may dispose its own handles), and
- * a closure that maps the output's gradient dy to the inputs' gradients. `backward(root)` walks the nodes in reverse
- * order of recording — a topological order of the graph reversed, since an op can only consume tensors made
- * before it — and applies the chain rule:
+ * While a tape is recording, every op (src/graph/op.ts, `apply`) whose inputs include a tensor that requires a
+ * gradient appends a node: the op, its attributes, its inputs and outputs, and what its backward will read (retained,
+ * so the caller may dispose its own handles). `backward(root)` walks the nodes in reverse order of recording — a
+ * topological order of the graph reversed, since an op can only consume tensors made before it — and applies the
+ * chain rule through each node's op:
  *
- *     grad[input] += node.backward(grad[node.output])
+ *     grad[input] += op.backward(grad[outputs])
  *
  * The "+=" is what makes a tensor read by two ops (SqueezeNet's squeeze output feeds an expand1x1 and an expand3x3
  * conv) receive the sum of both gradients. A node's saved tensors are released as soon as its backward has run, and
  * the gradient of an intermediate is released once the node that made it has consumed it, so backward frees memory
  * as it goes. Inputs that do not require a gradient (the weights, when we differentiate with respect to pixels) are
- * flagged to the backward closure, which then skips their kernels entirely.
+ * flagged to the op's backward, which then skips their kernels entirely.
+ *
+ * Two things travel with a gradient besides its values: which channels can be non-zero (a one-hot class gradient,
+ * see BackwardContext.dyChannels), and, per run, replacement backward rules for some ops (guided backprop's ReLU).
  */
-import { add } from '../kernels/elementwise.js';
 import { check, fmtShape } from '../gpu/errors.js';
-import { Tensor } from '../gpu/tensor.js';
+import { Tensor, type Shape } from '../gpu/tensor.js';
+import { add } from '../kernels/elementwise.js';
+import type { AnyOp, BackwardContext } from './op.js';
 
 export interface TapeNode {
   /** position in recording order */
   index: number;
-  op: string;
-  /** attributes worth printing, e.g. "k3 s2 p0" */
-  info: string;
+  op: AnyOp;
+  attrs: unknown;
+  /** the value name the node was recorded under (a model's ONNX output name) */
+  name: string;
   inputs: Tensor[];
-  output: Tensor;
+  outputs: Tensor[];
   /** tensors the backward reads, retained until it has run */
-  saved: Tensor[];
-  /** dy → one gradient per input (null where `needs[i]` is false) */
-  backward: (dy: Tensor, needs: boolean[]) => (Tensor | null)[];
+  saved: Record<string, Tensor>;
   /** the shapes as recorded, for printing after tensors were freed */
-  inputShapes: string[];
-  outputShape: string;
+  inputShapes: Shape[];
+  outputShapes: Shape[];
 }
+
+/** A backward rule that replaces an op's own for one run (modified-gradient methods: guided backprop, LRP). */
+export type BackwardRule = (ctx: BackwardContext<never>, node: TapeNode) => (Tensor | null)[];
 
 export interface BackwardOptions {
   /** the gradient of the root (default: 1 for a one-element root) */
   seed?: Tensor;
-  /** called after each node's backward with the gradients it produced (the tape inspector measures them here) */
+  /** the only indices along the seed's axis 1 that can be non-zero (a one-hot class gradient), or null */
+  seedChannels?: readonly number[] | null;
+  /** backward rules by op name that replace the ops' own for this run */
+  rules?: ReadonlyMap<string, BackwardRule>;
+  /** called before each node's backward with the gradients it receives (the tape inspector measures them here) */
+  beforeNode?: (node: TapeNode, outputGrads: readonly (Tensor | null)[]) => void;
+  /** called after each node's backward with the gradients it produced */
   onNode?: (node: TapeNode, inputGrads: (Tensor | null)[]) => void;
 }
 
@@ -61,6 +73,12 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** A gradient and the channels it can be non-zero in (null: any). */
+interface Grad {
+  value: Tensor;
+  channels: readonly number[] | null;
+}
+
 export class Tape {
   readonly nodes: TapeNode[] = [];
   private spent = false;
@@ -77,27 +95,21 @@ export class Tape {
     }
   }
 
-  /** Called by ops: appends a node when any input requires a gradient, and marks the output as requiring one. */
-  add(
-    op: string,
-    inputs: Tensor[],
-    output: Tensor,
-    saved: Tensor[],
-    backward: TapeNode['backward'],
-    info = '',
-  ): void {
-    if (!inputs.some((t) => t.requiresGrad)) return;
-    output.requiresGrad = true;
+  /** Called by `apply`: appends a node, and marks the outputs as requiring a gradient. */
+  add(op: AnyOp, attrs: unknown, name: string, inputs: readonly Tensor[], outputs: readonly Tensor[], saved: Record<string, Tensor>): void {
+    for (const y of outputs) y.requiresGrad = true;
+    const kept: Record<string, Tensor> = {};
+    for (const [key, t] of Object.entries(saved)) kept[key] = t.retain();
     this.nodes.push({
       index: this.nodes.length,
       op,
-      info,
-      inputs,
-      output,
-      saved: saved.map((t) => t.retain()),
-      backward,
-      inputShapes: inputs.map((t) => `${t.name}${fmtShape(t.shape)}`),
-      outputShape: `${output.name}${fmtShape(output.shape)}`,
+      attrs,
+      name,
+      inputs: [...inputs],
+      outputs: [...outputs],
+      saved: kept,
+      inputShapes: inputs.map((t) => [...t.shape]),
+      outputShapes: outputs.map((t) => [...t.shape]),
     });
   }
 
@@ -106,56 +118,91 @@ export class Tape {
    * as a conv's output for Grad-CAM). The caller owns and disposes the returned tensors. A tensor of `wrt` that the
    * root does not depend on gets a zero gradient.
    */
-  backward(root: Tensor, wrt: Tensor[], options: BackwardOptions = {}): Tensor[] {
+  backward(root: Tensor, wrt: readonly Tensor[], options: BackwardOptions = {}): Tensor[] {
+    const { seed, seedChannels, ...rest } = options;
+    return this.backwardFrom([{ root, ...(seed && { seed }), channels: seedChannels ?? null }], wrt, rest);
+  }
+
+  /**
+   * The gradients of a sum of roots, L = Σ_k ⟨seed_k, root_k⟩, with respect to each tensor of `wrt`: several
+   * objectives at once (a class score and a regularizer), one backward pass.
+   */
+  backwardFrom(
+    roots: readonly { root: Tensor; seed?: Tensor; channels?: readonly number[] | null }[],
+    wrt: readonly Tensor[],
+    options: Omit<BackwardOptions, 'seed' | 'seedChannels'> = {},
+  ): Tensor[] {
     check(!this.spent, 'this tape was already used for a backward pass (record a new one)');
     this.spent = true;
-    check(root.requiresGrad, () => `backward: '${root.name}' does not depend on any tensor that requires a gradient`);
-    let seed = options.seed;
-    if (seed) {
-      check(
-        seed.shape.length === root.shape.length && seed.shape.every((d, i) => d === root.shape[i]),
-        () => `backward: seed ${fmtShape(seed!.shape)} does not match root '${root.name}' ${fmtShape(root.shape)}`,
-      );
-      seed.retain();
-    } else {
-      check(root.size === 1, () => `backward: root '${root.name}' ${fmtShape(root.shape)} is not a scalar; pass a seed gradient`);
-      seed = Tensor.from(root.gpu, root.shape, [1], 'seed');
+    const grads = new Map<Tensor, Grad>();
+    for (const { root, seed: given, channels } of roots) {
+      check(root.requiresGrad, () => `backward: '${root.name}' does not depend on any tensor that requires a gradient`);
+      let seed = given;
+      if (seed) {
+        check(
+          seed.shape.length === root.shape.length && seed.shape.every((d, i) => d === root.shape[i]),
+          () => `backward: seed ${fmtShape(seed!.shape)} does not match root '${root.name}' ${fmtShape(root.shape)}`,
+        );
+        seed.retain();
+      } else {
+        check(root.size === 1, () => `backward: root '${root.name}' ${fmtShape(root.shape)} is not a scalar; pass a seed gradient`);
+        seed = Tensor.from(root.gpu, root.shape, [1], 'seed');
+      }
+      check(!grads.has(root), () => `backward: '${root.name}' is given twice as a root`);
+      grads.set(root, { value: seed, channels: channels ?? null });
     }
     const wanted = new Set(wrt);
-    const grads = new Map<Tensor, Tensor>([[root, seed]]);
-    const accumulate = (t: Tensor, g: Tensor): void => {
+    const accumulate = (t: Tensor, g: Grad): void => {
       const prev = grads.get(t);
       if (!prev) {
         grads.set(t, g);
         return;
       }
-      grads.set(t, add(prev, g, `grad(${t.name})`));
-      prev.dispose();
-      g.dispose();
+      // A sum can be non-zero wherever either term is: it keeps no channel list.
+      grads.set(t, { value: add(prev.value, g.value, `grad(${t.name})`), channels: null });
+      prev.value.dispose();
+      g.value.dispose();
     };
 
     try {
       for (let i = this.nodes.length - 1; i >= 0; i--) {
         const node = this.nodes[i]!;
-        const dy = grads.get(node.output);
-        if (dy) {
+        const dys = node.outputs.map((y) => grads.get(y) ?? null);
+        if (dys.some((g) => g !== null)) {
           const needs = node.inputs.map((t) => t.requiresGrad);
-          const dxs = node.backward(dy, needs);
+          const ctx: BackwardContext<unknown> = {
+            attrs: node.attrs,
+            dys: dys.map((g) => g?.value ?? null),
+            saved: node.saved,
+            needs,
+            inputShapes: node.inputShapes,
+            outputShapes: node.outputShapes,
+            sameInput: node.inputs.map((t) => node.inputs.indexOf(t)),
+            dyChannels: dys.length === 1 ? (dys[0]?.channels ?? null) : null,
+            name: node.name,
+          };
+          options.beforeNode?.(node, ctx.dys);
+          const rule = options.rules?.get(node.op.name);
+          const dxs = rule ? rule(ctx as BackwardContext<never>, node) : node.op.backward(ctx);
           options.onNode?.(node, dxs);
+          const keeps = typeof node.op.keepsChannels === 'function' ? node.op.keepsChannels(node.attrs, node.inputShapes, node.outputShapes) : !!node.op.keepsChannels;
+          const channels = keeps ? ctx.dyChannels : null;
           dxs.forEach((dx, k) => {
-            if (dx && needs[k]) accumulate(node.inputs[k]!, dx);
+            if (dx && needs[k]) accumulate(node.inputs[k]!, { value: dx, channels });
             else dx?.dispose();
           });
-          if (!wanted.has(node.output)) {
-            grads.delete(node.output);
-            dy.dispose();
-          }
+          node.outputs.forEach((y, k) => {
+            const g = dys[k];
+            if (g && !wanted.has(y)) {
+              grads.delete(y);
+              g.value.dispose();
+            }
+          });
         }
-        for (const t of node.saved) t.dispose();
-        node.saved = [];
+        this.release(node);
       }
     } catch (e) {
-      for (const g of grads.values()) g.dispose();
+      for (const g of grads.values()) g.value.dispose();
       this.releaseSaved();
       throw e;
     }
@@ -164,11 +211,11 @@ export class Tape {
       const g = grads.get(t);
       if (g) {
         grads.delete(t);
-        return g;
+        return g.value;
       }
       return Tensor.zeros(t.gpu, t.shape, `grad(${t.name})`);
     });
-    for (const g of grads.values()) g.dispose(); // gradients of tensors not asked for and not consumed
+    for (const g of grads.values()) g.value.dispose(); // gradients of tensors not asked for and not consumed
     return out;
   }
 
@@ -178,33 +225,25 @@ export class Tape {
     this.spent = true;
   }
 
+  private release(node: TapeNode): void {
+    for (const t of Object.values(node.saved)) t.dispose();
+    node.saved = {};
+  }
+
   private releaseSaved(): void {
-    for (const n of this.nodes) {
-      for (const t of n.saved) t.dispose();
-      n.saved = [];
-    }
+    for (const n of this.nodes) this.release(n);
   }
 
   /** The tape as text, one op a line, in recording order: a teaching aid. */
   toString(): string {
     if (this.nodes.length === 0) return '(empty tape)';
     const w = String(this.nodes.length - 1).length;
+    const shapes = (ts: Tensor[], ss: Shape[]): string => ts.map((t, k) => `${t.name}${fmtShape(ss[k]!)}`).join(', ');
     return this.nodes
-      .map((n) => `#${String(n.index).padStart(w)} ${n.op}${n.info ? ` {${n.info}}` : ''}(${n.inputShapes.join(', ')}) → ${n.outputShape}`)
+      .map((n) => {
+        const info = n.op.describe?.(n.attrs) ?? '';
+        return `#${String(n.index).padStart(w)} ${n.op.name}${info ? ` {${info}}` : ''}(${shapes(n.inputs, n.inputShapes)}) → ${shapes(n.outputs, n.outputShapes)}`;
+      })
       .join('\n');
   }
 }
-
-/** Shorthand used by ops: record on the active tape, if there is one. */
-export function record(
-  op: string,
-  inputs: Tensor[],
-  output: Tensor,
-  saved: Tensor[],
-  backward: TapeNode['backward'],
-  info = '',
-): Tensor {
-  active?.add(op, inputs, output, saved, backward, info);
-  return output;
-}
-

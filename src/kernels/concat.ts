@@ -7,11 +7,22 @@
  * Backward: the output is the parts laid side by side, so each part's gradient is its own slice of dy (the
  * derivation is in the shader, above `concat_slice`).
  */
-import { u32, type Gpu } from '../gpu/device.js';
+import type { Gpu } from '../gpu/device.js';
 import { check, fmtShape } from '../gpu/errors.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { Tensor, checkShape, sizeOf, type Shape } from '../gpu/tensor.js';
-import { runElementwise, sameDevice, sameShape } from './common.js';
+import { ELEMENTWISE_WG, sameDevice, sameShape } from './common.js';
 import { host, type HostTensor } from './host.js';
+
+const shader = ['common', 'concat'];
+const params = { n: 'u32', inner: 'u32', part_axis: 'u32', whole_axis: 'u32', offset: 'u32', outer: 'u32' } as const;
+/** Invocations per workgroup of the grid versions, along x (the inner dimension). */
+const GRID_WG = 64;
+const kernels = {
+  place: defineKernel({ shader, entry: 'concat_place', constants: { WG: ELEMENTWISE_WG }, params, bindings: { part: 'read', out: 'read_write' } }),
+  placeGrid: defineKernel({ shader, entry: 'concat_place_grid', constants: { GRID_WG }, params, bindings: { part: 'read', out: 'read_write' } }),
+  sliceGrid: defineKernel({ shader, entry: 'concat_slice_grid', constants: { GRID_WG }, params, bindings: { whole: 'read', out: 'read_write' } }),
+};
 
 export interface ConcatLayout {
   /** the output's shape */
@@ -51,27 +62,27 @@ export function concatLayout(shapes: readonly Shape[], axis: number): ConcatLayo
   return { shape, axis: a, outer: sizeOf(first.slice(0, a)), inner: sizeOf(first.slice(a + 1)), sizes, offsets };
 }
 
-/** The uniform Params of shaders/concat.wgsl for part k. */
+/** The parameters of shaders/concat.wgsl for part k. */
 function partParams(layout: ConcatLayout, k: number) {
-  const n = layout.outer * layout.sizes[k]! * layout.inner;
   return {
-    n,
-    params: [u32(n), u32(layout.inner), u32(layout.sizes[k]!), u32(layout.shape[layout.axis]!), u32(layout.offsets[k]!), u32(layout.outer)],
+    n: layout.outer * layout.sizes[k]! * layout.inner,
+    inner: layout.inner,
+    part_axis: layout.sizes[k]!,
+    whole_axis: layout.shape[layout.axis]!,
+    offset: layout.offsets[k]!,
+    outer: layout.outer,
   };
 }
 
-/** One copy of part k (version 2, grid-indexed; see concat_place_grid): `entry` places or slices. */
-function copyPart(gpu: Gpu, entry: 'concat_place_grid' | 'concat_slice_grid', layout: ConcatLayout, k: number, part: Tensor, whole: Tensor): void {
-  const { params } = partParams(layout, k);
+/** One copy of part k (version 2, grid-indexed; see concat_place_grid): places the part into the whole, or slices it out. */
+function copyPart(gpu: Gpu, direction: 'place' | 'slice', layout: ConcatLayout, k: number, part: Tensor, whole: Tensor): void {
   const limit = gpu.limits.maxComputeWorkgroupsPerDimension;
   const axis = layout.sizes[k]!;
   check(axis <= limit, () => `Concat: part ${k} has ${axis} entries along the axis, more than this device's grid allows (${limit})`);
-  const grid: [number, number, number] = [Math.ceil(layout.inner / 64), axis, Math.min(layout.outer, limit)];
-  const bindings =
-    entry === 'concat_place_grid'
-      ? [gpu.uniform(params), part.binding, undefined, whole.binding]
-      : [gpu.uniform(params), undefined, whole.binding, part.binding];
-  gpu.dispatch(`concat.${entry}`, gpu.pipeline('concat', entry), bindings, grid);
+  const grid = [Math.ceil(layout.inner / GRID_WG), axis, Math.min(layout.outer, limit)] as const;
+  const params = partParams(layout, k);
+  if (direction === 'place') kernels.placeGrid.dispatch(gpu, { bind: { part, out: whole }, params, grid });
+  else kernels.sliceGrid.dispatch(gpu, { bind: { whole, out: part }, params, grid });
 }
 
 /** Version 1 of the forward: one invocation per element, the position recovered by division (kept for comparison). */
@@ -83,8 +94,8 @@ export function concatForwardV1(xs: readonly Tensor[], axis: number, name = 'con
   const gpu = sameDevice([...xs], 'Concat');
   const y = Tensor.empty(gpu, layout.shape, name);
   xs.forEach((x, k) => {
-    const { n, params } = partParams(layout, k);
-    runElementwise(gpu, 'concat', 'concat_place', n, params, [x, undefined, y]);
+    const params = partParams(layout, k);
+    kernels.place.dispatch(gpu, { bind: { part: x, out: y }, params, grid: { threads: params.n } });
   });
   return y;
 }
@@ -97,7 +108,7 @@ export function concatForward(xs: readonly Tensor[], axis: number, name = 'conca
   );
   const gpu = sameDevice([...xs], 'Concat');
   const y = Tensor.empty(gpu, layout.shape, name);
-  xs.forEach((x, k) => copyPart(gpu, 'concat_place_grid', layout, k, x, y));
+  xs.forEach((x, k) => copyPart(gpu, 'place', layout, k, x, y));
   return y;
 }
 
@@ -111,7 +122,7 @@ export function concatBackward(dy: Tensor, shapes: readonly Shape[], axis: numbe
   return shapes.map((shape, k) => {
     if (needs && !needs[k]) return null;
     const dx = Tensor.empty(dy.gpu, shape, `concat.dx${k}`);
-    copyPart(dy.gpu, 'concat_slice_grid', layout, k, dx, dy);
+    copyPart(dy.gpu, 'slice', layout, k, dx, dy);
     return dx;
   });
 }

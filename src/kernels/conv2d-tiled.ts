@@ -18,26 +18,33 @@
  *   convolution of dy with the flipped kernel; with stride 2 (SqueezeNet's first layer) there are four, and no tap
  *   is wasted on the zeros a dilated-dy formulation would multiply.
  */
-import { i32, u32, type Gpu, type Param } from '../gpu/device.js';
+import type { Gpu } from '../gpu/device.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { Tensor } from '../gpu/tensor.js';
+import { activationConstants, IDENTITY, type ActivationFn } from './activation.js';
 import type { Conv2dGeometry } from './conv2d.js';
+import { NO_SOURCE, gatherOrZero } from './elementwise.js';
 
 /**
- * Switches for ablation benchmarks (bench/ablation.ts), which measure what each optimization is worth by turning it
- * off. Applications leave them alone: every setting gives the same numbers, only the time differs.
+ * Switches for the ablation benchmark (bench/ablation.ts), which measures what each optimization is worth by turning
+ * it off. Every setting gives the same numbers, only the time differs; applications pass none and get DEFAULT_TUNING.
  */
-export const convTuning = {
+export interface ConvTuning {
   /** the kernel version used when a call does not ask for one: 2 where it applies (1 = the direct kernels) */
-  defaultVersion: 2 as 1 | 2,
+  readonly defaultVersion: 1 | 2;
   /** pack the phases of a strided backward into one GEMM when that runs fewer multiply-adds */
-  phasePacking: true,
+  readonly phasePacking: boolean;
   /** sum a backward over the channels a one-hot gradient can be non-zero in, rather than all of them */
-  channelLists: true,
-};
+  readonly channelLists: boolean;
+}
+
+export const DEFAULT_TUNING: ConvTuning = Object.freeze({ defaultVersion: 2, phasePacking: true, channelLists: true });
 
 /** Invocations per workgroup by default: each computes 16 rows × 4 pixels, so a workgroup covers 16 × 256 outputs. */
 export const TILED_WG = 64;
+/** GEMM rows per invocation (the 16 accumulators of conv2d_tiled.wgsl) */
 const ROWS = 16;
+/** pixels per invocation (the 4 lanes of each accumulator vec4) */
 const PIXELS = 4;
 
 /**
@@ -87,54 +94,115 @@ interface GemmLayout {
   outOff: [number, number];
 }
 
-function params(l: GemmLayout): Param[] {
-  return [
-    u32(l.pixels), u32(l.gridH), u32(l.gridW), u32(l.mCount), u32(l.nCount), u32(l.tapsH), u32(l.tapsW),
-    u32(l.inH), u32(l.inW), u32(l.inBatchStride), u32(l.inChannelOffset),
-    i32(l.inStride[0]), i32(l.inStride[1]), i32(l.tapStep[0]), i32(l.tapStep[1]), i32(l.inOff[0]), i32(l.inOff[1]),
-    u32(l.wBase), u32(l.wStrides[0]), u32(l.wStrides[1]), u32(l.wStrides[2]), u32(l.wStrides[3]),
-    u32(l.outH), u32(l.outW), u32(l.outChannels), u32(l.outChannelOffset),
-    u32(l.outStride[0]), u32(l.outStride[1]), u32(l.outOff[0]), u32(l.outOff[1]),
-  ];
+/** The fields of conv2d_tiled.wgsl's Params, in order. */
+const params = {
+  pixels: 'u32',
+  grid_h: 'u32',
+  grid_w: 'u32',
+  m_count: 'u32',
+  n_count: 'u32',
+  taps_h: 'u32',
+  taps_w: 'u32',
+  in_h: 'u32',
+  in_w: 'u32',
+  in_batch_stride: 'u32',
+  in_channel_offset: 'u32',
+  in_stride_h: 'i32',
+  in_stride_w: 'i32',
+  tap_step_h: 'i32',
+  tap_step_w: 'i32',
+  in_off_h: 'i32',
+  in_off_w: 'i32',
+  w_base: 'u32',
+  w_stride_m: 'u32',
+  w_stride_n: 'u32',
+  w_stride_a: 'u32',
+  w_stride_b: 'u32',
+  out_h: 'u32',
+  out_w: 'u32',
+  out_channels: 'u32',
+  out_channel_offset: 'u32',
+  out_stride_h: 'u32',
+  out_stride_w: 'u32',
+  out_off_h: 'u32',
+  out_off_w: 'u32',
+  phase_channels: 'u32',
+} as const;
+
+function paramsOf(l: GemmLayout, phaseChannels: number): { readonly [K in keyof typeof params]: number } {
+  return {
+    pixels: l.pixels,
+    grid_h: l.gridH,
+    grid_w: l.gridW,
+    m_count: l.mCount,
+    n_count: l.nCount,
+    taps_h: l.tapsH,
+    taps_w: l.tapsW,
+    in_h: l.inH,
+    in_w: l.inW,
+    in_batch_stride: l.inBatchStride,
+    in_channel_offset: l.inChannelOffset,
+    in_stride_h: l.inStride[0],
+    in_stride_w: l.inStride[1],
+    tap_step_h: l.tapStep[0],
+    tap_step_w: l.tapStep[1],
+    in_off_h: l.inOff[0],
+    in_off_w: l.inOff[1],
+    w_base: l.wBase,
+    w_stride_m: l.wStrides[0],
+    w_stride_n: l.wStrides[1],
+    w_stride_a: l.wStrides[2],
+    w_stride_b: l.wStrides[3],
+    out_h: l.outH,
+    out_w: l.outW,
+    out_channels: l.outChannels,
+    out_channel_offset: l.outChannelOffset,
+    out_stride_h: l.outStride[0],
+    out_stride_w: l.outStride[1],
+    out_off_h: l.outOff[0],
+    out_off_w: l.outOff[1],
+    phase_channels: phaseChannels,
+  };
 }
 
-/** The weights file linked in front of conv2d_tiled.wgsl on this device (see the shader's header). */
-function shaderFiles(gpu: Gpu): string[] {
-  return [gpu.subgroupsOf8 ? 'conv2d_weights_subgroup' : 'conv2d_weights_plain', 'conv2d_tiled'];
-}
+/**
+ * The kernel. Its weights file is linked in front (see the shader's header): the subgroup fetch where subgroups are at
+ * least 8 wide, the plain one elsewhere; activation.wgsl between them for the forward's epilogue.
+ */
+const tiled = defineKernel({
+  shader: (gpu: Gpu) => [gpu.subgroupsOf8 ? 'conv2d_weights_subgroup' : 'conv2d_weights_plain', 'activation', 'conv2d_tiled'],
+  entry: 'conv2d_tiled',
+  params,
+  bindings: { src: 'read', w: 'read', bias: 'read?', channels: 'read?', out: 'read_write' },
+});
 
 function dispatchTiled(
   gpu: Gpu,
   label: string,
   l: GemmLayout,
   tensors: { src: Tensor; w: Tensor; bias: Tensor | null; channels: GPUBuffer | null; out: Tensor },
-  options: { relu?: boolean; accumulate?: boolean; phases?: number; phaseChannels?: number } = {},
+  options: { activation?: ActivationFn; accumulate?: boolean; phases?: number; phaseChannels?: number } = {},
 ): void {
   if (l.pixels === 0) return;
   const wg = tiledWorkgroupSize(l.pixels);
-  const constants = {
-    WG: wg,
-    HAS_BIAS: tensors.bias ? 1 : 0,
-    RELU: options.relu ? 1 : 0,
-    CHANNEL_LIST: tensors.channels ? 1 : 0,
-    ACCUMULATE: options.accumulate ? 1 : 0,
-    PHASES: options.phases ?? 1,
-  };
-  const pipeline = gpu.pipeline(shaderFiles(gpu), 'conv2d_tiled', constants);
-  // Unused slots are still declared by the 'auto' layout: the weights stand in for them (never read).
-  const bindings = [
-    gpu.uniform([...params(l), u32(options.phaseChannels ?? 0)]),
-    tensors.src.binding,
-    tensors.w.binding,
-    (tensors.bias ?? tensors.w).binding,
-    tensors.channels ?? tensors.w.binding,
-    tensors.out.binding,
-  ];
   const blocks = Math.ceil(l.pixels / (PIXELS * wg));
   const max = gpu.limits.maxComputeWorkgroupsPerDimension;
   const groupsZ = Math.ceil(blocks / max); // folded: the shader takes block = x + z·nwg.x, and skips blocks past the end
   const groupsY = Math.ceil(l.mCount / ROWS);
-  gpu.dispatch(label, pipeline, bindings, [Math.ceil(blocks / groupsZ), groupsY, groupsZ]);
+  tiled.dispatch(gpu, {
+    label,
+    bind: tensors,
+    params: paramsOf(l, options.phaseChannels ?? 0),
+    grid: [Math.ceil(blocks / groupsZ), groupsY, groupsZ],
+    constants: {
+      WG: wg,
+      HAS_BIAS: tensors.bias ? 1 : 0,
+      CHANNEL_LIST: tensors.channels ? 1 : 0,
+      ACCUMULATE: options.accumulate ? 1 : 0,
+      PHASES: options.phases ?? 1,
+      ...activationConstants(options.activation ?? IDENTITY),
+    },
+  });
 }
 
 /** Where a convolution's output channels sit in the tensor it writes (or its gradient in the tensor it reads). */
@@ -146,7 +214,7 @@ export interface ChannelSlice {
 }
 
 /**
- * y = conv(x, w) + b, optionally ReLU'd, into `y`: the whole of y (already allocated with the output shape), or its
+ * y = activation(conv(x, w) + b) into `y`: the whole of y (already allocated with the output shape), or its
  * channels [slice.offset, slice.offset + O) when y is the concatenation of several convolutions' outputs.
  */
 export function conv2dForwardTiled(
@@ -155,7 +223,7 @@ export function conv2dForwardTiled(
   w: Tensor,
   bias: Tensor | null,
   y: Tensor,
-  relu: boolean,
+  activation: ActivationFn,
   slice: ChannelSlice = { offset: 0, channels: g.outChannels },
 ): void {
   const taps = g.kH * g.kW;
@@ -187,15 +255,10 @@ export function conv2dForwardTiled(
       outOff: [0, 0],
     },
     { src: x, w, bias, channels: null, out: y },
-    { relu },
+    { activation },
   );
 }
 
-/**
- * dx = conv_transpose(dy, w) into `dx`, one dispatch per stride phase. `channels`, when given, lists the only output
- * channels where dy can be non-zero (a one-hot gradient): the sum runs over those alone. `slice` says where this
- * convolution's channels sit in dy when dy is the gradient of a concatenation; `accumulate` adds into dx.
- */
 /**
  * The phases of the strided backward along one axis (stride s, pad p, kernel K), unified so that they can share one
  * GEMM (see `conv2dBackwardInputPacked`): phase r's taps are kh = kh0_r + s·a, a < taps_r, reading dy row i + off_r − a.
@@ -240,7 +303,7 @@ function conv2dBackwardInputPacked(g: Conv2dGeometry, dy: Tensor, w: Tensor, dx:
   const v = unifiedPhases(g.strideW, g.padLeft, g.kW);
   const phases = g.strideH * g.strideW;
   const rows = phases * g.inChannels;
-  const map = new Uint32Array(rows * g.outChannels * h.taps * v.taps).fill(0xffffffff);
+  const map = new Uint32Array(rows * g.outChannels * h.taps * v.taps).fill(NO_SOURCE);
   for (let rh = 0; rh < g.strideH; rh++) {
     for (let rw = 0; rw < g.strideW; rw++) {
       const phase = rh * g.strideW + rw;
@@ -259,14 +322,7 @@ function conv2dBackwardInputPacked(g: Conv2dGeometry, dy: Tensor, w: Tensor, dx:
       }
     }
   }
-  const packed = Tensor.empty(gpu, [map.length], 'conv2d packed weights');
-  const mapBuffer = gpu.constantBuffer(map, 'conv2d phase map');
-  gpu.dispatch(
-    'elementwise.gather_or_zero',
-    gpu.pipeline('elementwise', 'gather_or_zero', { WG: 256 }),
-    [gpu.uniform([u32(map.length)]), w.binding, undefined, packed.binding, mapBuffer],
-    gpu.grid(Math.ceil(map.length / 256)),
-  );
+  const packed = gatherOrZero(w, gpu.constantBuffer(map, 'conv2d phase map'), map.length, 'conv2d packed weights');
   const gridH = Math.ceil(g.inH / g.strideH);
   const gridW = Math.ceil(g.inW / g.strideW);
   dispatchTiled(
@@ -302,18 +358,27 @@ function conv2dBackwardInputPacked(g: Conv2dGeometry, dy: Tensor, w: Tensor, dx:
   packed.dispose(); // encoded: the pool hands the buffer out again only to later work
 }
 
-export function conv2dBackwardInputTiled(
-  g: Conv2dGeometry,
-  dy: Tensor,
-  w: Tensor,
-  dx: Tensor,
-  channels: readonly number[] | null,
-  slice: ChannelSlice = { offset: 0, channels: g.outChannels },
-  accumulate = false,
-): void {
+export interface TiledBackwardOptions {
+  /** the only output channels where dy can be non-zero (a one-hot gradient): the sum runs over those alone */
+  channels?: readonly number[] | null;
+  /** where this convolution's channels sit in dy, when dy is the gradient of a concatenation */
+  slice?: ChannelSlice;
+  /** add into dx instead of overwriting it */
+  accumulate?: boolean;
+  tuning?: ConvTuning;
+}
+
+/**
+ * dx = conv_transpose(dy, w) into `dx`: one dispatch per stride phase, or one phase-packed GEMM when that runs fewer
+ * multiply-adds (see conv2dBackwardInputPacked).
+ */
+export function conv2dBackwardInputTiled(g: Conv2dGeometry, dy: Tensor, w: Tensor, dx: Tensor, options: TiledBackwardOptions = {}): void {
   const gpu = dy.gpu;
-  if (!convTuning.channelLists) channels = null;
-  if (!channels && convTuning.phasePacking && g.strideH * g.strideW > 1) {
+  const tuning = options.tuning ?? DEFAULT_TUNING;
+  const slice = options.slice ?? { offset: 0, channels: g.outChannels };
+  const accumulate = options.accumulate ?? false;
+  const channels = tuning.channelLists ? (options.channels ?? null) : null;
+  if (!channels && tuning.phasePacking && g.strideH * g.strideW > 1) {
     const cost = backwardCost(g);
     if (cost.packed < cost.perPhase) {
       conv2dBackwardInputPacked(g, dy, w, dx, slice, accumulate);

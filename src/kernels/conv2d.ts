@@ -16,12 +16,13 @@
  * 20× faster on lavapipe). Both share `conv2dGeometry`. The forward and the backward to the input use version 2
  * where it applies; the weight and bias gradients, which the techniques never need, stay on version 1.
  */
-import type { Gpu, Param } from '../gpu/device.js';
 import { check, fmtShape } from '../gpu/errors.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
-import { WG, sameDevice, u32 } from './common.js';
+import { IDENTITY, activationConstants, type ActivationFn } from './activation.js';
+import { ELEMENTWISE_WG, sameDevice } from './common.js';
 import { host, type HostTensor } from './host.js';
-import { conv2dBackwardInputTiled, conv2dForwardTiled, convTuning, tiledBackwardInputSupports, tiledForwardSupports } from './conv2d-tiled.js';
+import { conv2dBackwardInputTiled, conv2dForwardTiled, tiledBackwardInputSupports, tiledForwardSupports, type ConvTuning, DEFAULT_TUNING } from './conv2d-tiled.js';
 
 /** Conv attributes as ONNX names them (kernel_shape comes from w; auto_pad must be resolved to pads by the caller). */
 export interface Conv2dAttrs {
@@ -67,17 +68,19 @@ export interface Conv2dGeometry {
 }
 
 export interface Conv2dForwardOptions {
-  /** fuse y = max(conv, 0) into the kernel (SqueezeNet follows every conv with a ReLU) */
-  relu?: boolean;
+  /** the activation applied to each result before it is stored (the epilogue; default none) */
+  activation?: ActivationFn;
   name?: string;
   /** kernel version: 1 = direct, 2 = tiled implicit GEMM (default: 2 where it applies) */
   version?: 1 | 2;
+  /** switches for the ablation benchmark (default: every optimization on) */
+  tuning?: ConvTuning;
 }
 
 /** The kernel version used when none is asked for: 2 where it applies. */
-function pickVersion(asked: 1 | 2 | undefined, supported: boolean): 1 | 2 {
+function pickVersion(asked: 1 | 2 | undefined, supported: boolean, tuning: ConvTuning): 1 | 2 {
   if (asked === 2) check(supported, 'conv2d: version 2 does not support this convolution (group > 1, or a backward with dilation)');
-  return asked ?? (supported ? convTuning.defaultVersion : 1);
+  return asked ?? (supported ? tuning.defaultVersion : 1);
 }
 
 const shapeOf = (t: ShapeLike): Shape => ('shape' in t ? t.shape : t);
@@ -201,53 +204,59 @@ function checkGradShape(dy: ShapeLike, g: Conv2dGeometry, what: string): void {
   );
 }
 
-/** The uniform `Params` of shaders/conv2d.wgsl, in declaration order; `total` is the number of result elements. */
-export function conv2dParams(g: Conv2dGeometry, total: number): Param[] {
-  return [
-    u32(total),
-    u32(g.batch),
-    u32(g.inChannels),
-    u32(g.inH),
-    u32(g.inW),
-    u32(g.outChannels),
-    u32(g.outH),
-    u32(g.outW),
-    u32(g.kH),
-    u32(g.kW),
-    u32(g.groupIn),
-    u32(g.groupOut),
-    u32(g.strideH),
-    u32(g.strideW),
-    u32(g.dilH),
-    u32(g.dilW),
-    u32(g.padTop),
-    u32(g.padLeft),
-  ];
-}
+/** The geometry fields of the Params struct of shaders/conv2d.wgsl, shared by its four entry points. */
+const params = {
+  total: 'u32',
+  batch: 'u32',
+  in_channels: 'u32',
+  in_h: 'u32',
+  in_w: 'u32',
+  out_channels: 'u32',
+  out_h: 'u32',
+  out_w: 'u32',
+  k_h: 'u32',
+  k_w: 'u32',
+  group_in: 'u32',
+  group_out: 'u32',
+  stride_h: 'u32',
+  stride_w: 'u32',
+  dil_h: 'u32',
+  dil_w: 'u32',
+  pad_top: 'u32',
+  pad_left: 'u32',
+} as const;
 
-/** Binding slots of shaders/conv2d.wgsl (after Params at 0). */
-interface Conv2dBindings {
-  x?: Tensor;
-  w?: Tensor;
-  bias?: Tensor;
-  dy?: Tensor;
-  out: Tensor;
-}
+const shader = ['common', 'activation', 'conv2d'];
+const constants = { WG: ELEMENTWISE_WG };
+const kernels = {
+  forward: defineKernel({ shader, entry: 'conv2d_forward_direct', constants, params, bindings: { x: 'read', w: 'read', bias: 'read?', out: 'read_write' } }),
+  backwardInput: defineKernel({ shader, entry: 'conv2d_backward_input_direct', constants, params, bindings: { w: 'read', dy: 'read', out: 'read_write' } }),
+  backwardWeight: defineKernel({ shader, entry: 'conv2d_backward_weight_direct', constants, params, bindings: { x: 'read', dy: 'read', out: 'read_write' } }),
+  backwardBias: defineKernel({ shader, entry: 'conv2d_backward_bias', constants, params, bindings: { dy: 'read', out: 'read_write' } }),
+};
 
-/**
- * Encodes `entry` with Params for `g` and the tensors at their slots. By default one invocation per element of the
- * result, `out.size` of them; `workgroups` overrides that (the bias gradient runs one workgroup per channel).
- */
-function dispatchConv2d(
-  gpu: Gpu,
-  entry: string,
-  g: Conv2dGeometry,
-  b: Conv2dBindings,
-  constants: Record<string, number> = {},
-  workgroups = Math.ceil(b.out.size / WG),
-): void {
-  const bindings = [gpu.uniform(conv2dParams(g, b.out.size)), b.x?.binding, b.w?.binding, b.bias?.binding, b.dy?.binding, b.out.binding];
-  gpu.dispatch(`conv2d.${entry}`, gpu.pipeline('conv2d', entry, { WG, ...constants }), bindings, gpu.grid(workgroups));
+/** The Params of shaders/conv2d.wgsl for `g`; `total` is the number of result elements. */
+export function conv2dParams(g: Conv2dGeometry, total: number): { readonly [K in keyof typeof params]: number } {
+  return {
+    total,
+    batch: g.batch,
+    in_channels: g.inChannels,
+    in_h: g.inH,
+    in_w: g.inW,
+    out_channels: g.outChannels,
+    out_h: g.outH,
+    out_w: g.outW,
+    k_h: g.kH,
+    k_w: g.kW,
+    group_in: g.groupIn,
+    group_out: g.groupOut,
+    stride_h: g.strideH,
+    stride_w: g.strideW,
+    dil_h: g.dilH,
+    dil_w: g.dilW,
+    pad_top: g.padTop,
+    pad_left: g.padLeft,
+  };
 }
 
 /**
@@ -265,41 +274,42 @@ export function conv2dForward(
   const g = conv2dGeometry(x, w, attrs, bias, `conv2d '${name}'`);
   const gpu = sameDevice(bias ? [x, w, bias] : [x, w], `conv2d '${name}'`);
   const y = Tensor.empty(gpu, outputShape(g), name);
-  if (pickVersion(options.version, tiledForwardSupports(g)) === 2) {
-    conv2dForwardTiled(g, x, w, bias, y, options.relu ?? false);
+  const activation = options.activation ?? IDENTITY;
+  if (pickVersion(options.version, tiledForwardSupports(g), options.tuning ?? DEFAULT_TUNING) === 2) {
+    conv2dForwardTiled(g, x, w, bias, y, activation);
     return y;
   }
-  // The shader reads the bias only when HAS_BIAS is set, but an 'auto' layout still declares the binding, so without a
-  // bias the weights stand in for it (two read-only bindings of one buffer are allowed); it is never read.
-  dispatchConv2d(gpu, 'conv2d_forward_direct', g, { x, w, bias: bias ?? w, out: y }, {
-    HAS_BIAS: bias ? 1 : 0,
-    RELU: options.relu ? 1 : 0,
+  kernels.forward.dispatch(gpu, {
+    bind: { x, w, bias, out: y },
+    params: conv2dParams(g, y.size),
+    grid: { threads: y.size },
+    constants: { HAS_BIAS: bias ? 1 : 0, ...activationConstants(activation) },
   });
   return y;
 }
 
-/**
- * dx = ∂L/∂x of shape `xShape` from dy = ∂L/∂y (the transposed convolution; derivation in conv2d.wgsl). When dy
- * carries `nonzeroChannels` (a one-hot class gradient), version 2 sums over those channels only.
- */
-export function conv2dBackwardInput(
-  dy: Tensor,
-  w: Tensor,
-  xShape: Shape,
-  attrs: Conv2dAttrsInput = {},
-  name = 'conv2d.dx',
-  version?: 1 | 2,
-): Tensor {
+export interface Conv2dBackwardInputOptions {
+  name?: string;
+  version?: 1 | 2;
+  /** the only output channels where dy can be non-zero (a one-hot class gradient): version 2 sums over those alone */
+  dyChannels?: readonly number[] | null;
+  tuning?: ConvTuning;
+}
+
+/** dx = ∂L/∂x of shape `xShape` from dy = ∂L/∂y (the transposed convolution; derivation in conv2d.wgsl). */
+export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, attrs: Conv2dAttrsInput = {}, options: Conv2dBackwardInputOptions = {}): Tensor {
+  const name = options.name ?? 'conv2d.dx';
   const what = `conv2d backward input '${name}'`;
   const g = conv2dGeometry(xShape, w, attrs, null, what);
   checkGradShape(dy, g, what);
   const gpu = sameDevice([dy, w], what);
   const dx = Tensor.empty(gpu, inputShape(g), name);
-  if (pickVersion(version, tiledBackwardInputSupports(g)) === 2) {
-    conv2dBackwardInputTiled(g, dy, w, dx, dy.nonzeroChannels);
+  const tuning = options.tuning ?? DEFAULT_TUNING;
+  if (pickVersion(options.version, tiledBackwardInputSupports(g), tuning) === 2) {
+    conv2dBackwardInputTiled(g, dy, w, dx, { channels: options.dyChannels ?? null, tuning });
     return dx;
   }
-  dispatchConv2d(gpu, 'conv2d_backward_input_direct', g, { w, dy, out: dx });
+  kernels.backwardInput.dispatch(gpu, { bind: { w, dy, out: dx }, params: conv2dParams(g, dx.size), grid: { threads: dx.size } });
   return dx;
 }
 
@@ -310,7 +320,7 @@ export function conv2dBackwardWeight(dy: Tensor, x: Tensor, wShape: Shape, attrs
   checkGradShape(dy, g, what);
   const gpu = sameDevice([dy, x], what);
   const dw = Tensor.empty(gpu, weightShape(g), name);
-  dispatchConv2d(gpu, 'conv2d_backward_weight_direct', g, { x, dy, out: dw });
+  kernels.backwardWeight.dispatch(gpu, { bind: { x, dy, out: dw }, params: conv2dParams(g, dw.size), grid: { threads: dw.size } });
   return dw;
 }
 
@@ -320,7 +330,8 @@ export function conv2dBackwardBias(dy: Tensor, name = 'conv2d.db'): Tensor {
   // The kernel reads only the output sizes: a 1×1 convolution whose output has dy's shape describes them.
   const g = conv2dGeometry([batch, outChannels, outH, outW], [outChannels, outChannels, 1, 1]);
   const db = Tensor.empty(dy.gpu, [outChannels], name);
-  dispatchConv2d(dy.gpu, 'conv2d_backward_bias', g, { dy, out: db }, {}, outChannels); // one workgroup per channel
+  // One workgroup per channel, its invocations summing strided parts of the channel's N·OH·OW values.
+  kernels.backwardBias.dispatch(dy.gpu, { bind: { dy, out: db }, params: conv2dParams(g, db.size), grid: dy.gpu.grid(outChannels) });
   return db;
 }
 

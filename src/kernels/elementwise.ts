@@ -2,17 +2,60 @@
  * Element-wise arithmetic on whole tensors (shaders/elementwise.wgsl): the glue of the tape (gradient accumulation)
  * and of the techniques' update steps.
  */
+import { f32, u32 } from '../gpu/device.js';
 import { check, fmtShape } from '../gpu/errors.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
-import { f32, runElementwise, runElementwise4, sameDevice, sameShape, u32 } from './common.js';
+import { ELEMENTWISE_WG, checkFinite, sameDevice, sameShape } from './common.js';
 import { host, nchw, type HostTensor } from './host.js';
+
+const shader = ['common', 'elementwise'];
+const constants = { WG: ELEMENTWISE_WG };
+const kernels = {
+  add: defineKernel({ shader, entry: 'add', constants, paramsVar: 'count', params: { n: 'u32' }, bindings: { a: 'read', b: 'read', out: 'read_write' } }),
+  add4: defineKernel({ shader, entry: 'add4', constants, paramsVar: 'count', params: { n: 'u32' }, bindings: { a4: 'read', b4: 'read', out4: 'read_write' } }),
+  scale: defineKernel({ shader, entry: 'scale', constants, paramsVar: 'scaled', params: { n: 'u32', alpha: 'f32' }, bindings: { a: 'read', out: 'read_write' } }),
+  axpy: defineKernel({ shader, entry: 'axpy_in_place', constants, paramsVar: 'scaled', params: { n: 'u32', alpha: 'f32' }, bindings: { a: 'read', out: 'read_write' } }),
+  axpyByNorm: defineKernel({
+    shader,
+    entry: 'axpy_by_norm_in_place',
+    constants,
+    paramsVar: 'step',
+    params: { n: 'u32', lr: 'f32', eps: 'f32' },
+    bindings: { a: 'read', norm: 'read', out: 'read_write' },
+  }),
+  clampChannels: defineKernel({
+    shader,
+    entry: 'clamp_channels_in_place',
+    constants,
+    paramsVar: 'count',
+    params: { n: 'u32' },
+    bindings: { bounds: 'uniform', out: 'read_write' },
+  }),
+  gatherOrZero: defineKernel({
+    shader,
+    entry: 'gather_or_zero',
+    constants,
+    paramsVar: 'count',
+    params: { n: 'u32' },
+    bindings: { a: 'read', index_map: 'read', out: 'read_write' },
+  }),
+};
+
+/** The value of gather_or_zero's map that reads as 0 (NO_SOURCE in the shader). */
+export const NO_SOURCE = 0xffffffff;
 
 /** a + b. Backward: d(a+b)/da = d(a+b)/db = 1, so both inputs receive dy unchanged. */
 export function add(a: Tensor, b: Tensor, name = 'add'): Tensor {
   sameShape(a, b, 'add');
   const gpu = sameDevice([a, b], 'add');
   const out = Tensor.empty(gpu, a.shape, name);
-  runElementwise4(gpu, 'elementwise', 'add', a.size, [], [a, b, out]);
+  if (a.size % 4 === 0) {
+    const n = a.size / 4;
+    kernels.add4.dispatch(gpu, { bind: { a4: a, b4: b, out4: out }, params: { n }, grid: { threads: n } });
+  } else {
+    kernels.add.dispatch(gpu, { bind: { a, b, out }, params: { n: a.size }, grid: { threads: a.size } });
+  }
   return out;
 }
 
@@ -24,7 +67,7 @@ export function addRef(a: HostTensor, b: HostTensor): HostTensor {
 export function scale(x: Tensor, s: number, name = 'scale'): Tensor {
   checkFinite(s, 'scale factor');
   const out = Tensor.empty(x.gpu, x.shape, name);
-  runElementwise(x.gpu, 'elementwise', 'scale', x.size, [u32(x.size), f32(s)], [x, undefined, out]);
+  kernels.scale.dispatch(x.gpu, { bind: { a: x, out }, params: { n: x.size, alpha: s }, grid: { threads: x.size } });
   return out;
 }
 
@@ -33,7 +76,7 @@ export function axpyInPlace(y: Tensor, alpha: number, x: Tensor): void {
   sameShape(y, x, 'axpy');
   checkFinite(alpha, 'axpy alpha');
   const gpu = sameDevice([y, x], 'axpy');
-  runElementwise(gpu, 'elementwise', 'axpy_in_place', y.size, [u32(y.size), f32(alpha)], [x, undefined, y]);
+  kernels.axpy.dispatch(gpu, { bind: { a: x, out: y }, params: { n: y.size, alpha }, grid: { threads: y.size } });
 }
 
 /**
@@ -46,7 +89,7 @@ export function axpyByNormInPlace(y: Tensor, lr: number, x: Tensor, norm: Tensor
   checkFinite(lr, 'axpy by norm lr');
   check(Number.isFinite(eps) && eps >= 0, () => `axpy by norm: eps ${eps} must be a finite number ≥ 0`);
   const gpu = sameDevice([y, x, norm], 'axpy by norm');
-  runElementwise(gpu, 'elementwise', 'axpy_by_norm_in_place', y.size, [u32(y.size), f32(lr), f32(eps)], [x, norm, y]);
+  kernels.axpyByNorm.dispatch(gpu, { bind: { a: x, norm, out: y }, params: { n: y.size, lr, eps }, grid: { threads: y.size } });
 }
 
 /** Channels the clamp's uniform holds (MAX_CLAMP_CHANNELS in the shader). */
@@ -58,13 +101,9 @@ export function clampChannelsInPlace(x: Tensor, lo: readonly number[], hi: reado
   // The bounds travel in an immutable uniform cached by content: the same lo/hi every iteration create no buffer and
   // need no upload (a storage buffer written each call would force a submit first, see Gpu.write).
   const pad = (v: readonly number[]): number[] => [...v, ...new Array<number>(MAX_CLAMP_CHANNELS - v.length).fill(0)];
-  const bounds = [u32(c), u32(h * w), u32(0), u32(0), ...pad(lo).map(f32), ...pad(hi).map(f32)];
-  runElementwise(x.gpu, 'elementwise', 'clamp_channels_in_place', x.size, [u32(x.size)], [
-    undefined,
-    undefined,
-    x,
-    x.gpu.uniform(bounds),
-  ]);
+  // ChannelBounds: channels, plane, two words of padding (the vec4 arrays start at byte 16), lo, hi.
+  const bounds = x.gpu.uniform([u32(c), u32(h * w), u32(0), u32(0), ...pad(lo).map(f32), ...pad(hi).map(f32)]);
+  kernels.clampChannels.dispatch(x.gpu, { bind: { bounds, out: x }, params: { n: x.size }, grid: { threads: x.size } });
 }
 
 function checkClampChannels(shape: Shape, lo: readonly number[], hi: readonly number[]): [number, number, number, number] {
@@ -81,10 +120,6 @@ function checkClampChannels(shape: Shape, lo: readonly number[], hi: readonly nu
   return dims;
 }
 
-function checkFinite(v: number, what: string): void {
-  check(typeof v === 'number' && Number.isFinite(v), () => `${what} ${v} is not a finite number`);
-}
-
 export function scaleRef(x: HostTensor, s: number): HostTensor {
   return host(x.shape, x.data.map((v) => s * v));
 }
@@ -95,6 +130,13 @@ export function axpyRef(y: HostTensor, alpha: number, x: HostTensor): HostTensor
 
 export function axpyByNormRef(y: HostTensor, lr: number, x: HostTensor, norm: number, eps = 1e-12): HostTensor {
   return axpyRef(y, lr / (norm + eps), x);
+}
+
+/** out[i] = src[map[i]], or 0 where map[i] is NO_SOURCE: a rearrangement of a tensor by a map made on the CPU. */
+export function gatherOrZero(src: Tensor, map: GPUBuffer, n: number, name = 'gathered'): Tensor {
+  const out = Tensor.empty(src.gpu, [n], name);
+  kernels.gatherOrZero.dispatch(src.gpu, { bind: { a: src, index_map: { buffer: map, size: n * 4 }, out }, params: { n }, grid: { threads: n } });
+  return out;
 }
 
 export function clampChannelsRef(x: HostTensor, lo: readonly number[], hi: readonly number[]): HostTensor {

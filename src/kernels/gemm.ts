@@ -17,8 +17,8 @@
  * matrix shared by the batch, A's batch folds into M (a [b·M, K] × [K, N] product). When A is the shared one, its
  * gradient sums the batch's contributions: dA = Σ_z dY_z B_zᵀ.
  */
-import { f32, u32 } from '../gpu/device.js';
 import { check, fmtShape } from '../gpu/errors.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { Tensor, sizeOf, type Shape } from '../gpu/tensor.js';
 import { sameDevice } from './common.js';
 import { scale } from './elementwise.js';
@@ -27,6 +27,22 @@ import { sumStrided, type StridedSum } from './reduce.js';
 
 /** The shader's TILE: a workgroup computes a TILE×TILE block of Y. */
 const TILE = 16;
+
+const params = {
+  m: 'u32',
+  n: 'u32',
+  k: 'u32',
+  alpha: 'f32',
+  beta: 'f32',
+  c_row_stride: 'u32',
+  c_col_stride: 'u32',
+  a_batch_stride: 'u32',
+  b_batch_stride: 'u32',
+} as const;
+const kernels = {
+  gemm: defineKernel({ shader: 'gemm', entry: 'gemm', params, bindings: { a: 'read', b: 'read', y: 'read_write' } }),
+  gemmWithC: defineKernel({ shader: 'gemm', entry: 'gemm_with_c', params, bindings: { a: 'read', b: 'read', c: 'read', y: 'read_write' } }),
+};
 
 /** ONNX Gemm attributes; transA/transB accept ONNX's 0/1 ints or booleans. */
 export interface GemmAttrs {
@@ -112,26 +128,21 @@ function multiply(a: Tensor, b: Tensor, c: Tensor | null, pr: Product, shape: Sh
     () => `${name}: a [${pr.m},${pr.k}]·[${pr.k},${pr.n}] product${batch > 1 ? ` ×${batch}` : ''} needs a grid of ${groups.join('×')} workgroups, more than ${max} per dimension`,
   );
   const [cm, cn] = pr.c ?? [1, 1];
-  const params = [
-    u32(pr.m),
-    u32(pr.n),
-    u32(pr.k),
-    f32(pr.alpha ?? 1),
-    f32(pr.beta ?? 0),
-    u32(cm === 1 ? 0 : cn), // C is row-major [cm, cn]: stepping a row of Y steps a row of C unless C has one row
-    u32(cn === 1 ? 0 : 1),
-    u32(pr.aBatchStride ?? 0),
-    u32(pr.bBatchStride ?? 0),
-  ];
+  const values = {
+    m: pr.m,
+    n: pr.n,
+    k: pr.k,
+    alpha: pr.alpha ?? 1,
+    beta: pr.beta ?? 0,
+    c_row_stride: cm === 1 ? 0 : cn, // C is row-major [cm, cn]: stepping a row of Y steps a row of C unless C has one row
+    c_col_stride: cn === 1 ? 0 : 1,
+    a_batch_stride: pr.aBatchStride ?? 0,
+    b_batch_stride: pr.bBatchStride ?? 0,
+  };
   const constants = { TRANS_A: pr.transA ? 1 : 0, TRANS_B: pr.transB ? 1 : 0 };
-  const entry = c ? 'gemm_with_c' : 'gemm';
   const y = Tensor.empty(gpu, shape, name);
-  gpu.dispatch(
-    `gemm.${entry}`,
-    gpu.pipeline('gemm', entry, constants),
-    [gpu.uniform(params), a.binding, b.binding, c?.binding, y.binding],
-    groups,
-  );
+  if (c) kernels.gemmWithC.dispatch(gpu, { bind: { a, b, c, y }, params: values, grid: groups, constants });
+  else kernels.gemm.dispatch(gpu, { bind: { a, b, y }, params: values, grid: groups, constants });
   return y;
 }
 

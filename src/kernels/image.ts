@@ -7,10 +7,30 @@
  *   defaults — truncate = 4 (radius = int(4σ + 0.5)), weights exp(−x²/2σ²) normalized to sum 1, mode 'reflect'.
  *   The weights are computed here in float64 and handed to the shader in a small storage buffer.
  */
-import { u32 } from '../gpu/device.js';
 import { check } from '../gpu/errors.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { Tensor } from '../gpu/tensor.js';
 import { host, nchw, type HostTensor } from './host.js';
+
+/** Invocations per workgroup along W (TILE_W in the shader); H and the planes run along the grid's y and z. */
+const TILE_W = 64;
+const kernels = {
+  roll: defineKernel({
+    shader: 'image',
+    entry: 'roll',
+    constants: { TILE_W },
+    params: { height: 'u32', width: 'u32', shift_h: 'u32', shift_w: 'u32', planes: 'u32' },
+    bindings: { x: 'read', out: 'read_write' },
+  }),
+  blur: defineKernel({
+    shader: 'image',
+    entry: 'gaussian_blur_1d',
+    constants: { TILE_W },
+    paramsVar: 'blur',
+    params: { height: 'u32', width: 'u32', radius: 'u32', planes: 'u32' },
+    bindings: { x: 'read', weights: 'read', out: 'read_write' },
+  }),
+};
 
 /** An offset reduced to [0, n): numpy.roll accepts any integer, negative or larger than the axis. */
 function wrap(offset: number, n: number): number {
@@ -26,8 +46,11 @@ export function roll(x: Tensor, ox: number, oy: number, name = 'roll'): Tensor {
   const [, , h, w] = nchw(x, 'roll');
   checkOffsets(ox, oy);
   const out = Tensor.empty(x.gpu, x.shape, name);
-  const params = [u32(x.size), u32(h), u32(w), u32(wrap(oy, h)), u32(wrap(ox, w)), u32(0), u32(x.size / (h * w))];
-  x.gpu.dispatch('image.roll', x.gpu.pipeline('image', 'roll'), [x.gpu.uniform(params), x.binding, undefined, out.binding], imageGrid(x));
+  kernels.roll.dispatch(x.gpu, {
+    bind: { x, out },
+    params: { height: h, width: w, shift_h: wrap(oy, h), shift_w: wrap(ox, w), planes: x.size / (h * w) },
+    grid: imageGrid(x),
+  });
   return out;
 }
 
@@ -46,24 +69,24 @@ export function gaussianWeights(sigma: number): number[] {
   return taps.map((t) => t / total);
 }
 
-/** The grid of the image kernels: 64 × 1 tiles over (W, H), the planes along z (see shaders/image.wgsl). */
+/** The grid of the image kernels: TILE_W × 1 tiles over (W, H), the planes along z (see shaders/image.wgsl). */
 function imageGrid(x: Tensor): [number, number, number] {
   const [n, c, h, w] = nchw(x, 'image kernel');
   const limit = x.gpu.limits.maxComputeWorkgroupsPerDimension;
   check(h <= limit, () => `image kernel: height ${h} exceeds this device's grid (${limit})`);
-  return [Math.ceil(w / 64), h, Math.min(n * c, limit)];
+  return [Math.ceil(w / TILE_W), h, Math.min(n * c, limit)];
 }
 
 /** One axis of the blur, x → out (distinct tensors). */
 function blurAxis(x: Tensor, out: Tensor, weights: GPUBuffer, taps: number, alongW: boolean): void {
   const [, , h, w] = nchw(x, 'gaussian blur');
-  const params = [u32(x.size), u32(h), u32(w), u32(0), u32(0), u32((taps - 1) / 2), u32(x.size / (h * w))];
-  x.gpu.dispatch(
-    `image.gaussian_blur_1d(${alongW ? 'W' : 'H'})`,
-    x.gpu.pipeline('image', 'gaussian_blur_1d', { ALONG_W: alongW ? 1 : 0 }),
-    [x.gpu.uniform(params), x.binding, weights, out.binding],
-    imageGrid(x),
-  );
+  kernels.blur.dispatch(x.gpu, {
+    label: `image.gaussian_blur_1d(${alongW ? 'W' : 'H'})`,
+    bind: { x, weights, out },
+    params: { height: h, width: w, radius: (taps - 1) / 2, planes: x.size / (h * w) },
+    grid: imageGrid(x),
+    constants: { ALONG_W: alongW ? 1 : 0 },
+  });
 }
 
 /**

@@ -25,10 +25,11 @@
  * smaller than the window's extent along their axis (else a window could lie entirely in padding), and an output of
  * at least one element per axis in which every window covers at least one input element.
  */
-import { i32, u32, type Gpu, type Param } from '../gpu/device.js';
+import type { Gpu } from '../gpu/device.js';
 import { PixelpropError, check, fmtShape } from '../gpu/errors.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { Tensor, checkShape, type Shape } from '../gpu/tensor.js';
-import { runElementwise, sameDevice, sameShape } from './common.js';
+import { ELEMENTWISE_WG, sameDevice, sameShape } from './common.js';
 import { host, nchw, type HostTensor } from './host.js';
 
 /** MaxPool's attributes, named as in ONNX but camelCase. Lists are [height, width] unless said otherwise. */
@@ -168,32 +169,75 @@ export function poolOutputShape(g: PoolGeometry): [number, number, number, numbe
   return [g.batch, g.channels, g.outH, g.outW];
 }
 
-/** The uniform Params of shaders/pool.wgsl, in declaration order. */
-function poolParams(g: PoolGeometry, n: number, phase: readonly [number, number, number, number] = [0, 0, 1, 1]): Param[] {
-  return [
-    u32(n),
-    i32(g.inH),
-    i32(g.inW),
-    i32(g.outH),
-    i32(g.outW),
-    i32(g.kernelShape[0]),
-    i32(g.kernelShape[1]),
-    i32(g.strides[0]),
-    i32(g.strides[1]),
-    i32(g.dilations[0]),
-    i32(g.dilations[1]),
-    i32(g.pads[0]),
-    i32(g.pads[1]),
-    i32(g.pads[2]),
-    i32(g.pads[3]),
-    u32(g.countIncludePad ? 1 : 0),
-    u32(g.batch * g.channels),
-    i32(phase[0]),
-    i32(phase[1]),
-    i32(phase[2]),
-    i32(phase[3]),
-  ];
+/** The fields of shaders/pool.wgsl's Params, shared by its entry points. */
+const params = {
+  n: 'u32',
+  in_h: 'i32',
+  in_w: 'i32',
+  out_h: 'i32',
+  out_w: 'i32',
+  kernel_h: 'i32',
+  kernel_w: 'i32',
+  stride_h: 'i32',
+  stride_w: 'i32',
+  dilation_h: 'i32',
+  dilation_w: 'i32',
+  pad_top: 'i32',
+  pad_left: 'i32',
+  pad_bottom: 'i32',
+  pad_right: 'i32',
+  count_include_pad: 'u32',
+  planes: 'u32',
+  phase_y: 'i32',
+  phase_x: 'i32',
+  step_y: 'i32',
+  step_x: 'i32',
+} as const;
+
+/** The Params for geometry g; `phase` = [phase_y, phase_x, step_y, step_x] of max_pool_backward_scatter. */
+function poolParams(g: PoolGeometry, n: number, phase: readonly [number, number, number, number] = [0, 0, 1, 1]): { readonly [K in keyof typeof params]: number } {
+  return {
+    n,
+    in_h: g.inH,
+    in_w: g.inW,
+    out_h: g.outH,
+    out_w: g.outW,
+    kernel_h: g.kernelShape[0],
+    kernel_w: g.kernelShape[1],
+    stride_h: g.strides[0],
+    stride_w: g.strides[1],
+    dilation_h: g.dilations[0],
+    dilation_w: g.dilations[1],
+    pad_top: g.pads[0],
+    pad_left: g.pads[1],
+    pad_bottom: g.pads[2],
+    pad_right: g.pads[3],
+    count_include_pad: g.countIncludePad ? 1 : 0,
+    planes: g.batch * g.channels,
+    phase_y: phase[0],
+    phase_x: phase[1],
+    step_y: phase[2],
+    step_x: phase[3],
+  };
 }
+
+const shader = ['common', 'pool'];
+const constants = { WG: ELEMENTWISE_WG };
+const kernels = {
+  maxForwardV1: defineKernel({ shader, entry: 'max_pool_forward', constants, params, bindings: { x: 'read', out: 'read_write' } }),
+  maxBackwardV1: defineKernel({ shader, entry: 'max_pool_backward', constants, params, bindings: { x: 'read', dy: 'read', out: 'read_write' } }),
+  maxForward: defineKernel({ shader, entry: 'max_pool_forward_grid', params, bindings: { x: 'read', out: 'read_write', argmax: 'read_write?' } }),
+  maxBackward: defineKernel({ shader, entry: 'max_pool_backward_scatter', params, bindings: { dy: 'read', argmax_in: 'read', out: 'read_write' } }),
+  avgForward: defineKernel({ shader, entry: 'avg_pool_forward', constants, params, bindings: { x: 'read', out: 'read_write' } }),
+  avgBackward: defineKernel({ shader, entry: 'avg_pool_backward', constants, params, bindings: { dy: 'read', out: 'read_write' } }),
+  globalForwardV1: defineKernel({ shader, entry: 'global_avg_pool_forward', constants, params, bindings: { x: 'read', out: 'read_write' } }),
+  globalForward: defineKernel({ shader, entry: 'global_avg_pool_forward_serial', params, bindings: { x: 'read', out: 'read_write' } }),
+  globalBackwardV1: defineKernel({ shader, entry: 'global_avg_pool_backward', constants, params, bindings: { dy: 'read', out: 'read_write' } }),
+  globalBackward: defineKernel({ shader, entry: 'global_avg_pool_backward_grid', params, bindings: { dy: 'read', out: 'read_write' } }),
+};
+
+/** Invocations per workgroup of the serial GlobalAveragePool kernels (their @workgroup_size). */
+const GLOBAL_WG = 64;
 
 /** Workgroups of the version-2 kernels: 8 × 8 tiles over (width, height), planes along z (looped past 65535). */
 function gridOf(gpu: Gpu, width: number, height: number, planes: number): [number, number, number] {
@@ -207,7 +251,7 @@ function gridOf(gpu: Gpu, width: number, height: number, planes: number): [numbe
 export function maxPoolForwardV1(x: Tensor, attrs: PoolAttributes, name = 'maxpool'): Tensor {
   const g = poolGeometry('MaxPool', x.shape, attrs);
   const y = Tensor.empty(x.gpu, poolOutputShape(g), name);
-  runElementwise(x.gpu, 'pool', 'max_pool_forward', y.size, poolParams(g, y.size), [x, undefined, y]);
+  kernels.maxForwardV1.dispatch(x.gpu, { bind: { x, out: y }, params: poolParams(g, y.size), grid: { threads: y.size } });
   return y;
 }
 
@@ -215,18 +259,19 @@ export function maxPoolForwardV1(x: Tensor, attrs: PoolAttributes, name = 'maxpo
  * MaxPool forward, version 2 (grid-indexed). With `saveArgmax` it also returns each window's argmax (its index in
  * the plane, as f32), which the backward scatters dy through; the caller owns both tensors.
  */
-export function maxPoolForward(x: Tensor, attrs: PoolAttributes, name = 'maxpool', saveArgmax = false): Tensor & { argmax?: Tensor } {
+export function maxPoolForward(x: Tensor, attrs: PoolAttributes, name = 'maxpool', saveArgmax = false): { y: Tensor; argmax: Tensor | null } {
   const g = poolGeometry('MaxPool', x.shape, attrs);
   check(g.inH * g.inW <= 2 ** 24, () => `MaxPool: planes of ${g.inH}×${g.inW} are too large to index in float32`);
   const gpu = x.gpu;
-  const y: Tensor & { argmax?: Tensor } = Tensor.empty(gpu, poolOutputShape(g), name);
+  const y = Tensor.empty(gpu, poolOutputShape(g), name);
   const argmax = saveArgmax ? Tensor.empty(gpu, y.shape, `${name}.argmax`) : null;
-  const pipeline = gpu.pipeline('pool', 'max_pool_forward_grid', { SAVE_ARGMAX: saveArgmax ? 1 : 0, KERNEL_H: g.kernelShape[0], KERNEL_W: g.kernelShape[1] });
-  // The argmax slot is declared by the 'auto' layout even when SAVE_ARGMAX is off; a placeholder fills it then.
-  const bindings = [gpu.uniform(poolParams(g, y.size)), x.binding, undefined, y.binding, argmax?.binding ?? gpu.placeholder];
-  gpu.dispatch('pool.max_pool_forward_grid', pipeline, bindings, gridOf(gpu, g.outW, g.outH, g.batch * g.channels));
-  if (argmax) y.argmax = argmax;
-  return y;
+  kernels.maxForward.dispatch(gpu, {
+    bind: { x, out: y, argmax },
+    params: poolParams(g, y.size),
+    grid: gridOf(gpu, g.outW, g.outH, g.batch * g.channels),
+    constants: { SAVE_ARGMAX: saveArgmax ? 1 : 0, KERNEL_H: g.kernelShape[0], KERNEL_W: g.kernelShape[1] },
+  });
+  return { y, argmax };
 }
 
 /**
@@ -239,7 +284,7 @@ export function maxPoolBackward(dy: Tensor, x: Tensor, attrs: PoolAttributes): T
   sameShape(dy, { shape: poolOutputShape(g), name: 'y' }, 'MaxPool backward (dy vs the output)');
   const gpu = sameDevice([dy, x], 'MaxPool backward');
   const dx = Tensor.empty(gpu, x.shape, 'maxpool.dx');
-  runElementwise(gpu, 'pool', 'max_pool_backward', x.size, poolParams(g, x.size), [x, dy, dx]);
+  kernels.maxBackwardV1.dispatch(gpu, { bind: { x, dy, out: dx }, params: poolParams(g, x.size), grid: { threads: x.size } });
   return dx;
 }
 
@@ -256,12 +301,13 @@ export function maxPoolBackwardFromArgmax(dy: Tensor, argmax: Tensor, xShape: Sh
   // Windows step apart along an axis stop overlapping once step·stride ≥ the window's span.
   const stepY = Math.ceil(((g.kernelShape[0] - 1) * g.dilations[0] + 1) / g.strides[0]);
   const stepX = Math.ceil(((g.kernelShape[1] - 1) * g.dilations[1] + 1) / g.strides[1]);
-  const pipeline = gpu.pipeline('pool', 'max_pool_backward_scatter');
   for (let py = 0; py < Math.min(stepY, g.outH); py++) {
     for (let px = 0; px < Math.min(stepX, g.outW); px++) {
-      const params = gpu.uniform(poolParams(g, dy.size, [py, px, stepY, stepX]));
-      const grid = gridOf(gpu, Math.ceil((g.outW - px) / stepX), Math.ceil((g.outH - py) / stepY), g.batch * g.channels);
-      gpu.dispatch('pool.max_pool_backward_scatter', pipeline, [params, undefined, dy.binding, dx.binding, undefined, argmax.binding], grid);
+      kernels.maxBackward.dispatch(gpu, {
+        bind: { dy, argmax_in: argmax, out: dx },
+        params: poolParams(g, dy.size, [py, px, stepY, stepX]),
+        grid: gridOf(gpu, Math.ceil((g.outW - px) / stepX), Math.ceil((g.outH - py) / stepY), g.batch * g.channels),
+      });
     }
   }
   return dx;
@@ -273,7 +319,7 @@ export function maxPoolBackwardFromArgmax(dy: Tensor, argmax: Tensor, xShape: Sh
 export function averagePoolForward(x: Tensor, attrs: AveragePoolAttributes, name = 'averagepool'): Tensor {
   const g = poolGeometry('AveragePool', x.shape, attrs);
   const y = Tensor.empty(x.gpu, poolOutputShape(g), name);
-  runElementwise(x.gpu, 'pool', 'avg_pool_forward', y.size, poolParams(g, y.size), [x, undefined, y]);
+  kernels.avgForward.dispatch(x.gpu, { bind: { x, out: y }, params: poolParams(g, y.size), grid: { threads: y.size } });
   return y;
 }
 
@@ -282,7 +328,7 @@ export function averagePoolBackward(dy: Tensor, xShape: Shape, attrs: AveragePoo
   const g = poolGeometry('AveragePool', xShape, attrs);
   sameShape(dy, { shape: poolOutputShape(g), name: 'y' }, 'AveragePool backward (dy vs the output)');
   const dx = Tensor.empty(dy.gpu, xShape, 'averagepool.dx');
-  runElementwise(dy.gpu, 'pool', 'avg_pool_backward', dx.size, poolParams(g, dx.size), [undefined, dy, dx]);
+  kernels.avgBackward.dispatch(dy.gpu, { bind: { dy, out: dx }, params: poolParams(g, dx.size), grid: { threads: dx.size } });
   return dx;
 }
 
@@ -293,7 +339,7 @@ export function averagePoolBackward(dy: Tensor, xShape: Shape, attrs: AveragePoo
  * The Params of the global kernels: GlobalAveragePool is AveragePool with the whole plane as its one window, so its
  * geometry is that one (the global kernels read only n, in_h and in_w of it).
  */
-function globalParams(xShape: Shape, n: number): Param[] {
+function globalParams(xShape: Shape, n: number): ReturnType<typeof poolParams> {
   const [, , h, w] = nchw({ shape: xShape }, 'GlobalAveragePool');
   return poolParams(poolGeometry('AveragePool', xShape, { kernelShape: [h, w] }), n);
 }
@@ -301,13 +347,29 @@ function globalParams(xShape: Shape, n: number): Param[] {
 export function globalAveragePoolForward(x: Tensor, name = 'globalaveragepool'): Tensor {
   const [batch, channels] = nchw(x, 'GlobalAveragePool');
   const planes = batch * channels;
-  const params = x.gpu.uniform(globalParams(x.shape, planes));
   const y = Tensor.empty(x.gpu, [batch, channels, 1, 1], name);
   // One invocation per plane, summing it serially: see the shader (global_avg_pool_forward, one workgroup per plane
   // with a tree reduction, is version 1).
-  const pipeline = x.gpu.pipeline('pool', 'global_avg_pool_forward_serial');
-  x.gpu.dispatch('pool.global_avg_pool_forward_serial', pipeline, [params, x.binding, undefined, y.binding], x.gpu.grid(Math.ceil(planes / 64)));
+  kernels.globalForward.dispatch(x.gpu, { bind: { x, out: y }, params: globalParams(x.shape, planes), grid: x.gpu.grid(Math.ceil(planes / GLOBAL_WG)) });
   return y;
+}
+
+/** GlobalAveragePool forward, version 1: one workgroup per plane, a tree reduction in workgroup memory. */
+export function globalAveragePoolForwardV1(x: Tensor, name = 'globalaveragepool'): Tensor {
+  const [batch, channels] = nchw(x, 'GlobalAveragePool');
+  const planes = batch * channels;
+  const y = Tensor.empty(x.gpu, [batch, channels, 1, 1], name);
+  kernels.globalForwardV1.dispatch(x.gpu, { bind: { x, out: y }, params: globalParams(x.shape, planes), grid: x.gpu.grid(planes) });
+  return y;
+}
+
+/** GlobalAveragePool backward, version 1: one invocation per element, indexed by a flat id. */
+export function globalAveragePoolBackwardV1(dy: Tensor, xShape: Shape): Tensor {
+  const [batch, channels] = nchw({ shape: xShape }, 'GlobalAveragePool backward');
+  sameShape(dy, { shape: [batch, channels, 1, 1], name: 'y' }, 'GlobalAveragePool backward (dy vs the output)');
+  const dx = Tensor.empty(dy.gpu, xShape, 'globalaveragepool.dx');
+  kernels.globalBackwardV1.dispatch(dy.gpu, { bind: { dy, out: dx }, params: globalParams(xShape, dx.size), grid: { threads: dx.size } });
+  return dx;
 }
 
 /** dx[n, c, h, w] = dy[n, c] / (H·W). */
@@ -318,10 +380,8 @@ export function globalAveragePoolBackward(dy: Tensor, xShape: Shape): Tensor {
   const dx = Tensor.empty(dy.gpu, xShape, 'globalaveragepool.dx');
   const gpu = dy.gpu;
   const [, , h, w] = xShape as [number, number, number, number];
-  const grid: [number, number, number] = [Math.ceil((h * w) / 64), 1, Math.min(batch * channels, gpu.limits.maxComputeWorkgroupsPerDimension)];
-  const pipeline = gpu.pipeline('pool', 'global_avg_pool_backward_grid');
-  gpu.dispatch('pool.global_avg_pool_backward_grid', pipeline, [gpu.uniform(globalParams(xShape, dx.size)), undefined, dy.binding, dx.binding], grid);
-  dx.nonzeroChannels = dy.nonzeroChannels; // channel c of dx is dy[c] / (H·W): zero channels stay zero
+  const grid = [Math.ceil((h * w) / GLOBAL_WG), 1, Math.min(batch * channels, gpu.limits.maxComputeWorkgroupsPerDimension)] as const;
+  kernels.globalBackward.dispatch(gpu, { bind: { dy, out: dx }, params: globalParams(xShape, dx.size), grid });
   return dx;
 }
 

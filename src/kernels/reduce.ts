@@ -10,15 +10,40 @@
  * ~n·ε). A sum longer than one workgroup's WG·PER_THREAD terms takes several passes: each pass replaces every
  * run of 1024 terms by its partial sum, until one value per sum is left (1.2M terms: 1.2M → 1176 → 2 → 1).
  */
-import { f32, u32, type Param } from '../gpu/device.js';
 import { check, fmtShape } from '../gpu/errors.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { Tensor, sizeOf, type Shape } from '../gpu/tensor.js';
-import { WG, runElementwise } from './common.js';
+import { ELEMENTWISE_WG } from './common.js';
 import { host, type HostTensor } from './host.js';
 
+/** Invocations per workgroup of the reductions: a power of two (the tree halves it). */
+const WG = ELEMENTWISE_WG;
 /** Terms each invocation adds before the workgroup tree; a workgroup thus reduces WG·PER_THREAD terms per pass. */
 const PER_THREAD = 4;
 const TERMS_PER_GROUP = WG * PER_THREAD;
+
+const shader = ['common', 'reduce'];
+const constants = { WG, PER_THREAD };
+const rows = { outputs: 'u32', length: 'u32' } as const;
+const kernels = {
+  sumStrided: defineKernel({
+    shader,
+    entry: 'sum_strided',
+    constants,
+    params: { outputs: 'u32', length: 'u32', out_stride: 'u32', in_stride: 'u32', chunks: 'u32', scale: 'f32' },
+    bindings: { x: 'read', out: 'read_write' },
+  }),
+  sumBackward: defineKernel({ shader, entry: 'sum_backward', constants, paramsVar: 'rows', params: rows, bindings: { dy: 'read', out: 'read_write' } }),
+  sumOfSquaresBackward: defineKernel({
+    shader,
+    entry: 'sum_of_squares_backward',
+    constants,
+    paramsVar: 'rows',
+    params: rows,
+    bindings: { x: 'read', dy: 'read', out: 'read_write' },
+  }),
+  argmaxRows: defineKernel({ shader, entry: 'argmax_rows', constants, paramsVar: 'rows', params: rows, bindings: { x: 'read', out: 'read_write' } }),
+};
 
 /**
  * `outputs` independent sums of `length` terms each: term j of sum o is x[o·outStride + j·inStride]. For x viewed as
@@ -58,14 +83,12 @@ export function sumStrided(x: Tensor, spec: StridedSum, shape: Shape = [spec.out
     const chunks = Math.ceil(length / TERMS_PER_GROUP);
     const last = chunks === 1; // the scale and the root apply to whole totals only
     const out = last ? Tensor.empty(gpu, shape, name) : Tensor.empty(gpu, [spec.outputs * chunks], `${name}.partial`);
-    const constants = { WG, PER_THREAD, SQUARE: square ? 1 : 0, SQRT: last && spec.sqrt ? 1 : 0 };
-    const params = reduceParams(spec.outputs, length, outStride, inStride, chunks, last ? (spec.scale ?? 1) : 1);
-    gpu.dispatch(
-      'reduce.sum_strided',
-      gpu.pipeline('reduce', 'sum_strided', constants),
-      [gpu.uniform(params), input.binding, out.binding],
-      gpu.grid(spec.outputs * chunks),
-    );
+    kernels.sumStrided.dispatch(gpu, {
+      bind: { x: input, out },
+      params: { outputs: spec.outputs, length, out_stride: outStride, in_stride: inStride, chunks, scale: last ? (spec.scale ?? 1) : 1 },
+      grid: gpu.grid(spec.outputs * chunks),
+      constants: { SQUARE: square ? 1 : 0, SQRT: last && spec.sqrt ? 1 : 0 },
+    });
     if (input !== x) input.dispose(); // the partials of the previous pass, read by the dispatch just encoded
     if (last) return out;
     // The next pass sums each sum's partials, which the kernel wrote contiguously: [outputs, chunks].
@@ -75,11 +98,6 @@ export function sumStrided(x: Tensor, spec: StridedSum, shape: Shape = [spec.out
     inStride = 1;
     square = false;
   }
-}
-
-/** The Params struct of shaders/reduce.wgsl, whole: a uniform shorter than the struct fails validation. */
-function reduceParams(outputs: number, length: number, outStride = 0, inStride = 0, chunks = 0, scale = 1): Param[] {
-  return [u32(outputs), u32(length), u32(outStride), u32(inStride), u32(chunks), f32(scale)];
 }
 
 /** What a sum adds up: x, x², or x² followed by a square root. */
@@ -121,7 +139,7 @@ export function reducePerSample(x: Tensor, kind: SumKind, name = `${kind}_per_sa
 export function sumBackward(dy: Tensor, shape: Shape): Tensor {
   const length = checkSumGradient(dy, shape, 'sum backward');
   const dx = Tensor.empty(dy.gpu, shape, 'sum.dx');
-  runElementwise(dy.gpu, 'reduce', 'sum_backward', dx.size, reduceParams(dy.size, length), [undefined, dx, dy]);
+  kernels.sumBackward.dispatch(dy.gpu, { bind: { dy, out: dx }, params: { outputs: dy.size, length }, grid: { threads: dx.size } });
   return dx;
 }
 
@@ -129,7 +147,7 @@ export function sumBackward(dy: Tensor, shape: Shape): Tensor {
 export function sumOfSquaresBackward(dy: Tensor, x: Tensor): Tensor {
   const length = checkSumGradient(dy, x.shape, 'sum of squares backward');
   const dx = Tensor.empty(x.gpu, x.shape, 'sum_of_squares.dx');
-  runElementwise(x.gpu, 'reduce', 'sum_of_squares_backward', dx.size, reduceParams(dy.size, length), [x, dx, dy]);
+  kernels.sumOfSquaresBackward.dispatch(x.gpu, { bind: { x, dy, out: dx }, params: { outputs: dy.size, length }, grid: { threads: dx.size } });
   return dx;
 }
 
@@ -148,12 +166,7 @@ export function argmax(x: Tensor, name = 'argmax'): Tensor {
   const length = x.shape[x.shape.length - 1]!;
   const rows = x.size / length;
   const out = Tensor.empty(x.gpu, [rows], name);
-  x.gpu.dispatch(
-    'reduce.argmax_rows',
-    x.gpu.pipeline('reduce', 'argmax_rows', { WG }),
-    [x.gpu.uniform(reduceParams(rows, length)), x.binding, out.binding],
-    x.gpu.grid(rows),
-  );
+  kernels.argmaxRows.dispatch(x.gpu, { bind: { x, out }, params: { outputs: rows, length }, grid: x.gpu.grid(rows) });
   return out;
 }
 

@@ -9,10 +9,10 @@
  * Backward (derivations in the shader): softmax dx = y ⊙ (dy − Σ dy⊙y); log-softmax dx = dy − exp(y)·Σ dy. Both read
  * the forward's output y, not x.
  */
-import { u32 } from '../gpu/device.js';
 import { check, fmtShape } from '../gpu/errors.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
-import { WG, sameDevice, sameShape } from './common.js';
+import { ELEMENTWISE_WG, sameDevice, sameShape } from './common.js';
 import { host, type HostTensor } from './host.js';
 
 function rowsCols(shape: Shape, what: string): [number, number] {
@@ -26,24 +26,25 @@ function rowsCols(shape: Shape, what: string): [number, number] {
  */
 function invocationsPerRow(cols: number): number {
   let wg = 32;
-  while (wg < cols && wg < WG) wg *= 2;
+  while (wg < cols && wg < ELEMENTWISE_WG) wg *= 2;
   return wg;
 }
 
-function dispatchRows(entry: string, log: boolean, rows: number, cols: number, a: Tensor, y: Tensor | undefined, out: Tensor): void {
-  const gpu = out.gpu;
-  gpu.dispatch(
-    `softmax.${entry}${log ? '(log)' : ''}`,
-    gpu.pipeline('softmax', entry, { WG: invocationsPerRow(cols), LOG: log ? 1 : 0 }),
-    [gpu.uniform([u32(rows), u32(cols)]), a.binding, y?.binding, out.binding],
-    gpu.grid(rows), // one workgroup per row
-  );
+const params = { rows: 'u32', cols: 'u32' } as const;
+const kernels = {
+  forward: defineKernel({ shader: 'softmax', entry: 'softmax_forward', params, bindings: { x: 'read', out: 'read_write' } }),
+  backward: defineKernel({ shader: 'softmax', entry: 'softmax_backward', params, bindings: { dy: 'read', y: 'read', out: 'read_write' } }),
+};
+
+/** One workgroup per row, of invocationsPerRow(cols) invocations; LOG picks LogSoftmax. */
+function rowConstants(cols: number, log: boolean): Record<string, number> {
+  return { WG: invocationsPerRow(cols), LOG: log ? 1 : 0 };
 }
 
 function forward(x: Tensor, log: boolean, name: string): Tensor {
   const [rows, cols] = rowsCols(x.shape, log ? 'log softmax' : 'softmax');
   const y = Tensor.empty(x.gpu, x.shape, name);
-  dispatchRows('softmax_forward', log, rows, cols, x, undefined, y);
+  kernels.forward.dispatch(x.gpu, { bind: { x, out: y }, params: { rows, cols }, grid: x.gpu.grid(rows), constants: rowConstants(cols, log) });
   return y;
 }
 
@@ -53,7 +54,7 @@ function backward(dy: Tensor, y: Tensor, log: boolean): Tensor {
   sameShape(dy, y, what);
   sameDevice([dy, y], what);
   const dx = Tensor.empty(y.gpu, y.shape, log ? 'log_softmax.dx' : 'softmax.dx');
-  dispatchRows('softmax_backward', log, rows, cols, dy, y, dx);
+  kernels.backward.dispatch(y.gpu, { bind: { dy, y, out: dx }, params: { rows, cols }, grid: y.gpu.grid(rows), constants: rowConstants(cols, log) });
   return dx;
 }
 

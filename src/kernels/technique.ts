@@ -10,26 +10,48 @@
  * None of them is differentiated through: they make maps and update images, after the backward has run. So they have
  * forward kernels and references, and no backward.
  */
-import { f32, u32, type Param } from '../gpu/device.js';
 import { check, fmtShape } from '../gpu/errors.js';
+import { defineKernel } from '../gpu/kernel.js';
 import { Tensor, sizeOf } from '../gpu/tensor.js';
-import { runElementwise, sameDevice, sameShape } from './common.js';
+import { ELEMENTWISE_WG, checkFinite, sameDevice, sameShape } from './common.js';
 import { host, nchw, type HostTensor } from './host.js';
 
-/** The Params struct of shaders/technique.wgsl, always whole (a uniform shorter than the struct fails validation). */
-function params(n: number, count = 0, stride = 0, offset = 0, alpha = 0): Param[] {
-  return [u32(n), u32(count), u32(stride), u32(offset), f32(alpha)];
-}
-
-function checkFinite(v: number, what: string): void {
-  check(typeof v === 'number' && Number.isFinite(v), () => `${what} ${v} is not a finite number`);
-}
+const shader = ['common', 'technique'];
+const constants = { WG: ELEMENTWISE_WG };
+const kernels = {
+  channelAbsMax: defineKernel({
+    shader,
+    entry: 'channel_abs_max',
+    constants,
+    paramsVar: 'cam',
+    params: { n: 'u32', channels: 'u32', plane: 'u32' },
+    bindings: { x: 'read', out: 'read_write' },
+  }),
+  multiply: defineKernel({ shader, entry: 'multiply', constants, paramsVar: 'count', params: { n: 'u32' }, bindings: { x: 'read', b: 'read', out: 'read_write' } }),
+  noisyCopies: defineKernel({
+    shader,
+    entry: 'noisy_copies',
+    constants,
+    paramsVar: 'copies',
+    params: { n: 'u32', sample: 'u32', offset: 'u32', sigma: 'f32' },
+    bindings: { x: 'read', noise: 'read', out: 'read_write' },
+  }),
+  accumulateSampleMean: defineKernel({
+    shader,
+    entry: 'accumulate_sample_mean',
+    constants,
+    paramsVar: 'mean',
+    params: { n: 'u32', samples: 'u32', offset: 'u32', scale: 'f32' },
+    bindings: { x: 'read', out: 'read_write' },
+  }),
+  scaleInPlace: defineKernel({ shader, entry: 'scale_in_place', constants, paramsVar: 'scaled', params: { n: 'u32', factor: 'f32' }, bindings: { out: 'read_write' } }),
+};
 
 /** max over channels of |x|: [N, C, H, W] → [N, H, W]. */
 export function channelAbsMax(x: Tensor, name = 'channel_abs_max'): Tensor {
   const [n, c, h, w] = nchw(x, 'channel abs max');
   const out = Tensor.empty(x.gpu, [n, h, w], name);
-  runElementwise(x.gpu, 'technique', 'channel_abs_max', out.size, params(out.size, c, h * w), [x, undefined, out]);
+  kernels.channelAbsMax.dispatch(x.gpu, { bind: { x, out }, params: { n: out.size, channels: c, plane: h * w }, grid: { threads: out.size } });
   return out;
 }
 
@@ -38,7 +60,7 @@ export function multiply(a: Tensor, b: Tensor, name = 'multiply'): Tensor {
   sameShape(a, b, 'multiply');
   const gpu = sameDevice([a, b], 'multiply');
   const out = Tensor.empty(gpu, a.shape, name);
-  runElementwise(gpu, 'technique', 'multiply', a.size, params(a.size), [a, b, out]);
+  kernels.multiply.dispatch(gpu, { bind: { x: a, b, out }, params: { n: a.size }, grid: { threads: a.size } });
   return out;
 }
 
@@ -59,7 +81,11 @@ export function noisyCopies(x: Tensor, image: number, noise: Tensor, std: number
   const gpu = sameDevice([x, noise], 'noisy copies');
   const sample = sizeOf(x.shape.slice(1));
   const out = Tensor.empty(gpu, noise.shape, name);
-  runElementwise(gpu, 'technique', 'noisy_copies', out.size, params(out.size, 0, sample, image * sample, std), [x, noise, out]);
+  kernels.noisyCopies.dispatch(gpu, {
+    bind: { x, noise, out },
+    params: { n: out.size, sample, offset: image * sample, sigma: std },
+    grid: { threads: out.size },
+  });
   return out;
 }
 
@@ -78,14 +104,17 @@ export function accumulateSampleMean(acc: Tensor, index: number, t: Tensor, scal
   const sample = checkAccumulate(acc, index, t);
   checkFinite(scale, 'accumulate sample mean: scale');
   const gpu = sameDevice([acc, t], 'accumulate sample mean');
-  const spec = params(sample, t.shape[0], sample, index * sample, scale);
-  runElementwise(gpu, 'technique', 'accumulate_sample_mean', sample, spec, [t, undefined, acc]);
+  kernels.accumulateSampleMean.dispatch(gpu, {
+    bind: { x: t, out: acc },
+    params: { n: sample, samples: t.shape[0]!, offset: index * sample, scale },
+    grid: { threads: sample },
+  });
 }
 
 /** x ← s · x, in place (its reference is elementwise.ts's scaleRef). */
 export function scaleInPlace(x: Tensor, s: number): void {
   checkFinite(s, 'scale in place: factor');
-  runElementwise(x.gpu, 'technique', 'scale_in_place', x.size, params(x.size, 0, 0, 0, s), [undefined, undefined, x]);
+  kernels.scaleInPlace.dispatch(x.gpu, { bind: { out: x }, params: { n: x.size, factor: s }, grid: { threads: x.size } });
 }
 
 // ---- float64 references -------------------------------------------------------------------------------------------

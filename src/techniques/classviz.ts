@@ -9,13 +9,15 @@
  * Through Deep Visualization", ICML Deep Learning workshop 2015 (arXiv:1506.06579) — jitter, blur, clipping — in the
  * form of CS231n's create_class_visualization. One iteration:
  *
- *     J  = roll(I, ox, oy)                 (ox, oy) uniform in [−jitter, jitter]²: a shifted view each step
- *     g  = ∂s_y/∂J − 2λJ                   the gradient of s_y(J) − λ‖J‖² (‖·‖ is the same for J and I)
- *     J ← J + lr·g     (or lr·g/‖g‖₂ with normalizedStep)
- *     I  = roll(J, −ox, −oy)               undo the shift
+ *     g  = ∇_I [ s_y(roll(I, ox, oy)) − λ‖I‖² ]     (ox, oy) uniform in [−jitter, jitter]²: a shifted view each step
+ *     I ← I + lr·g     (or lr·g/‖g‖₂ with normalizedStep)
  *     I ← (1 − decay)·I                    Yosinski's weight decay, as he applies it: a shrink after the step
  *     I ← clamp(I, black, white)           per channel: stay a displayable picture
  *     every blurEvery-th iteration (t = 0, K, 2K, …, as CS231n's `t % blur_every == 0`): I ← Gaussian(σ) ∗ I
+ *
+ * The objective is built on the tape (Roll, the model, SumOfSquares, Scale), so g comes back from one backward pass
+ * already shifted back — the Roll op's backward is the roll by (−ox, −oy) — and with the regularizer's −2λI in it.
+ * (CS231n steps the shifted image and shifts it back; a roll is a permutation, so the two are the same image.)
  *
  * The start is CS231n's `torch.randn(1, 3, 224, 224).mul_(1.0)`: standard normal noise in normalized units. The noise
  * and the jitter come from one seeded Rng on the CPU, so a seed gives the same run on the same adapter. Everything
@@ -27,16 +29,17 @@
 import { check } from '../gpu/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
+import { roll } from '../graph/ops/roll.js';
+import { scale } from '../graph/ops/scale.js';
+import { sumOfSquares } from '../graph/ops/sum.js';
 import { axpyByNormInPlace, axpyInPlace, clampChannelsInPlace } from '../kernels/elementwise.js';
-import { host } from '../kernels/host.js';
-import { gaussianBlurInPlace, gaussianWeights, roll } from '../kernels/image.js';
+import { gaussianBlurInPlace, gaussianWeights } from '../kernels/image.js';
 import { l2Norm } from '../kernels/reduce.js';
-import { softmaxRef } from '../kernels/softmax.js';
 import { scaleInPlace } from '../kernels/technique.js';
 import type { RgbImage8 } from '../image/image.js';
 import { NORMALIZED_MAX, NORMALIZED_MIN, deprocess } from '../image/preprocess.js';
 import { Rng } from '../util/rng.js';
-import { classScoreGradient, oneHotSeed } from './gradient.js';
+import { classScoreGradient, classify, oneHotSeed } from './gradient.js';
 
 export interface ClassVisualizationOptions {
   /** gradient steps (default 100) */
@@ -151,13 +154,10 @@ function checkOptions(options: ClassVisualizationOptions & ClassVisualizationLiv
   return o;
 }
 
-/** The score of `target` and the softmax over all classes of one image's scores, in float64. */
+/** The score of `target`, its softmax probability and the top class, for one image. */
 async function scoreOf(model: Model, image: Tensor, target: number): Promise<{ score: number; prob: number; argmax: number }> {
-  const scores = model.forward(image);
-  const values = await scores.read();
-  scores.dispose();
-  const probs = softmaxRef(host([1, values.length], values)).data;
-  return { score: values[target]!, prob: probs[target]!, argmax: probs.indexOf(Math.max(...probs)) };
+  const v = await classify(model, image);
+  return { score: v.scores[target]!, prob: v.probs[target]!, argmax: v.argmax };
 }
 
 /** A class visualization for class `target` of `model` (input [1, 3, H, W] as the model declares it). */
@@ -181,29 +181,29 @@ export async function classVisualization(
     for (let t = 0; t < o.iterations; t++) {
       const ox = rng.int(-o.jitter, o.jitter);
       const oy = rng.int(-o.jitter, o.jitter);
-      const jittered = roll(image, ox, oy, 'class_viz.jittered');
-      try {
-        const { scores, grad } = classScoreGradient(model, jittered, [target]);
-        if (options.onIteration) {
-          const score = new Float32Array(await gpu.read(scores.buffer, 4, 4 * target))[0]!;
-          options.onIteration({ iteration: t + 1, score });
-        }
-        scores.dispose();
-        if (o.l2 > 0) axpyInPlace(grad, -2 * o.l2, jittered); // g = ∂s_y/∂J − 2λJ
-        if (o.normalizedStep) {
-          const norm = l2Norm(grad);
-          axpyByNormInPlace(jittered, o.lr, grad, norm);
-          norm.dispose();
-        } else {
-          axpyInPlace(jittered, o.lr, grad);
-        }
-        grad.dispose();
-        const unjittered = roll(jittered, -ox, -oy, 'class_viz');
-        image.dispose();
-        image = unjittered;
-      } finally {
-        jittered.dispose();
+      // g = ∇_I [ s_y(roll(I, ox, oy)) − λ‖I‖² ], all on the tape: the model sees the shifted view, the Roll op's
+      // backward shifts the gradient back, and the penalty's gradient −2λI joins it in the same backward pass.
+      const jittered = (i: Tensor): Tensor => roll(i, ox, oy, 'class_viz.jittered');
+      const penalty = (i: Tensor): Tensor => {
+        const squares = sumOfSquares(i, 'class_viz.‖I‖²');
+        const term = scale(squares, -o.l2, 'class_viz.−λ‖I‖²');
+        squares.dispose();
+        return term;
+      };
+      const { scores, grad } = classScoreGradient(model, image, [target], { view: jittered, ...(o.l2 > 0 && { regularizer: penalty }) });
+      if (options.onIteration) {
+        const score = new Float32Array(await gpu.read(scores.buffer, 4, 4 * target))[0]!;
+        options.onIteration({ iteration: t + 1, score });
       }
+      scores.dispose();
+      if (o.normalizedStep) {
+        const norm = l2Norm(grad);
+        axpyByNormInPlace(image, o.lr, grad, norm);
+        norm.dispose();
+      } else {
+        axpyInPlace(image, o.lr, grad);
+      }
+      grad.dispose();
       if (o.decay > 0) scaleInPlace(image, 1 - o.decay);
       clampChannelsInPlace(image, NORMALIZED_MIN, NORMALIZED_MAX);
       if (t % o.blurEvery === 0) gaussianBlurInPlace(image, o.blurSigma);

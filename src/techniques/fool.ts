@@ -18,13 +18,11 @@
 import { check, fmtShape } from '../gpu/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
-import { host } from '../kernels/host.js';
 import { argmaxIndices, l2Norm } from '../kernels/reduce.js';
 import { axpyByNormInPlace } from '../kernels/elementwise.js';
-import { softmaxRef } from '../kernels/softmax.js';
 import { toFloat, type RgbImage8 } from '../image/image.js';
 import { deprocess, normalize } from '../image/preprocess.js';
-import { classScoreGradient, oneHotSeed } from './gradient.js';
+import { classScoreGradient, classify, oneHotSeed, verdictOf, type Verdict } from './gradient.js';
 
 export interface FoolOptions {
   /** length of each step in normalized-pixel units (default 1, CS231n's) */
@@ -122,8 +120,8 @@ export async function fool(model: Model, x: Tensor, target: number, options: Foo
   let stopped = false;
   let rounded = false; // X holds exactly what its 8-bit picture preprocesses to
   let originalClass = -1;
-  // Set when the loop ends: the scores of the saved 8-bit image, if the last forward pass was of that image.
-  let finalScores: Float32Array | null = null;
+  // Set when the loop ends: the verdict on the saved 8-bit image, if the last forward pass was of that image.
+  let final: Verdict | null = null;
   try {
     for (;;) {
       const { scores, grad } = classScoreGradient(model, X, [target]);
@@ -140,7 +138,7 @@ export async function fool(model: Model, x: Tensor, target: number, options: Foo
         }
         if (predicted === target) {
           if (rounded) {
-            finalScores = await scores.read(); // X is an 8-bit picture, and it fools: done
+            final = await verdictOf(scores); // X is an 8-bit picture, and it fools: done
             break;
           }
           // X fools, but perhaps not once rounded: go on from the rounded image, which the next forward classifies.
@@ -167,14 +165,11 @@ export async function fool(model: Model, x: Tensor, target: number, options: Foo
     }
     // The verdict is on the saved bytes: after maxIters, round X and classify that; then the softmax, in float64.
     const q = quantize(await X.read(), h, w);
-    if (!finalScores) {
+    if (!final) {
       X.upload(q.chw);
-      const scores = model.forward(X);
-      finalScores = await scores.read();
-      scores.dispose();
+      final = await classify(model, X);
     }
-    const probs = softmaxRef(host([1, finalScores.length], finalScores)).data;
-    const finalClass = probs.indexOf(Math.max(...probs));
+    const finalClass = final.argmax;
     return {
       target,
       fooled: finalClass === target,
@@ -182,7 +177,7 @@ export async function fool(model: Model, x: Tensor, target: number, options: Foo
       extraIterations: firstFooledAt === null ? 0 : iterations - firstFooledAt,
       roundings,
       stopped,
-      targetProb: probs[target]!,
+      targetProb: final.probs[target]!,
       originalClass,
       finalClass,
       ...byteDistance(original, q.image),

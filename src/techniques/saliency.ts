@@ -19,14 +19,13 @@
  *
  * All of it runs on the GPU; what comes back is the map [N, H, W] and the gradient [N, 3, H, W] — once, at the end.
  */
-import { PixelpropError, check, fmtShape } from '../gpu/errors.js';
+import { check, fmtShape } from '../gpu/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
-import { Tape } from '../graph/tape.js';
 import { argmaxIndices } from '../kernels/reduce.js';
 import { accumulateSampleMean, channelAbsMax, multiply, noisyCopies } from '../kernels/technique.js';
 import { Rng } from '../util/rng.js';
-import { classScoreGradient, oneHotSeed } from './gradient.js';
+import { classScoreGradient, gradientsOverInputs, oneHotSeed, predictedClassGradient } from './gradient.js';
 
 export type SaliencyMethod = 'vanilla' | 'smoothgrad' | 'gradxinput';
 export const SALIENCY_METHODS: readonly SaliencyMethod[] = ['vanilla', 'smoothgrad', 'gradxinput'];
@@ -91,12 +90,7 @@ function checkOptions(options: SaliencyOptions & SaliencyLive): Settings {
   return o;
 }
 
-/**
- * The scores of x and ∂s_y/∂x, for the given classes or — when there are none — for the predicted ones. The
- * predicted class is known only after the forward pass, so the forward is recorded, its argmax read back (4 bytes
- * per image), and the backward seeded with it: still one forward and one backward. The caller disposes scores and
- * grad.
- */
+/** The scores of x and ∂s_y/∂x, for the given classes or — when there are none — for the predicted ones. */
 async function scoresAndGradient(
   model: Model,
   x: Tensor,
@@ -106,19 +100,8 @@ async function scoresAndGradient(
     const { scores, grad } = classScoreGradient(model, x, classes);
     return { scores, grad, classes: [...classes], predicted: await argmaxIndices(scores) };
   }
-  const wasLeaf = x.requiresGrad;
-  x.requiresGrad = true;
-  const tape = new Tape();
-  try {
-    const scores = tape.record(() => model.forward(x));
-    if (!scores.requiresGrad) throw new PixelpropError('the model output does not depend on its input');
-    const predicted = await argmaxIndices(scores);
-    const [grad] = tape.backward(scores, [x], { seed: oneHotSeed(model, predicted) });
-    return { scores, grad: grad!, classes: predicted, predicted };
-  } finally {
-    x.requiresGrad = wasLeaf;
-    tape.dispose();
-  }
+  const { scores, grad, classes: predicted } = await predictedClassGradient(model, x);
+  return { scores, grad, classes: predicted, predicted };
 }
 
 /** Each image's max − min, the scale SmoothGrad's noise level is relative to (one read of x). */
@@ -158,26 +141,30 @@ async function smoothGrad(
   const copies = new Array<number>(n).fill(0);
   let stopped = false;
   try {
-    images: for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n && !stopped; i++) {
       const std = o.noise * ranges[i]!;
-      for (let done = 0; done < o.samples; done += o.batch) {
-        const b = Math.min(o.batch, o.samples - done);
-        const noise = Tensor.from(x.gpu, [b, c, h, w], Float32Array.from(rng.normals(b * c * h * w)), 'smoothgrad.noise');
-        const noisy = noisyCopies(x, i, noise, std);
-        noise.dispose();
-        const { scores, grad } = classScoreGradient(model, noisy, new Array<number>(b).fill(classes[i]!));
-        const maps = channelAbsMax(grad);
-        accumulateSampleMean(mapMean, i, maps, 1 / o.samples);
-        accumulateSampleMean(gradMean, i, grad, 1 / o.samples);
-        for (const t of [noisy, scores, grad, maps]) t.dispose();
-        x.gpu.flush(); // one submit per chunk: the next chunk's noise upload would flush it anyway
-        copies[i] += b;
-        o.onProgress?.(i * o.samples + done + b, n * o.samples);
-        if (o.signal?.aborted && !(i === n - 1 && done + b >= o.samples)) {
-          stopped = true;
-          break images;
-        }
-      }
+      const run = await gradientsOverInputs(model, {
+        total: o.samples,
+        batch: o.batch,
+        classOf: classes[i]!,
+        make: (_, count) => {
+          const noise = Tensor.from(x.gpu, [count, c, h, w], Float32Array.from(rng.normals(count * c * h * w)), 'smoothgrad.noise');
+          const noisy = noisyCopies(x, i, noise, std);
+          noise.dispose();
+          return noisy;
+        },
+        consume: (grad) => {
+          const maps = channelAbsMax(grad);
+          accumulateSampleMean(mapMean, i, maps, 1 / o.samples);
+          accumulateSampleMean(gradMean, i, grad, 1 / o.samples);
+          maps.dispose();
+        },
+        signal: o.signal,
+        onProgress: (done) => o.onProgress?.(i * o.samples + done, n * o.samples),
+      });
+      copies[i] = run.done;
+      // After an image's last chunk, an abort stops the run unless that was the last image (then it is done anyway).
+      stopped = run.stopped || (i < n - 1 && o.signal?.aborted === true);
     }
     if (stopped) {
       if (copies.some((k) => k === 0)) o.signal!.throwIfAborted();

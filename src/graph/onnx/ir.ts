@@ -51,22 +51,3 @@ export interface OnnxGraph {
   /** Topologically sorted (file order kept where the file is already sorted). */
   nodes: OnnxNode[];
 }
-
-/** The ops the model builder knows; `parseOnnx` refuses any other op before anything is built. */
-export const SUPPORTED_OPS: readonly string[] = [
-  'Conv',
-  'Relu',
-  'MaxPool',
-  'AveragePool',
-  'GlobalAveragePool',
-  'Concat',
-  'Dropout',
-  'Reshape',
-  'Flatten',
-  'Gemm',
-  'MatMul',
-  'Add',
-  'Softmax',
-  'Identity',
-  'Constant',
-];

@@ -3,7 +3,8 @@
  * stops here with one line that names what is wrong, before any GPU buffer exists.
  *
  * What is checked, in order: the bytes decode as a ModelProto holding a graph with nodes; IR version ≥ 3; the default
- * domain's opset in [7, 21]; every node in the default domain and its op in SUPPORTED_OPS; every tensor (initializers,
+ * domain's opset in [7, 21]; every node in the default domain and its op among the caller's supported ones (the model
+ * passes the registry's, src/graph/ops/index.ts); every tensor (initializers,
  * Constant values, TENSOR attributes) FLOAT or INT64, stored in the file, with sane dims whose sizes stay within the
  * limits — checked on the declared dims *before* a byte is allocated, so a file that declares 10^12 elements costs
  * nothing; the data length matches the dims; every node input defined by a graph input, an initializer or a node;
@@ -16,13 +17,15 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as P } from 'onnx-proto';
 import { PixelpropError, check, fmtBytes, fmtShape } from '../../gpu/errors.js';
-import { SUPPORTED_OPS, type AttrValue, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './ir.js';
+import { type AttrValue, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './ir.js';
 
 // onnx-proto is CommonJS with `module.exports = { onnx }`: Node's ESM loader cannot see `onnx` as a named export,
 // so take it from the default export (the module object).
 const { onnx } = onnxProto;
 
 export interface ParseOptions {
+  /** The op types the caller can run; any other is refused, naming every unsupported op, before a tensor is decoded. */
+  supportedOps?: readonly string[];
   /** Largest element count of one tensor (default 2^28: 1 GiB of float32). */
   maxElements?: number;
   /** Largest sum of the bytes of all constant tensors (default 1 GiB). */
@@ -348,11 +351,20 @@ export function parseOnnx(bytes: Uint8Array, options: ParseOptions = {}): OnnxGr
       isDefaultDomain(n.domain),
       () => `node '${names[i]}' (${opType}) is in operator domain '${n.domain}'; only the default ONNX domain is supported`,
     );
-    check(
-      SUPPORTED_OPS.includes(opType),
-      () => `node '${names[i]}' uses op '${opType}', which is not supported (supported: ${SUPPORTED_OPS.join(', ')})`,
-    );
   });
+  if (options.supportedOps) {
+    // Every unsupported op at once, each with the nodes that use it: a user learns the whole gap in one run.
+    const supported = new Set(options.supportedOps);
+    const missing = new Map<string, string[]>();
+    protoNodes.forEach((n, i) => {
+      const opType = n.opType ?? '';
+      if (!supported.has(opType)) missing.set(opType, [...(missing.get(opType) ?? []), names[i]!]);
+    });
+    if (missing.size > 0) {
+      const list = [...missing].map(([op, nodes]) => `${op} (${nodes.length === 1 ? `node '${nodes[0]}'` : `${nodes.length} nodes, first '${nodes[0]}'`})`);
+      throw new PixelpropError(`the model uses ${missing.size === 1 ? 'an op' : 'ops'} pixelprop does not support: ${list.join(', ')} (supported: ${options.supportedOps.join(', ')})`);
+    }
+  }
 
   check(
     (graph.sparseInitializer?.length ?? 0) === 0,
