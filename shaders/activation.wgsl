@@ -18,6 +18,7 @@ const ACT_SIGMOID: u32 = 3u;       // y = 1 / (1 + e^(−z))
 const ACT_HARD_SIGMOID: u32 = 4u;  // y = max(0, min(1, α·z + β))
 const ACT_HARD_SWISH: u32 = 5u;    // y = z · max(0, min(1, z/6 + 1/2))
 const ACT_SILU: u32 = 6u;          // y = z · sigmoid(z)   (PyTorch exports it as Sigmoid then Mul; the fusion pass joins them)
+const ACT_LEAKY_RELU: u32 = 7u;    // y = z if z ≥ 0 else α·z
 
 override ACTIVATION: u32 = ACT_NONE;
 override ACT_ALPHA: f32 = 0.0;
@@ -37,13 +38,14 @@ fn activate(z: f32) -> f32 {
     case ACT_HARD_SIGMOID: { return clamp(ACT_ALPHA * z + ACT_BETA, 0.0, 1.0); }
     case ACT_HARD_SWISH: { return z * clamp(z / 6.0 + 0.5, 0.0, 1.0); }
     case ACT_SILU: { return z * sigmoid(z); }
+    case ACT_LEAKY_RELU: { return select(ACT_ALPHA * z, z, z >= 0.0); }
     default: { return z; }
   }
 }
 
 // ∂y/∂z, from z and y = f(z). Where y alone decides it, only y is read, so that a fused convolution, which never
 // stores z, can take its gradient from its output: ReLU's gate y > 0, Clip's lo < y < hi, the sigmoid's y·(1 − y).
-// HardSwish and SiLU read z (their definitions in src/graph/ops/ say so, and set GRAD_FROM_Z).
+// HardSwish, SiLU and LeakyRelu read z (their definitions in src/graph/ops/ say so, and set GRAD_FROM_Z).
 fn activation_grad(z: f32, y: f32) -> f32 {
   switch ACTIVATION {
     case ACT_RELU: { return select(0.0, 1.0, y > 0.0); }
@@ -59,6 +61,7 @@ fn activation_grad(z: f32, y: f32) -> f32 {
       let s = sigmoid(z);
       return s * (1.0 + z * (1.0 - s));
     }
+    case ACT_LEAKY_RELU: { return select(ACT_ALPHA, 1.0, z > 0.0); }
     default: { return 1.0; }
   }
 }

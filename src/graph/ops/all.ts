@@ -13,6 +13,7 @@ export { GlobalAveragePool } from './global-average-pool.js';
 export { HardSigmoid } from './hard-sigmoid.js';
 export { HardSwish } from './hard-swish.js';
 export { Identity } from './identity.js';
+export { LeakyRelu } from './leaky-relu.js';
 export { LogSoftmax, Softmax } from './softmax.js';
 export { MatMul } from './matmul.js';
 export { MaxPool } from './max-pool.js';
