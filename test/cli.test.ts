@@ -125,7 +125,7 @@ describe('pixelprop run', () => {
     copyFileSync(join(testData, 'test_data_set_0', 'input_0.pb'), join(set, 'input_0.pb'));
     const expected = parseTensorProto(readFileSync(join(testData, 'test_data_set_0', 'output_0.pb')));
     const data = Float32Array.from(expected.data as Float32Array);
-    data[7] += 0.1; // about 4e-4 of the largest score: 40× the default tolerance
+    data[7]! += 0.1; // about 4e-4 of the largest score: 40× the default tolerance
     writeFileSync(join(set, 'output_0.pb'), onnx.TensorProto.encode(tensorProto({ name: expected.name, dims: expected.dims, data })).finish());
     const r = await pixelprop('run', modelPath, join(tmp, 'wrong-output'));
     expect(r.code, r.stderr).toBe(1);

@@ -337,7 +337,7 @@ describe('refusing bad files with one line', () => {
     expectError(() => decodeImage(good.subarray(0, 20), 'cut.png'), /^corrupt PNG 'cut\.png': file ends inside the header/);
     expectError(() => decodeImage(good.subarray(0, good.length - 20), 'cut.png'), /^corrupt PNG 'cut\.png': /);
     const badCrc = good.slice();
-    badCrc[29] ^= 0xff; // IHDR CRC
+    badCrc[29]! ^= 0xff; // IHDR CRC
     expectError(() => decodeImage(badCrc, 'crc.png'), /^corrupt PNG 'crc\.png': /);
     // pngjs alone decodes these to an image with black rows; they must be errors.
     const shortData = pngBytes(ihdr(4, 4, 8, 2), new Uint8Array(10)); // 10 bytes where 4 rows of 13 belong
@@ -347,7 +347,7 @@ describe('refusing bad files with one line', () => {
     const cutStream = pngBytes(ihdr(4, 4, 8, 2), new Uint8Array(52));
     const idatAt = Buffer.from(cutStream).indexOf('IDAT');
     const damaged = cutStream.slice();
-    damaged[idatAt + 6] ^= 0x55; // inside the deflate stream; the CRC is then wrong too
+    damaged[idatAt + 6]! ^= 0x55; // inside the deflate stream; the CRC is then wrong too
     expectError(() => decodeImage(damaged, 'damaged.png'), /^corrupt PNG 'damaged\.png': /);
     expectError(() => decodeImage(pngBytes(ihdr(4, 4, 16, 3), new Uint8Array(0)), 'p16.png'), /bit depth 16 is not allowed for colour type 3/);
   });

@@ -39,7 +39,7 @@ describe('LeakyRelu', () => {
       initializers: [
         { name: 'w', dims: [5, 3, 3, 3], data: Float32Array.from(rng.uniforms(135)) },
         { name: 'b', dims: [5], data: Float32Array.from(rng.uniforms(5)) },
-        { name: 'shape', dims: [2], dataType: 'int64', data: [1, 5] },
+        { name: 'shape', dims: [2], type: 'int64', data: [1, 5] },
       ],
       nodes: [
         { name: 'conv', opType: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['z'], attrs: { pads: [1, 1, 1, 1] } },

@@ -155,7 +155,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
-  const timings: Record<string, number | null> = {};
+  const timings: Record<string, number | null | undefined> = {};
 
   it('opens on the sample photos and classifies the first one as the Node library does', async () => {
     await page.goto(`${origin}/`);

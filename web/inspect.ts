@@ -69,7 +69,7 @@ export async function inspectTape(model: Model, x: Tensor, classIndex: number): 
     const scores = tape.record(() => model.forward(x));
     try {
       let start = 0;
-      [grad] = tape.backward(scores, [x], {
+      [grad = null] = tape.backward(scores, [x], {
         seed,
         seedChannels: [classIndex],
         beforeNode: (node, dys) => {

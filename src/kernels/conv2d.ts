@@ -387,7 +387,7 @@ export function conv2dRef(x: HostTensor, w: HostTensor, bias: HostTensor | null,
   const [yd, xd, wd, sw] = [y.data, x.data, w.data, g.strideW];
   forEachRun(g, (yi, xi, wi, count) => {
     const weight = wd[wi]!;
-    for (let j = 0; j < count; j++) yd[yi + j] += xd[xi + j * sw]! * weight;
+    for (let j = 0; j < count; j++) yd[yi + j]! += xd[xi + j * sw]! * weight;
   });
   return y;
 }
@@ -404,7 +404,7 @@ export function conv2dBackwardInputRef(dy: HostTensor, w: HostTensor, xShape: Sh
   const [dxd, wd, dyd, sw] = [dx.data, w.data, dy.data, g.strideW];
   forEachRun(g, (yi, xi, wi, count) => {
     const weight = wd[wi]!;
-    for (let j = 0; j < count; j++) dxd[xi + j * sw] += weight * dyd[yi + j]!;
+    for (let j = 0; j < count; j++) dxd[xi + j * sw]! += weight * dyd[yi + j]!;
   });
   return dx;
 }
@@ -418,7 +418,7 @@ export function conv2dBackwardWeightRef(dy: HostTensor, x: HostTensor, wShape: S
   forEachRun(g, (yi, xi, wi, count) => {
     let sum = 0;
     for (let j = 0; j < count; j++) sum += dyd[yi + j]! * xd[xi + j * sw]!;
-    dwd[wi] += sum;
+    dwd[wi]! += sum;
   });
   return dw;
 }
@@ -429,7 +429,7 @@ export function conv2dBackwardBiasRef(dy: HostTensor): HostTensor {
   const db = host([outChannels]);
   for (let n = 0; n < batch; n++) {
     for (let o = 0; o < outChannels; o++) {
-      for (let j = 0; j < outH * outW; j++) db.data[o] += dy.data[(n * outChannels + o) * outH * outW + j]!;
+      for (let j = 0; j < outH * outW; j++) db.data[o]! += dy.data[(n * outChannels + o) * outH * outW + j]!;
     }
   }
   return db;

@@ -323,7 +323,7 @@ export function gemmBackwardRef(
     const [cm, cn] = s.c;
     dc = host(cShape);
     for (let i = 0; i < m; i++)
-      for (let j = 0; j < n; j++) dc.data[(cm === 1 ? 0 : i) * cn + (cn === 1 ? 0 : j)] += beta * dy.data[i * n + j]!;
+      for (let j = 0; j < n; j++) dc.data[(cm === 1 ? 0 : i) * cn + (cn === 1 ? 0 : j)]! += beta * dy.data[i * n + j]!;
   }
   return [da, db, dc];
 }
@@ -357,8 +357,8 @@ export function matmulBackwardRef(dy: HostTensor, a: HostTensor, b: HostTensor):
       for (let l = 0; l < k; l++)
         for (let j = 0; j < n; j++) {
           const g = dy.data[(z * m + i) * n + j]!;
-          da.data[aBase + i * k + l] += g * b.data[bBase + l * n + j]!;
-          db.data[bBase + l * n + j] += a.data[aBase + i * k + l]! * g;
+          da.data[aBase + i * k + l]! += g * b.data[bBase + l * n + j]!;
+          db.data[bBase + l * n + j]! += a.data[aBase + i * k + l]! * g;
         }
   }
   return [da, db];

@@ -427,7 +427,7 @@ export function maxPoolBackwardRef(dy: HostTensor, x: HostTensor, attrs: PoolAtt
   const g = poolGeometry('MaxPool', x.shape, attrs);
   sameShape(dy, { shape: poolOutputShape(g) }, 'MaxPool backward reference');
   const dx = host(x.shape);
-  forEachWindowRef(g, (o, taps) => (dx.data[argmaxRef(x, taps)] += dy.data[o]!));
+  forEachWindowRef(g, (o, taps) => (dx.data[argmaxRef(x, taps)]! += dy.data[o]!));
   return dx;
 }
 
@@ -462,7 +462,7 @@ export function averagePoolBackwardRef(dy: HostTensor, xShape: Shape, attrs: Ave
   const dx = host(xShape);
   forEachWindowRef(g, (o, taps, oy, ox) => {
     const share = dy.data[o]! / divisorRef(g, oy, ox);
-    for (const j of taps) dx.data[j] += share;
+    for (const j of taps) dx.data[j]! += share;
   });
   return dx;
 }
