@@ -10,7 +10,10 @@
  * Sizes are rounded up to 256 bytes, so a buffer can be larger than the tensor in it; bindings always name the
  * tensor's own byte length so that arrayLength() in WGSL sees the tensor, not the buffer.
  */
-export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
+import { BufferUsage } from './flags.js';
+
+/** Tensors are storage buffers that can be copied from (read-back) and to (uploads, copies). */
+export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 
 export interface PoolStats {
   /** buffers that exist (handed out + waiting in the free lists) */

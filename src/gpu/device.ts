@@ -12,7 +12,16 @@
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { PixelpropError, fmtBytes } from './errors.js';
 import { hasShaders, loadShadersFromDisk, shaderSource } from './shaders.js';
+import { BufferUsage, MapMode } from './flags.js';
 import { Profiler, type KernelTime } from './profiler.js';
+
+/**
+ * How many immutable uniform and constant buffers the caches keep before they are dropped and rebuilt. A model's
+ * forward + backward uses a few hundred distinct uniforms; the caps only bound a program that keeps making new ones
+ * (each new image size, each new batch), whose old entries would otherwise live forever.
+ */
+const MAX_CACHED_UNIFORMS = 8192;
+const MAX_CACHED_CONSTANTS = 1024;
 
 export interface AdapterDescription {
   vendor: string;
@@ -230,7 +239,7 @@ export class Gpu {
    * slots can repeat a bound tensor; writable ones cannot alias another writable binding, so they take this one.
    */
   get placeholder(): GPUBuffer {
-    return (this.unusedSlot ??= this.device.createBuffer({ size: 256, usage: 0x80 /* STORAGE */, label: 'unused slot' }));
+    return (this.unusedSlot ??= this.device.createBuffer({ size: 256, usage: BufferUsage.STORAGE, label: 'unused slot' }));
   }
 
   private readonly constants = new Map<string, GPUBuffer>();
@@ -242,13 +251,13 @@ export class Gpu {
     const key = Array.from(data).join(',');
     let buffer = this.constants.get(key);
     if (!buffer) {
-      if (this.constants.size >= 1024) {
+      if (this.constants.size >= MAX_CACHED_CONSTANTS) {
         this.flush();
         for (const b of this.constants.values()) b.destroy();
         this.constants.clear();
       }
       const bytes = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
-      buffer = this.device.createBuffer({ size: bytes, usage: 0x80 /* STORAGE */, mappedAtCreation: true, label });
+      buffer = this.device.createBuffer({ size: bytes, usage: BufferUsage.STORAGE, mappedAtCreation: true, label });
       new Uint32Array(buffer.getMappedRange()).set(data);
       buffer.unmap();
       this.constants.set(key, buffer);
@@ -272,12 +281,12 @@ export class Gpu {
     const key = Array.from(new Uint32Array(words)).join(',');
     let buffer = this.uniforms.get(key);
     if (!buffer) {
-      if (this.uniforms.size >= 8192) {
+      if (this.uniforms.size >= MAX_CACHED_UNIFORMS) {
         this.flush(); // nothing pending may still refer to the buffers destroyed next
         for (const b of this.uniforms.values()) b.destroy();
         this.uniforms.clear();
       }
-      buffer = this.device.createBuffer({ size: words.byteLength, usage: 0x40 /* UNIFORM */, mappedAtCreation: true });
+      buffer = this.device.createBuffer({ size: words.byteLength, usage: BufferUsage.UNIFORM, mappedAtCreation: true });
       new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(words));
       buffer.unmap();
       this.uniforms.set(key, buffer);
@@ -362,11 +371,11 @@ export class Gpu {
   async read(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
     const list = this.staging.get(size);
-    const staging = list?.pop() ?? this.device.createBuffer({ size, usage: 0x01 /* MAP_READ */ | 0x08 /* COPY_DST */, label: 'staging' });
+    const staging = list?.pop() ?? this.device.createBuffer({ size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST, label: 'staging' });
     this.copy(buffer, staging, Math.ceil(bytes / 4) * 4, offset);
     this.flush();
     try {
-      await staging.mapAsync(0x01 /* GPUMapMode.READ */);
+      await staging.mapAsync(MapMode.READ);
     } catch (e) {
       this.checkHealth();
       throw new PixelpropError(`reading a GPU buffer back failed: ${(e as Error).message}`);

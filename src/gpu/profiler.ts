@@ -5,6 +5,7 @@
  * timestamp; `collect()` reads them back and pairs them with the labels. One pass per dispatch costs a little, so
  * profiled timings are for attributing time to kernels, and model-level benchmarks time unprofiled runs.
  */
+import { BufferUsage } from './flags.js';
 export interface KernelTime {
   label: string;
   ms: number;
@@ -23,7 +24,7 @@ export class Profiler {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: capacity * 2 });
     this.resolveBuffer = device.createBuffer({
       size: capacity * 16,
-      usage: 0x200 /* QUERY_RESOLVE */ | 0x04 /* COPY_SRC */,
+      usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC,
     });
   }
 

@@ -31,7 +31,7 @@ import { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { roll } from '../graph/ops/roll.js';
 import { scale } from '../graph/ops/scale.js';
-import { sumOfSquares } from '../graph/ops/sum.js';
+import { sumOfSquares } from '../graph/ops/sum-of-squares.js';
 import { axpyByNormInPlace, axpyInPlace, clampChannelsInPlace } from '../kernels/elementwise.js';
 import { gaussianBlurInPlace, gaussianWeights } from '../kernels/image.js';
 import { l2Norm } from '../kernels/reduce.js';

@@ -23,4 +23,4 @@ export { Roll } from './roll.js';
 export { Scale } from './scale.js';
 export { Sigmoid } from './sigmoid.js';
 export { Silu } from './silu.js';
-export { Sum, SumOfSquares } from './sum.js';
+export { SumOfSquares } from './sum-of-squares.js';
