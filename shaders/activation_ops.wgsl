@@ -48,3 +48,25 @@ fn activation_backward4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_
   let g = vec4f(activation_grad(zv.x, yv.x), activation_grad(zv.y, yv.y), activation_grad(zv.z, yv.z), activation_grad(zv.w, yv.w));
   out4[i] = dy4[i] * g;
 }
+
+// Modified backward rules of the visualization methods, for a rectifier f (src/techniques/attribution/rules.ts):
+//   guided backprop (Springenberg et al. 2015):  out = max(dy · f'(z), 0)  — the gradient's gate, and only what is positive
+//   deconvnet (Zeiler & Fergus 2014):            out = max(dy, 0)         — the forward's gate ignored
+// Not gradients: they define what these methods display. For ReLU, guided is dy·[y > 0]·[dy > 0].
+const RULE_GUIDED: u32 = 0u;
+const RULE_DECONVNET: u32 = 1u;
+override RULE: u32 = RULE_GUIDED;
+
+@compute @workgroup_size(WG)
+fn activation_backward_rule(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  if (RULE == RULE_DECONVNET) {
+    out[i] = max(dy[i], 0.0);
+    return;
+  }
+  var zi = 0.0;
+  var yi = 0.0;
+  if (GRAD_FROM_Z) { zi = z[i]; } else { yi = y[i]; }
+  out[i] = max(dy[i] * activation_grad(zi, yi), 0.0);
+}

@@ -8,7 +8,7 @@
  * attributes, carries all of that).
  */
 import type { Tensor } from '../gpu/tensor.js';
-import { activationBackward, activationForward, IDENTITY, type ActivationFn } from '../kernels/activation.js';
+import { activationForward, IDENTITY, type ActivationFn, type BackwardRuleName } from '../kernels/activation.js';
 import { host, type HostTensor } from '../kernels/host.js';
 import { Rng } from '../util/rng.js';
 import { apply1, defineOp, type AttrReader, type OpCheckCase, type OpDefinition, type OpDoc } from './op.js';
@@ -125,12 +125,12 @@ export function defineActivation<P>(spec: ActivationSpec<P>): ActivationOp<P> {
       // The backward reads z (the input) or y (the output), never both.
       return { outputs: [y], saved: ctx.recording ? (a.fn.gradFromZ ? { z: x! } : { y }) : {} };
     },
-    backward: ({ dys: [dy], saved, attrs, name }) => [activationBackward(dy!, saved, attrs.fn, `grad(${name})`)],
+    backward: ({ dys: [dy], saved, attrs, name, activationGrad }) => [activationGrad(dy!, saved, attrs.fn, `grad(${name})`)],
     // dz = dy · f'(z): where dy is zero, so is dz.
     keepsChannels: true,
     reference: {
       forward: ([x], a) => [map(x!, (z) => a.f(z))],
-      backward: ([dy], [x], [y], a) => [map(dy!, (g, i) => g * a.df(x!.data[i]!, y!.data[i]!))],
+      backward: ([dy], [x], [y], a, _needs, rule) => [activationDzRef(dy!, x!, y!, a, rule?.activation)],
     },
     doc: (a) => a.doc,
     describe: (a) => a.info,
@@ -141,6 +141,16 @@ export function defineActivation<P>(spec: ActivationSpec<P>): ActivationOp<P> {
     with: make,
     apply: (x: Tensor, params: P, name?: string) => apply1(op, [x], make(params), name),
   });
+}
+
+/**
+ * dz of an activation in float64 — dy · f'(z), or the modified rule's (guided backprop: max(dy·f'(z), 0); deconvnet:
+ * max(dy, 0)) — the reference of the kernels in shaders/activation_ops.wgsl, for every op that has an activation.
+ */
+export function activationDzRef(dy: HostTensor, z: HostTensor, y: HostTensor, a: Activation, rule?: BackwardRuleName): HostTensor {
+  if (rule === 'deconvnet') return host(dy.shape, dy.data.map((g) => Math.max(g, 0)));
+  const dz = host(dy.shape, dy.data.map((g, i) => g * a.df(z.data[i]!, y.data[i]!)));
+  return rule === 'guided' ? host(dz.shape, dz.data.map((g) => Math.max(g, 0))) : dz;
 }
 
 /** The doc of an activation's backward: dz = dy · f'(z), with f' said in words. */

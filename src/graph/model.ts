@@ -25,7 +25,7 @@ import { batch1Input, describeGraph, type Graph } from './ir.js';
 import type { OnnxGraph } from './onnx/ir.js';
 import { describeGraph as describeOnnxGraph, parseOnnx, type ParseOptions } from './onnx/parse.js';
 import { closest } from '../util/suggest.js';
-import { apply } from './op.js';
+import { apply, type ReferenceRule } from './op.js';
 import { buildGraph, constantShape, inferShapes, inNode, supportedOnnxOps, type Stage } from './passes/index.js';
 
 export interface ModelOptions extends ParseOptions {
@@ -42,6 +42,8 @@ export interface ReferenceScoreGradient {
   scores: HostTensor;
   /** ∂ s_{y_i} / ∂ x_i in float64, the shape of x */
   grad: HostTensor;
+  /** for each layer asked for: its float64 activation and ∂L/∂activation */
+  layers: Map<string, { activation: HostTensor; grad: HostTensor }>;
 }
 
 /** A graph ready to run: its nodes, and after which node each value is read for the last time. */
@@ -288,9 +290,9 @@ export class Model {
    * Runs every node's float64 reference on x. With `keepAll` every value stays (the backward reads them); without,
    * each intermediate is dropped after its last use, as on the GPU.
    */
-  private referenceValues(x: HostTensor, keepAll: boolean): Map<string, HostTensor> {
+  private referenceValues(x: HostTensor, keepAll: boolean, plan: Plan = this.plan): Map<string, HostTensor> {
     this.checkInput(x.shape);
-    const { graph, lastUse } = this.plan;
+    const { graph, lastUse } = plan;
     const values = new Map<string, HostTensor>([[this.inputName, x]]);
     const keep = new Set([this.inputName, ...this.outputNames]);
     graph.nodes.forEach((node, i) => {
@@ -314,15 +316,29 @@ export class Model {
    * seeded with the one-hot e_y at the output: L = Σ_i s_{i,y_i}. A value read by several nodes (a Fire module's
    * squeeze output feeds both expand branches) sums the gradients it receives — the multivariate chain rule.
    */
-  referenceClassScoreGradient(x: HostTensor, classes: readonly number[]): ReferenceScoreGradient {
+  referenceClassScoreGradient(
+    x: HostTensor,
+    classes: readonly number[],
+    options: {
+      layers?: readonly string[];
+      rule?: ReferenceRule;
+      /** the seed at class y: 1 (the gradient of s_y), or s_y itself (LRP's starting relevance) */
+      seed?: 'one-hot' | 'score';
+    } = {},
+  ): ReferenceScoreGradient {
     const k = this.numClasses;
     check(classes.length === x.shape[0], () => `${classes.length} classes for a batch of ${x.shape[0]} images`);
     for (const c of classes) check(Number.isInteger(c) && c >= 0 && c < k, () => `class ${c} is out of range: the model has classes 0 to ${k - 1}`);
-    const values = this.referenceValues(x, true);
+    const layers = options.layers ?? [];
+    // A layer fusion hid is a value of the unfused graph only: the CPU path then runs that graph.
+    const plan = layers.some((name) => this.graph.hidden.has(name)) ? this.unfused() : this.plan;
+    const values = this.referenceValues(x, true, plan);
+    const resolve = (name: string): string => plan.graph.aliases.get(name) ?? name;
+    for (const name of layers) check(values.has(resolve(name)), () => `the model has no value named '${name}'`);
     const scores = values.get(this.outputNames[0]!)!;
     const seed = host(scores.shape);
-    classes.forEach((c, i) => (seed.data[i * k + c] = 1));
-    const { graph } = this.plan;
+    classes.forEach((c, i) => (seed.data[i * k + c] = options.seed === 'score' ? scores.data[i * k + c]! : 1));
+    const { graph } = plan;
     const dependsOnInput = new Set([this.inputName]);
     for (const n of graph.nodes) if (n.inputs.some((name) => dependsOnInput.has(name))) n.outputs.forEach((o) => dependsOnInput.add(o));
 
@@ -335,7 +351,12 @@ export class Model {
       const filled = dys.map((g, j) => g ?? host(outputs[j]!.shape)); // an unused output contributes zero
       const inputs = node.inputs.map((name) => values.get(name) ?? this.hostConstant(name));
       const needs = node.inputs.map((name) => dependsOnInput.has(name));
-      const dxs = inNode(node, () => node.op.reference.backward(filled, inputs, outputs, node.attrs, needs));
+      const opRule = options.rule?.ops?.get(node.op.name);
+      const dxs = inNode(node, () =>
+        opRule
+          ? opRule(filled, inputs, outputs, node.attrs as never, needs, { name: node.name, op: node.op.name, inputNames: node.inputs })
+          : node.op.reference.backward(filled, inputs, outputs, node.attrs, needs, options.rule),
+      );
       node.inputs.forEach((name, j) => {
         const g = dxs[j];
         if (!g || !needs[j]) return;
@@ -345,7 +366,13 @@ export class Model {
     }
     const grad = grads.get(this.inputName);
     if (!grad) throw new PixelpropError('the model output does not depend on its input');
-    return { scores, grad: { shape: [...x.shape], data: grad.data } };
+    const layerGrads = new Map(
+      layers.map((name) => {
+        const activation = values.get(resolve(name))!;
+        return [name, { activation, grad: grads.get(resolve(name)) ?? host(activation.shape) }];
+      }),
+    );
+    return { scores, grad: { shape: [...x.shape], data: grad.data }, layers: layerGrads };
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
  */
 import { PixelpropError } from '../gpu/errors.js';
 import type { Shape, Tensor } from '../gpu/tensor.js';
+import type { ActivationFn, BackwardRuleName } from '../kernels/activation.js';
 import type { ConvTuning } from '../kernels/conv2d-tiled.js';
 import type { HostTensor } from '../kernels/host.js';
 import type { AttrValue, OnnxNode } from './onnx/ir.js';
@@ -71,6 +72,12 @@ export interface BackwardContext<A> {
   dyChannels: readonly number[] | null;
   /** the node's name, for the gradients' tensor names */
   name: string;
+  /**
+   * dz = the gradient through an activation (alone, or a conv's epilogue), from dy and what was saved: dy · f'(z)
+   * normally, or a modified rule when the backward was asked for one (guided backprop, deconvnet). Ops with an
+   * activation call this instead of the kernel, so that a rule reaches fused activations too.
+   */
+  activationGrad(dy: Tensor, saved: { z?: Tensor; y?: Tensor }, fn: ActivationFn, name: string): Tensor;
 }
 
 /** A reader of an ONNX node's attributes and constant inputs, each error naming the node and the attribute. */
@@ -132,7 +139,15 @@ export interface OpDefinition<A> {
   /** the same two in float64 on the CPU: the truth the GPU is held to */
   readonly reference: {
     forward(inputs: readonly HostTensor[], attrs: A): HostTensor[];
-    backward(dys: readonly HostTensor[], inputs: readonly HostTensor[], outputs: readonly HostTensor[], attrs: A, needs: readonly boolean[]): (HostTensor | null)[];
+    backward(
+      dys: readonly HostTensor[],
+      inputs: readonly HostTensor[],
+      outputs: readonly HostTensor[],
+      attrs: A,
+      needs: readonly boolean[],
+      /** a modified rule for activations (the reference of BackwardContext.activationGrad's rules) */
+      rule?: ReferenceRule,
+    ): (HostTensor | null)[];
   };
   /** the derivation (a function of the attributes for ops whose story depends on them, e.g. a fused activation) */
   readonly doc: OpDoc | ((attrs: A) => OpDoc);
@@ -144,6 +159,24 @@ export interface OpDefinition<A> {
   keepsChannels?: boolean | ((attrs: A, inputShapes: readonly Shape[], outputShapes: readonly Shape[]) => boolean);
   /** gradient checks; every registered op has at least one */
   readonly checks: readonly OpCheckCase<A>[];
+}
+
+/** A float64 backward rule that replaces an op's own (the reference of a tape rule, e.g. LRP's). */
+export type ReferenceOpRule = (
+  dys: readonly HostTensor[],
+  inputs: readonly HostTensor[],
+  outputs: readonly HostTensor[],
+  attrs: never,
+  needs: readonly boolean[],
+  node: { name: string; op: string; inputNames: readonly string[] },
+) => (HostTensor | null)[];
+
+/** What the float64 backward is asked to do differently (the modified-gradient methods). */
+export interface ReferenceRule {
+  /** a rule for every activation (guided backprop, deconvnet) */
+  activation?: BackwardRuleName;
+  /** rules by op name that replace the ops' own float64 backward (LRP) */
+  ops?: ReadonlyMap<string, ReferenceOpRule>;
 }
 
 /** An op of any attribute type, as registries and the tape hold them. */

@@ -20,6 +20,7 @@
  */
 import { check, fmtShape } from '../gpu/errors.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
+import { activationBackward, activationBackwardByRule, type BackwardRuleName } from '../kernels/activation.js';
 import { add } from '../kernels/elementwise.js';
 import type { AnyOp, BackwardContext } from './op.js';
 
@@ -37,6 +38,8 @@ export interface TapeNode {
   /** the shapes as recorded, for printing after tensors were freed */
   inputShapes: Shape[];
   outputShapes: Shape[];
+  /** the rule the backward used for this node, when not the op's own gradient (set during backward) */
+  rule?: string;
 }
 
 /** A backward rule that replaces an op's own for one run (modified-gradient methods: guided backprop, LRP). */
@@ -49,6 +52,8 @@ export interface BackwardOptions {
   seedChannels?: readonly number[] | null;
   /** backward rules by op name that replace the ops' own for this run */
   rules?: ReadonlyMap<string, BackwardRule>;
+  /** a modified rule for every activation's backward, alone or fused into a conv (guided backprop, deconvnet) */
+  activationRule?: BackwardRuleName;
   /** called before each node's backward with the gradients it receives (the tape inspector measures them here) */
   beforeNode?: (node: TapeNode, outputGrads: readonly (Tensor | null)[]) => void;
   /** called after each node's backward with the gradients it produced */
@@ -79,9 +84,19 @@ interface Grad {
   channels: readonly number[] | null;
 }
 
+export interface TapeOptions {
+  /**
+   * keep every node's inputs and outputs until its backward has run, as saved['input0'…] and saved['output0'…], for
+   * backward rules that read more than the op's own backward does (LRP recomputes a layer's pre-activation)
+   */
+  retainValues?: boolean;
+}
+
 export class Tape {
   readonly nodes: TapeNode[] = [];
   private spent = false;
+
+  constructor(private readonly options: TapeOptions = {}) {}
 
   /** Records while `fn` runs. Tapes do not nest: the inner one would steal the outer's nodes. */
   record<T>(fn: () => T): T {
@@ -100,6 +115,10 @@ export class Tape {
     for (const y of outputs) y.requiresGrad = true;
     const kept: Record<string, Tensor> = {};
     for (const [key, t] of Object.entries(saved)) kept[key] = t.retain();
+    if (this.options.retainValues) {
+      inputs.forEach((t, k) => (kept[`input${k}`] = t.retain()));
+      outputs.forEach((t, k) => (kept[`output${k}`] = t.retain()));
+    }
     this.nodes.push({
       index: this.nodes.length,
       op,
@@ -180,9 +199,15 @@ export class Tape {
             sameInput: node.inputs.map((t) => node.inputs.indexOf(t)),
             dyChannels: dys.length === 1 ? (dys[0]?.channels ?? null) : null,
             name: node.name,
+            activationGrad: (dy, saved, fn, name) => {
+              if (!options.activationRule) return activationBackward(dy, saved, fn, name);
+              node.rule = options.activationRule;
+              return activationBackwardByRule(dy, saved, fn, options.activationRule, name);
+            },
           };
           options.beforeNode?.(node, ctx.dys);
           const rule = options.rules?.get(node.op.name);
+          if (rule) node.rule = rule.name || 'rule';
           const dxs = rule ? rule(ctx as BackwardContext<never>, node) : node.op.backward(ctx);
           options.onNode?.(node, dxs);
           const keeps = typeof node.op.keepsChannels === 'function' ? node.op.keepsChannels(node.attrs, node.inputShapes, node.outputShapes) : !!node.op.keepsChannels;

@@ -51,6 +51,13 @@ const kernels = {
     params: { n: 'u32' },
     bindings: { z: 'read?', y: 'read?', dy: 'read', out: 'read_write' },
   }),
+  backwardRule: defineKernel({
+    shader,
+    entry: 'activation_backward_rule',
+    constants,
+    params: { n: 'u32' },
+    bindings: { z: 'read?', y: 'read?', dy: 'read', out: 'read_write' },
+  }),
   backward4: defineKernel({
     shader,
     entry: 'activation_backward4',
@@ -89,5 +96,24 @@ export function activationBackward(dy: Tensor, saved: { z?: Tensor; y?: Tensor }
     const bind = fn.gradFromZ ? { z: from, dy, out: dz } : { y: from, dy, out: dz };
     kernels.backward.dispatch(dy.gpu, { bind, params: { n: dy.size }, grid: { threads: dy.size }, constants: activationConstants(fn) });
   }
+  return dz;
+}
+
+/** The modified backward rules of the visualization methods (shaders/activation_ops.wgsl explains each). */
+export type BackwardRuleName = 'guided' | 'deconvnet';
+const RULES: Record<BackwardRuleName, number> = { guided: 0, deconvnet: 1 };
+
+/** dz by a modified rule instead of dy · f'(z): guided backprop's max(dy·f', 0), or the deconvnet's max(dy, 0). */
+export function activationBackwardByRule(dy: Tensor, saved: { z?: Tensor; y?: Tensor }, fn: ActivationFn, rule: BackwardRuleName, name = 'activation.dz'): Tensor {
+  const from = fn.gradFromZ ? saved.z : saved.y;
+  if (rule === 'guided' && !from) throw new PixelpropError(`activation ${fn.code} backward: needs ${fn.gradFromZ ? 'z, its input' : 'y, its output'}`);
+  const dz = Tensor.empty(dy.gpu, dy.shape, name);
+  const bind = { dy, out: dz, ...(fn.gradFromZ ? { z: from } : { y: from }) };
+  kernels.backwardRule.dispatch(dy.gpu, {
+    bind,
+    params: { n: dy.size },
+    grid: { threads: dy.size },
+    constants: { ...activationConstants(fn), RULE: RULES[rule] },
+  });
   return dz;
 }

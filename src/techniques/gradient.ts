@@ -18,6 +18,7 @@ import { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { Tape, type BackwardRule } from '../graph/tape.js';
 import { host } from '../kernels/host.js';
+import type { BackwardRuleName } from '../kernels/activation.js';
 import { argmaxIndices } from '../kernels/reduce.js';
 import { softmaxRef } from '../kernels/softmax.js';
 
@@ -86,8 +87,10 @@ export interface GradientOptions {
   layers?: readonly string[];
   /** a term added to the objective, built on the tape from x (the class visualization's −λ‖x‖²); a scalar */
   regularizer?: (x: Tensor) => Tensor;
-  /** backward rules that replace the ops' own for this gradient (guided backprop's ReLU) */
+  /** backward rules that replace the ops' own for this gradient (LRP's) */
   rules?: ReadonlyMap<string, BackwardRule>;
+  /** a modified rule for every activation, alone or fused (guided backprop, deconvnet) */
+  activationRule?: BackwardRuleName;
 }
 
 /** The forward of a gradient, recorded: the scores, the kept layers, the regularizer's value. */
@@ -133,7 +136,10 @@ function backwardFor(model: Model, x: Tensor, tape: Tape, r: Recorded, classes: 
     const layers = options.layers ?? [];
     const roots = [{ root: r.scores, seed: oneHotSeed(model, classes), channels: channelsOf(classes) }, ...(r.extra ? [{ root: r.extra }] : [])];
     const activations = layers.map((name) => r.kept.get(name)!);
-    const [grad, ...layerGrads] = tape.backwardFrom(roots, [x, ...activations], options.rules ? { rules: options.rules } : {});
+    const [grad, ...layerGrads] = tape.backwardFrom(roots, [x, ...activations], {
+      ...(options.rules && { rules: options.rules }),
+      ...(options.activationRule && { activationRule: options.activationRule }),
+    });
     r.extra?.dispose();
     return { scores: r.scores, grad: grad!, layers: new Map(layers.map((name, k) => [name, { activation: activations[k]!, grad: layerGrads[k]! }])) };
   } catch (e) {

@@ -12,13 +12,12 @@
  */
 import { check } from '../../gpu/errors.js';
 import { Tensor, type Shape } from '../../gpu/tensor.js';
-import { activationBackward } from '../../kernels/activation.js';
 import { concatBackward, concatBackwardRef, concatRef } from '../../kernels/concat.js';
 import { conv2dBackwardBias, conv2dBackwardWeight, conv2dGeometry, type Conv2dGeometry } from '../../kernels/conv2d.js';
 import { conv2dBackwardInputTiled, conv2dForwardTiled, tiledBackwardInputSupports, tiledForwardSupports, type ConvTuning } from '../../kernels/conv2d-tiled.js';
 import { host, type HostTensor } from '../../kernels/host.js';
 import { Rng } from '../../util/rng.js';
-import { NO_ACTIVATION, isActivation, type Activation } from '../activation.js';
+import { NO_ACTIVATION, activationDzRef, isActivation, type Activation } from '../activation.js';
 import { defineOp } from '../op.js';
 import { CONV_BACKWARD, CONV_FORWARD, Conv, conv2dAttrsFor, convAttrs, convDoc, describeConv, type ConvAttrs } from './conv.js';
 import { CONCAT_BACKWARD } from './concat.js';
@@ -88,9 +87,9 @@ export const ConvConcat = defineOp<ConvConcatAttrs>({
     });
     return { outputs: [y], saved };
   },
-  backward: ({ dys: [dy], saved, attrs: a, needs, inputShapes, sameInput, name }) => {
+  backward: ({ dys: [dy], saved, attrs: a, needs, inputShapes, sameInput, name, activationGrad }) => {
     check(!a.activation.fn.gradFromZ, 'ConvConcat: an activation whose derivative needs z cannot be fused here');
-    const dz = isActivation(a.activation) ? activationBackward(dy!, saved, a.activation.fn, `${name}.dz`) : dy!;
+    const dz = isActivation(a.activation) ? activationGrad(dy!, saved, a.activation.fn, `${name}.dz`) : dy!;
     const g = geometries(inputShapes, a);
     const channels = g.reduce((s, p) => s + p.outChannels, 0);
     const at = offsets(g);
@@ -133,14 +132,10 @@ export const ConvConcat = defineOp<ConvConcatAttrs>({
       const cat = concatRef(parts, 1);
       return [isActivation(a.activation) ? mapRef(cat, (v) => a.activation.f(v)) : cat];
     },
-    backward: ([dy], inputs, [y], a, needs) => {
+    backward: ([dy], inputs, [y], a, needs, rule) => {
       const split_ = split(inputs, a);
       const parts = split_.map((part, k) => partRef(part, a.parts[k]!.conv));
-      let dz = dy!;
-      if (isActivation(a.activation)) {
-        const z = concatRef(parts, 1);
-        dz = mapRef(dy!, (v, i) => v * a.activation.df(z.data[i]!, y!.data[i]!));
-      }
+      const dz = isActivation(a.activation) ? activationDzRef(dy!, concatRef(parts, 1), y!, a.activation, rule?.activation) : dy!;
       const dParts = concatBackwardRef(dz, parts.map((p) => p.shape), 1);
       const needParts = split(needs, a);
       return split_.flatMap((part, k) =>

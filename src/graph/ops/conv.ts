@@ -17,7 +17,7 @@
  */
 import { check, fmtShape } from '../../gpu/errors.js';
 import type { Shape, Tensor } from '../../gpu/tensor.js';
-import { activationBackward, activationForward } from '../../kernels/activation.js';
+import { activationForward } from '../../kernels/activation.js';
 import {
   conv2dBackwardBias,
   conv2dBackwardBiasRef,
@@ -33,7 +33,7 @@ import {
 import type { ConvTuning } from '../../kernels/conv2d-tiled.js';
 import { host, type HostTensor } from '../../kernels/host.js';
 import { Rng } from '../../util/rng.js';
-import { NO_ACTIVATION, isActivation, type Activation } from '../activation.js';
+import { NO_ACTIVATION, activationDzRef, isActivation, type Activation } from '../activation.js';
 import { apply1, defineOp, type OpDoc } from '../op.js';
 import { Relu } from './relu.js';
 import { describeWindow, explicitWindow, readKernelShape, readWindow, resolvePads, type WindowAttrs } from './window.js';
@@ -144,14 +144,14 @@ export const Conv = defineOp<ConvAttrs>({
     const savedY = ctx.recording && isActivation(act) && (needX || needW || needB);
     return { outputs: [y], saved: { ...(savedY && { y }), ...forGradients } };
   },
-  backward: ({ dys: [dy], saved, attrs: a, needs, inputShapes, dyChannels, name }) => {
+  backward: ({ dys: [dy], saved, attrs: a, needs, inputShapes, dyChannels, name, activationGrad }) => {
     const [xShape, wShape] = inputShapes as [Shape, Shape];
     const attrs = conv2dAttrsFor(a, xShape, wShape);
     check(
       (!needs[0] || saved.w !== undefined) && (!needs[1] || saved.x !== undefined),
       () => `conv '${name}': an input started requiring a gradient after the op was recorded; set requiresGrad before the forward`,
     );
-    const dz = isActivation(a.activation) ? activationBackward(dy!, saved, a.activation.fn, `${name}.dz`) : dy!;
+    const dz = isActivation(a.activation) ? activationGrad(dy!, saved, a.activation.fn, `${name}.dz`) : dy!;
     try {
       return [
         needs[0] ? conv2dBackwardInput(dz, saved.w!, xShape, attrs, { name: `grad(${name}.x)`, dyChannels, ...(a.tuning && { tuning: a.tuning }) }) : null,
@@ -169,14 +169,10 @@ export const Conv = defineOp<ConvAttrs>({
       const z = convRef(inputs, a);
       return [isActivation(a.activation) ? mapRef(z, (v) => a.activation.f(v)) : z];
     },
-    backward: ([dy], inputs, [y], a, needs) => {
+    backward: ([dy], inputs, [y], a, needs, rule) => {
       const [x, w, b] = inputs;
       const attrs = conv2dAttrsFor(a, x!.shape, w!.shape);
-      let dz = dy!;
-      if (isActivation(a.activation)) {
-        const z = convRef(inputs, a);
-        dz = mapRef(dy!, (g, i) => g * a.activation.df(z.data[i]!, y!.data[i]!));
-      }
+      const dz = isActivation(a.activation) ? activationDzRef(dy!, convRef(inputs, a), y!, a.activation, rule?.activation) : dy!;
       return [
         needs[0] ? conv2dBackwardInputRef(dz, w!, x!.shape, attrs) : null,
         needs[1] ? conv2dBackwardWeightRef(dz, x!, w!.shape, attrs) : null,
