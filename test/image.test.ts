@@ -36,16 +36,11 @@ import { decodeNpy, encodeNpy } from '../src/image/npy.js';
 import { colorOf, colorize, colormapLut } from '../src/image/colormap.js';
 import { sniffFormat } from '../src/image/probe.js';
 import { Rng } from '../src/util/rng.js';
+import { sharedData } from './shared-data.js';
 
 const { PNG } = pngjs;
-const PHOTOS = '/work/shared/images/imagenet_val_25';
-const photos = (() => {
-  try {
-    return readdirSync(PHOTOS).filter((f) => f.endsWith('.png')).sort().map((f) => join(PHOTOS, f));
-  } catch {
-    return [];
-  }
-})();
+const PHOTOS = sharedData('photos', 'decoding the 25 ImageNet photos');
+const photos = PHOTOS === null ? [] : readdirSync(PHOTOS).filter((f) => f.endsWith('.png')).sort().map((f) => join(PHOTOS, f));
 
 const dir = mkdtempSync(join(tmpdir(), 'pixelprop-image-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -38,6 +38,7 @@ import { relError } from '../src/graph/gradcheck.js';
 import { CHROMIUM, CHROMIUM_ARGS, serveStatic } from '../bench/chromium.js';
 import { useGpu } from './helpers.js';
 import { PHOTOS, repoRoot } from './techniques-helpers.js';
+import { MODEL_PATH, sharedData } from './shared-data.js';
 
 const SKIP = process.env.PIXELPROP_SKIP_E2E === '1';
 const SITE = join(repoRoot, 'dist-web');
@@ -49,6 +50,7 @@ const PAGE_VS_NODE = 1e-3;
 const STEP_MS = 240_000;
 const PHOTO = '01_085.png'; // quail (85), as in test/saliency.test.ts
 const SAMPLE = 'chelsea.png';
+const photosDir = SKIP ? null : sharedData('photos', 'the page vs Node check on an uploaded ImageNet photo');
 
 /** What the page exposes as window.__pixelprop (web/main.ts, PageState), as far as the test reads it. */
 interface PageState {
@@ -112,7 +114,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     if (!existsSync(CHROMIUM)) {
       throw new Error(`no Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set PIXELPROP_CHROMIUM; PIXELPROP_SKIP_E2E=1 skips this test)`);
     }
-    model = Model.load(gpu(), readFileSync(join(repoRoot, 'weights', 'squeezenet1.1.onnx')));
+    model = Model.load(gpu(), readFileSync(MODEL_PATH));
     const { build } = await import('vite');
     // The build `npm run build:web` makes: vite's CLI builds with NODE_ENV=production, vitest runs with 'test'.
     const nodeEnv = process.env.NODE_ENV;
@@ -176,7 +178,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     console.log(`web: adapter ${s.init!.adapter}; load → first classification ${s.timings.loadToFirstClassificationMs!.toFixed(0)} ms`);
   }, STEP_MS);
 
-  it('an ImageNet photo through the file input: top-1 and saliency map equal the Node library\'s', async () => {
+  it.skipIf(photosDir === null)('an ImageNet photo through the file input: top-1 and saliency map equal the Node library\'s', async () => {
     await page.setInputFiles('#image-file', join(PHOTOS, PHOTO));
     await until(`s.classification && s.classification.name === '${PHOTO}' && !s.busy`, 'classifying the uploaded photo');
     const node = await nodeClassify(join(PHOTOS, PHOTO));
@@ -204,6 +206,8 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
   it('a sample photo\'s saliency map, downloaded as .npy, holds the numbers shown', async () => {
     await page.click(`#samples button[data-name="${SAMPLE}"]`);
     await until(`s.classification.name === '${SAMPLE}' && !s.busy`, 'back to the sample');
+    await openTab('saliency');
+    await page.selectOption('#sal-method', 'vanilla');
     await page.click('#sal-run');
     await until(`s.saliency && !s.busy && document.querySelector('#sal-npy').disabled === false`, 'saliency of the sample');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#sal-npy')]);
@@ -296,7 +300,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     expect(s.classification!.name).toBe(SAMPLE); // the sample and the model are still there
     await page.click('#error-close');
     // A good model file replaces the model, and the current image goes through it.
-    await page.setInputFiles('#model-file', join(repoRoot, 'weights', 'squeezenet1.1.onnx'));
+    await page.setInputFiles('#model-file', MODEL_PATH);
     await until(`s.classifications > ${s.classifications} && !s.busy`, 'opening a model file');
     expect((await pageState()).classification!.top[0]!.index).toBe(s.classification!.top[0]!.index);
   }, STEP_MS);
