@@ -326,9 +326,13 @@ describe('broken files are refused with one clear line', () => {
   it('a protobuf that is not a model, or a model without graph or nodes', () => {
     expect(errorOf(() => parseOnnx(new TextEncoder().encode('hello, world'))).message).toMatch(/^not an ONNX model \(/);
     const proto = buildModelProto(convSpec());
-    expect(errorOf(() => parseOnnx(encodeModel({ ...proto, graph: null }))).message).toBe(
-      'not an ONNX model (it decodes as protobuf but holds no graph)',
+    // A model header without its graph is what a cut file decodes as: exporters write the graph after the header.
+    const headerOnly = encodeModel({ ...proto, graph: null });
+    expect(errorOf(() => parseOnnx(headerOnly)).message).toBe(
+      `not a complete ONNX model: the file ends after ${headerOnly.length} bytes, before its graph; it looks truncated`,
     );
+    // A protobuf with no field of a model at all is not called truncated.
+    expect(errorOf(() => parseOnnx(Uint8Array.of(0x50, 0x01))).message).toBe('not an ONNX model (it decodes as protobuf but holds no graph)');
     const empty = buildModelProto(convSpec());
     empty.graph!.node = [];
     expect(errorOf(() => parseOnnx(encodeModel(empty))).message).toBe("the ONNX graph 'fixture' has no nodes");

@@ -25,6 +25,7 @@ import { LOWERINGS, checkInputCount, describe, identity, inNode, type IntConstan
 import { convConcat, convConcatSupports, type ConvPart } from './ops/conv.js';
 import type { OnnxGraph, OnnxNode, OnnxTensor } from './onnx/ir.js';
 import { parseOnnx, describeGraph, type ParseOptions } from './onnx/parse.js';
+import { classCount } from './scores.js';
 
 /** One lowered node: its values by name, and the four faces of lowerings.ts. */
 interface Step extends StepFunctions {
@@ -261,10 +262,9 @@ export class Model {
     return s[2]!;
   }
 
-  /** Number of classes (the last dim of the first output). */
+  /** Number of classes: K of the first output read as [N, K] (src/graph/scores.ts: [N, K, 1, 1] too). */
   get numClasses(): number {
-    const s = this.shapes.get(this.outputNames[0]!)!;
-    return s[s.length - 1]!;
+    return classCount(this.outputNames[0]!, this.shapes.get(this.outputNames[0]!)!);
   }
 
   /** The steps as text: what the builder made of the file (after fusion), with batch-1 shapes. */

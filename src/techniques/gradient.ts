@@ -12,6 +12,7 @@ import { PixelpropError, check } from '../gpu/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { Tape } from '../graph/tape.js';
+import { argmaxIndices } from '../kernels/reduce.js';
 
 export interface ScoreGradient {
   /** the scores [N, K] of the forward pass */
@@ -34,11 +35,24 @@ export function oneHotSeed(model: Model, classes: readonly number[]): Tensor {
   if (!seed || seed.disposed) {
     const data = new Float32Array(classes.length * k);
     classes.forEach((c, i) => (data[i * k + c] = 1));
-    seed = Tensor.from(model.gpu, [classes.length, k], data, `e_y`);
+    // The seed has the scores' own shape: [N, K], or [N, K, 1, 1] for a model that ends at its pooled classifier.
+    const trailingOnes = model.shapes.get(model.outputNames[0]!)!.length - 2;
+    seed = Tensor.from(model.gpu, [classes.length, k, ...Array<number>(trailingOnes).fill(1)], data, `e_y`);
     seed.nonzeroChannels = [...new Set(classes)].sort((a, b) => a - b); // lets the classifier's backward read only these
     cache.set(key, seed);
   }
   return seed;
+}
+
+/** The predicted class of each image: the argmax of its scores read as [N, K] (4 bytes per image read back). */
+export async function predictedClasses(scores: Tensor): Promise<number[]> {
+  const n = scores.shape[0]!;
+  const rows = scores.shape.length === 2 ? scores : scores.reshape([n, scores.size / n]);
+  try {
+    return await argmaxIndices(rows);
+  } finally {
+    if (rows !== scores) rows.dispose();
+  }
 }
 
 /** Scores and ∂s_y/∂x for a batch x [N,3,H,W] and one class per image. The caller disposes both results. */

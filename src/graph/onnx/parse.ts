@@ -16,6 +16,7 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as P } from 'onnx-proto';
 import { PixelpropError, check, fmtBytes, fmtShape } from '../../gpu/errors.js';
+import { checkFinite } from '../../util/finite.js';
 import { SUPPORTED_OPS, type AttrValue, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './ir.js';
 
 // onnx-proto is CommonJS with `module.exports = { onnx }`: Node's ESM loader cannot see `onnx` as a named export,
@@ -92,6 +93,44 @@ export function toInt(v: unknown, what: string | (() => string)): number {
     );
   }
   return n;
+}
+
+/**
+ * Whether the top-level protobuf fields of `b` run past its end: walks tag, wire type and length (varint, 64-bit,
+ * length-delimited, 32-bit) without decoding what they hold. False for anything it cannot walk (not a cut, just
+ * not a model).
+ */
+function endsInsideAField(b: Uint8Array): boolean {
+  let i = 0;
+  const varint = (): number | null => {
+    let value = 0;
+    for (let shift = 0; shift < 64; shift += 7) {
+      if (i >= b.length) return null;
+      const byte = b[i++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) return value;
+    }
+    return Number.NaN;
+  };
+  while (i < b.length) {
+    const tag = varint();
+    if (tag === null) return true;
+    const wireType = tag & 7;
+    if (wireType === 0) {
+      if (varint() === null) return true;
+    } else if (wireType === 1 || wireType === 5) {
+      i += wireType === 1 ? 8 : 4;
+      if (i > b.length) return true;
+    } else if (wireType === 2) {
+      const length = varint();
+      if (length === null) return true;
+      i += length;
+      if (i > b.length) return true;
+    } else {
+      return false;
+    }
+  }
+  return false;
 }
 
 function firstLine(s: string): string {
@@ -179,6 +218,7 @@ function readTensor(t: P.ITensorProto, where: string, budget: Budget): OnnxTenso
     const data = new Float32Array(elements);
     if (raw) copyLittleEndianFloats(raw, data);
     else data.set(t.floatData!);
+    checkFinite(data, where, '; pixelprop computes with finite numbers only (see src/util/finite.ts)');
     return { name, dims, type: 'float32', data };
   }
   const data = new Array<number>(elements);
@@ -319,7 +359,14 @@ export function parseOnnx(bytes: Uint8Array, options: ParseOptions = {}): OnnxGr
   };
   const model = decodeModel(bytes);
   const graph = model.graph;
-  check(graph, 'not an ONNX model (it decodes as protobuf but holds no graph)');
+  // protobufjs decodes a file cut at a field boundary (or inside a string) without complaint. Exporters write the
+  // graph after the model's header fields (ir_version, producer, …), so a header without a graph is a cut file.
+  check(graph, () => {
+    const header = Object.prototype.hasOwnProperty.call(model, 'irVersion') || Boolean(model.producerName);
+    return endsInsideAField(bytes) || header
+      ? `not a complete ONNX model: the file ends after ${bytes.length} bytes, before its graph; it looks truncated`
+      : 'not an ONNX model (it decodes as protobuf but holds no graph)';
+  });
 
   const irVersion = toInt(model.irVersion ?? 0, 'ir_version');
   check(
