@@ -13,6 +13,9 @@
  *   attribute, an input name, a raw_data length, the opset or IR version, a duplicated or dropped node), or an image
  *   header with its declared size, depth, colour type or a chunk length changed.
  *
+ * A model that parses is then loaded as the CLI and the page load it (Model.load on a GPU device: lowering, shape
+ * inference, upload; the image-model checks), and a miniature one runs a forward pass.
+ *
  * The cases run in a worker thread with a heap limit, one at a time; the main thread times each one and replaces
  * the worker after a hang or a crash of the thread itself. Memory: the peak resident size of the whole process, and
  * the worker's heap plus array buffers after a garbage collection, early on and at the end (growth would show
@@ -27,7 +30,11 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import onnxProto from 'onnx-proto';
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
+import { createDevice, type Gpu } from '../src/gpu/device.js';
 import { PixelpropError } from '../src/gpu/errors.js';
+import { Tensor } from '../src/gpu/tensor.js';
+import { Model } from '../src/graph/model.js';
+import { checkImageModel } from '../src/techniques/model-input.js';
 import { buildModel, squeezenetLikeSpec, tensorProto } from '../src/graph/onnx/build-fixture.js';
 import { parseOnnx, parseTensorProto } from '../src/graph/onnx/parse.js';
 import { decodeImage } from '../src/image/node-io.js';
@@ -45,6 +52,8 @@ export interface FuzzOptions {
   perCaseMs?: number;
   /** the worker's heap limit, MiB (default 1024) */
   heapMb?: number;
+  /** load the models that parse on a GPU device, and run the miniature ones (default true) */
+  gpu?: boolean;
   onProgress?: (done: number, report: FuzzReport) => void;
 }
 
@@ -99,7 +108,7 @@ function pngOf(width: number, height: number, colorType: 0 | 2 | 4 | 6, bitDepth
   return out;
 }
 
-function buildCorpus(): Corpus {
+export function buildCorpus(): Corpus {
   const rng = new Rng(12345);
   const models: Corpus['models'] = [];
   const real = join(repoRoot, 'weights', 'squeezenet1.1.onnx');
@@ -260,11 +269,35 @@ export function makeCase(corpus: Corpus, seed: number, id: number): Case {
   return { id, target: 'image', kind: `image:${image.name}:header`, bytes: mutateImageHeader(image.bytes, rng) };
 }
 
-/** Runs one case: 'accepted' or 'refused' (a PixelpropError); anything else propagates as a crash. */
-export function runCase(c: Case): 'accepted' | 'refused' {
+/**
+ * What a model file that parses goes through next, as the CLI and the page take it: Model.load (lowering every node,
+ * inferring every shape, uploading the weights), the checks for image models, and — for the miniature models, whose
+ * forward costs milliseconds — one forward pass on zeros read back.
+ */
+async function loadAndRun(gpu: Gpu, c: Case): Promise<void> {
+  const model = Model.load(gpu, c.bytes);
   try {
-    if (c.target === 'onnx') parseOnnx(c.bytes);
-    else if (c.target === 'tensor') parseTensorProto(c.bytes, 'fuzzed tensor');
+    checkImageModel(model);
+    if (!c.kind.startsWith('onnx:mini')) return;
+    const x = Tensor.zeros(gpu, model.inputShape(1), 'fuzz input');
+    try {
+      const y = model.forward(x);
+      await y.read().finally(() => y.dispose());
+    } finally {
+      x.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Runs one case: 'accepted' or 'refused' (a PixelpropError); anything else propagates as a crash. */
+export async function runCase(c: Case, gpu: Gpu | null): Promise<'accepted' | 'refused'> {
+  try {
+    if (c.target === 'onnx') {
+      parseOnnx(c.bytes);
+      if (gpu) await loadAndRun(gpu, c);
+    } else if (c.target === 'tensor') parseTensorProto(c.bytes, 'fuzzed tensor');
     else decodeImage(c.bytes, 'fuzzed image');
     return 'accepted';
   } catch (e) {
@@ -294,13 +327,16 @@ function retainedBytes(): number {
 }
 
 if (!isMainThread && (workerData as { fuzz?: boolean } | null)?.fuzz) {
-  const { seed } = workerData as { seed: number };
+  const { seed, useGpu } = workerData as { seed: number; useGpu: boolean };
   const corpus = buildCorpus();
-  parentPort!.on('message', ({ id, measure }: WorkerRequest) => {
+  let gpu: Gpu | null = null;
+  parentPort!.on('message', async ({ id, measure }: WorkerRequest) => {
+    // A device of its own (Dawn works in worker threads); replaced if a case lost it.
+    if (useGpu && (gpu === null || gpu.isLost)) gpu = await createDevice();
     const c = makeCase(corpus, seed, id);
     let answer: WorkerAnswer;
     try {
-      answer = { id, outcome: runCase(c), kind: c.kind };
+      answer = { id, outcome: await runCase(c, gpu), kind: c.kind };
     } catch (e) {
       const error = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
       answer = { id, outcome: 'crash', kind: c.kind, error };
@@ -333,7 +369,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const early = Math.max(0, Math.floor(ids.length / 10) - 1);
   const entry = fileURLToPath(import.meta.url);
   const spawn = (): Worker =>
-    new Worker(entry, { workerData: { fuzz: true, seed }, resourceLimits: { maxOldGenerationSizeMb: options.heapMb ?? 1024 } });
+    new Worker(entry, { workerData: { fuzz: true, seed, useGpu: options.gpu ?? true }, resourceLimits: { maxOldGenerationSizeMb: options.heapMb ?? 1024 } });
   let worker = spawn();
   try {
     for (const [k, id] of ids.entries()) {
@@ -391,9 +427,10 @@ function isMain(): boolean {
   }
 }
 
-const USAGE = `npm run fuzz -- [--count N] [--seed S] [--case K] [--per-case-ms T] [--json]
+const USAGE = `npm run fuzz -- [--count N] [--seed S] [--case K] [--per-case-ms T] [--no-gpu] [--json]
 
   Fuzzes the ONNX loader and the PNG/JPEG decoders with N seeded cases (default 1000); --case K replays case K.
+  Models that parse are loaded on a GPU device (and the miniature ones run once) unless --no-gpu.
   Exit status: 0 when every case ended in a result or a one-line PixelpropError, 1 on a crash or a hang, 2 on bad
   options.`;
 
@@ -412,6 +449,7 @@ async function main(argv: string[]): Promise<number> {
     else if (a === '--case') opts.only = value();
     else if (a === '--per-case-ms') opts.perCaseMs = value();
     else if (a === '--json') json = true;
+    else if (a === '--no-gpu') opts.gpu = false;
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       return 0;

@@ -216,16 +216,17 @@ describe('1. numeric options have a documented range', () => {
 
 describe('2. a model whose input is too large is refused before any image is resized', () => {
   it('40000×40000 and 15000×15000: one line, in time and memory (a RangeError with a stack, and 8 GB for minutes)', async () => {
-    for (const side of [40_000, 15_000]) {
+    // 40000 and 15000 exceed the parser's element limit for any tensor; 5000 passes it and is refused as an image input.
+    for (const side of [40_000, 15_000, 5_000]) {
       const model = fixture(`input-${side}`, () => {}, { size: side });
       const r = await child('classify', CAT, '--weights', model);
-      expectRefused(r, new RegExp(`input \\[1,3,${side},${side}\\]`));
+      expectRefused(r, new RegExp(`input .*\\[1,3,${side},${side}\\]`));
     }
   });
 
   it('the same for classviz, which makes its own noise image of the input size', async () => {
     const model = fixture('input-40000', () => {}, { size: 40_000 });
-    expectRefused(await child('classviz', '--class', '1', '--iters', '1', '--out', fresh(), '--weights', model), /input \[1,3,40000,40000\]/);
+    expectRefused(await child('classviz', '--class', '1', '--iters', '1', '--out', fresh(), '--weights', model), /input .*\[1,3,40000,40000\]/);
   });
 });
 

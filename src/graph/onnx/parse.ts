@@ -420,7 +420,17 @@ export function parseOnnx(bytes: Uint8Array, options: ParseOptions = {}): OnnxGr
     check(!inputNames.has(name), () => `graph input '${name}' appears twice`);
     inputNames.add(name);
     // IR 3 lists every initializer among the inputs too (as an overridable default): those are weights, not inputs.
-    if (!initializers.has(name)) inputs.push(readValueInfo(vi, 'graph input'));
+    if (!initializers.has(name)) {
+      const input = readValueInfo(vi, 'graph input');
+      // An input is a tensor like any other: the same element limit, checked on the declared sizes (batch 1) before
+      // any shape is inferred from them. [issue 10: found by scripts/fuzz.ts, a declared 2^31 rows took seconds]
+      const elements = input.dims.reduce<number>((n, d, i) => n * (typeof d === 'number' && i > 0 ? d : 1), 1);
+      check(
+        elements <= budget.maxElements,
+        () => `graph input '${name}' ${fmtDims(input.dims)} declares ${elements.toExponential(3)} elements per image, more than the limit of ${budget.maxElements}`,
+      );
+      inputs.push(input);
+    }
   }
   const outputs = (graph.output ?? []).map((vi) => readValueInfo(vi, 'graph output'));
   check(outputs.length > 0, 'the ONNX graph declares no outputs');
