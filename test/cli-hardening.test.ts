@@ -271,6 +271,10 @@ describe('3. scores are read as [N, classes]', () => {
     for (const args of [['classify', CAT], ['saliency', CAT, '--out', fresh()], ['fool', CAT, '--target', '1', '--out', fresh()]]) {
       expectOneLine(await cli(...args, '--weights', model), /output 'classifier_relu' \[1,10,7,7\] cannot be read as \[N, classes\]/);
     }
+    // info still describes it, saying why it has no classes.
+    const info = await cli('info', '--weights', model);
+    expect(info.code, info.err).toBe(0);
+    expect(info.out).toMatch(/^classes +none: the model's output 'classifier_relu' \[1,10,7,7\] cannot be read/m);
   });
 });
 

@@ -13,7 +13,11 @@ import { buildModel, squeezenetLikeSpec } from '../src/graph/onnx/build-fixture.
 import { parseOnnx } from '../src/graph/onnx/parse.js';
 import { decodeImage, encodePng } from '../src/image/node-io.js';
 import type { FuzzReport } from '../scripts/fuzz.js';
+import { Model } from '../src/graph/model.js';
+import { useGpu } from './helpers.js';
 import { repoRoot } from './shared-data.js';
+
+const gpu = useGpu();
 
 const CASES = 300;
 
@@ -87,5 +91,20 @@ describe('what the fuzzer found: names taken from a damaged file kept the messag
     const message = refusal(() => decodeImage(bad, 'chunk.png')).message;
     expect(message.includes('\n')).toBe(false);
     expect(message).toMatch(/^corrupt PNG 'chunk\.png': chunk '\\n/);
+  });
+
+  it('a MaxPool reading an int64 constant: one line, not a TypeError from inside shape inference', () => {
+    const spec = squeezenetLikeSpec({ irVersion: 7, flatten: 'reshape-1' });
+    spec.nodes.find((n) => n.name === 'pool0')!.inputs = ['reshape_shape'];
+    const error = refusal(() => Model.load(gpu(), buildModel(spec)));
+    expect(error.message).toBe("node 'pool0' (MaxPool): input 'reshape_shape' is neither computed nor a float constant");
+  });
+
+  it('an input declaring 2^31 rows is refused by the parser, before shapes are inferred from it (that took seconds)', () => {
+    const spec = squeezenetLikeSpec({ irVersion: 7 });
+    spec.inputs[0]!.dims = [1, 3, 2 ** 31, 32];
+    expect(refusal(() => parseOnnx(buildModel(spec))).message).toBe(
+      "graph input 'data' [1,3,2147483648,32] declares 2.062e+11 elements per image, more than the limit of 268435456",
+    );
   });
 });

@@ -169,8 +169,6 @@ export class Model {
       this.steps.push({ node, op: fusedRelu ? 'Conv+Relu' : node.opType, inputs, outputs, ...lower(ctx) });
     }
     for (const name of this.outputNames) this.alias.has(name) && check(false, () => `graph output '${name}' is a plain copy of '${this.alias.get(name)}'; not supported`);
-    if (options.fuseConcat ?? true) this.fuseConcatsOfConvs(isOutput, input.dims);
-
     // Static inputs must be constants on the GPU.
     const produced = new Set([this.inputName, ...this.steps.flatMap((s) => s.outputs)]);
     for (const step of this.steps) {
@@ -178,6 +176,9 @@ export class Model {
         check(produced.has(name) || floats.has(name), () => `${describe(step.node)}: input '${name}' is neither computed nor a float constant`);
       }
     }
+    // [issue 10, found by scripts/fuzz.ts] Fusion infers shapes, so it comes after the check above: a MaxPool reading
+    // an int64 constant was a TypeError there instead of this one line.
+    if (options.fuseConcat ?? true) this.fuseConcatsOfConvs(isOutput, input.dims);
     this.steps.forEach((s, i) => s.inputs.forEach((name) => this.lastUse.set(name, i)));
     this.dependsOnInput = new Set([this.inputName]);
     for (const s of this.steps) if (s.inputs.some((name) => this.dependsOnInput.has(name))) s.outputs.forEach((o) => this.dependsOnInput.add(o));
