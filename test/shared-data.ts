@@ -58,13 +58,12 @@ export function sharedDataProblem(kind: SharedKind): string | null {
 export function sharedData(kind: SharedKind, tests: string): string | null {
   const problem = sharedDataProblem(kind);
   if (problem === null) return KINDS[kind].dir;
-  const line = `skipping ${tests}: ${problem}`;
   if (REQUIRE_SHARED) {
     it(`needs ${KINDS[kind].what} (PIXELPROP_REQUIRE_SHARED=1)`, () => {
-      throw new Error(`${line}; PIXELPROP_REQUIRE_SHARED=1 makes this a failure`);
+      throw new Error(`${tests} cannot run: ${problem}; with PIXELPROP_REQUIRE_SHARED=1 that is a failure, not a skip`);
     });
   } else {
-    console.warn(`pixelprop tests: ${line}`);
+    console.warn(`pixelprop tests: skipping ${tests}: ${problem}`);
   }
   return null;
 }
