@@ -119,6 +119,7 @@ function expectRefused(r: ChildOutcome, message: RegExp): void {
   expect(lines[0]).toMatch(message);
   expect(r.maxRss!, 'peak resident memory').toBeLessThan(MEMORY_BOUND_BYTES);
   expect(r.stdout).toBe('');
+  console.log(`refused, peak RSS ${(r.maxRss! / 2 ** 20).toFixed(0)} MiB: ${lines[0]}`);
 }
 
 function expectOneLine(r: Outcome, message: RegExp): void {

@@ -179,6 +179,8 @@ async function readWholeFile(path: string, what: string): Promise<Uint8Array> {
   return readFileLimited(path, what, MAX_FILE_BYTES);
 }
 
+const article = (what: string): string => `${/^[aeiou.]/i.test(what) ? 'an' : 'a'} ${what}`;
+
 /**
  * The bytes of a regular file, refused with one line when it is anything else or holds more than `maxBytes`.
  *
@@ -193,9 +195,9 @@ export async function readFileLimited(path: string, what: string, maxBytes: numb
   try {
     const info = await stat(path);
     if (info.isDirectory()) throw refuse('it is a directory');
-    if (!info.isFile()) throw new PixelpropError(`'${path}' is not a regular file (a device, a pipe or a socket); give ${what} as a file`);
+    if (!info.isFile()) throw new PixelpropError(`'${path}' is not a regular file (a device, a pipe or a socket), so it is not read as ${article(what)}`);
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    if (!(await handle.stat()).isFile()) throw new PixelpropError(`'${path}' is not a regular file; give ${what} as a file`);
+    if (!(await handle.stat()).isFile()) throw new PixelpropError(`'${path}' is not a regular file, so it is not read as ${article(what)}`);
     let buffer = new Uint8Array(Math.min(info.size, maxBytes) + 1);
     let length = 0;
     for (;;) {
