@@ -216,7 +216,7 @@ describe('1. numeric options have a documented range', () => {
 });
 
 describe('2. a model whose input is too large is refused before any image is resized', () => {
-  it('40000×40000 and 15000×15000: one line, in time and memory (a RangeError with a stack, and 8 GB for minutes)', async () => {
+  it('40000², 15000² and 5000² inputs: one line, in time and memory (a RangeError with a stack, and 8 GB for minutes)', async () => {
     // 40000 and 15000 exceed the parser's element limit for any tensor; 5000 passes it and is refused as an image input.
     for (const side of [40_000, 15_000, 5_000]) {
       const model = fixture(`input-${side}`, () => {}, { size: side });
