@@ -147,6 +147,14 @@ export async function ensureWeights(options = {}) {
   const names = { model: MODEL_FILE, synset: SYNSET_FILE };
   const sources = {};
   const haveShared = sharedDir ? await isDirectory(sharedDir) : false;
+  // What a person without network access does instead: fetch each file not yet in place on a machine that has
+  // network access, and put it where this script would have.
+  const needed = [];
+  for (const kind of ['model', 'synset']) if ((await problemWith(files[kind], kind)) !== null) needed.push(kind);
+  const byHand = () => {
+    const steps = needed.filter((k) => sources[k] === undefined).map((k) => `${urls[k]} as ${files[k]}`);
+    return `to set up by hand, download ${steps.join(' and ')}`;
+  };
 
   for (const kind of ['model', 'synset']) {
     const dest = files[kind];
@@ -175,9 +183,7 @@ export async function ensureWeights(options = {}) {
       try {
         tmp = await download(urls[kind], dest, { quiet });
       } catch (err) {
-        throw new Error(
-          `cannot download ${urls[kind]}: ${err.message}; copy ${MODEL_FILE} and ${SYNSET_FILE} into ${dir}/ by hand`,
-        );
+        throw new Error(`cannot download ${urls[kind]}: ${err.message}; ${byHand()}`);
       }
       sources[kind] = 'downloaded';
     }
@@ -185,7 +191,7 @@ export async function ensureWeights(options = {}) {
     if (bad !== null) {
       await rm(tmp, { force: true });
       const from = sources[kind] === 'copied' ? shared : urls[kind];
-      throw new Error(`${names[kind]} from ${from} ${bad}; copy ${MODEL_FILE} and ${SYNSET_FILE} into ${dir}/ by hand`);
+      throw new Error(`${names[kind]} from ${from} ${bad}; ${byHand()}`);
     }
     await rename(tmp, dest);
   }

@@ -6,8 +6,7 @@
  * The CPU path costs about 3 s per photo on a 2-core machine, so the photos go in groups of five, one test each.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor } from '../src/gpu/tensor.js';
 import { parseSynset } from '../src/graph/labels.js';
@@ -16,13 +15,12 @@ import { readImage } from '../src/image/node-io.js';
 import { preprocess } from '../src/image/preprocess.js';
 import { host } from '../src/kernels/host.js';
 import { useGpu } from './helpers.js';
+import { MODEL_PATH, SYNSET_PATH, sharedData } from './shared-data.js';
 
 const gpu = useGpu();
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = resolve(repoRoot, '..', 'shared');
-const photoDir = join(shared, 'images', 'imagenet_val_25');
-const labels = JSON.parse(readFileSync(join(photoDir, 'labels.json'), 'utf8')) as { file: string; classIndex: number; synset: string; name: string }[];
-const synset = parseSynset(readFileSync(join(shared, 'weights', 'synset.txt'), 'utf8'));
+const photoDir = sharedData('photos', 'the accuracy on the 25 ImageNet photos');
+type Label = { file: string; classIndex: number; synset: string; name: string };
+const labels: Label[] = photoDir ? JSON.parse(readFileSync(join(photoDir, 'labels.json'), 'utf8')) : [];
 
 const GROUP = 5;
 const SIZE = 224;
@@ -37,17 +35,18 @@ function topK(scores: ArrayLike<number>, k: number): number[] {
     .slice(0, k);
 }
 
-describe('25 ImageNet photos', () => {
+describe.skipIf(photoDir === null)('25 ImageNet photos', () => {
   let model: Model;
   /** per photo: the CPU path's top 5 */
   const top5 = new Map<string, number[]>();
   beforeAll(() => {
-    model = Model.load(gpu(), readFileSync(join(shared, 'weights', 'squeezenet1.1.onnx')));
+    model = Model.load(gpu(), readFileSync(MODEL_PATH));
   });
   afterAll(() => model?.dispose());
 
   it('labels.json agrees with synset.txt', () => {
     expect(labels).toHaveLength(25);
+    const synset = parseSynset(readFileSync(SYNSET_PATH, 'utf8'));
     for (const l of labels) expect(synset.ids[l.classIndex], l.file).toBe(l.synset);
   });
 
@@ -57,7 +56,7 @@ describe('25 ImageNet photos', () => {
     async (_, group) => {
       const per = 3 * SIZE * SIZE;
       const chw = new Float32Array(group.length * per);
-      for (const [i, l] of group.entries()) chw.set(preprocess(await readImage(join(photoDir, l.file)), { size: SIZE }), i * per);
+      for (const [i, l] of group.entries()) chw.set(preprocess(await readImage(join(photoDir!, l.file)), { size: SIZE }), i * per);
       const x = Tensor.from(gpu(), [group.length, 3, SIZE, SIZE], chw, 'photos');
       const y = model.forward(x);
       const onGpu = await y.read();

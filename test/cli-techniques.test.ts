@@ -11,13 +11,13 @@ import { classVizSettings } from '../src/cli/classviz.js';
 import { main } from '../src/cli/main.js';
 import { CLASS_VISUALIZATION_DEFAULTS, YOSINSKI_PRESET } from '../src/techniques/classviz.js';
 import { decodeImage, readNpy } from '../src/image/node-io.js';
-import { MODEL_PATH, PHOTOS, repoRoot } from './techniques-helpers.js';
+import { MODEL_PATH, repoRoot } from './shared-data.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pixelprop-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const HAY = join(PHOTOS, '00_958.png');
-const CAT = join(repoRoot, 'samples', 'chelsea.png');
+// Sample photos of the repository (CC0), so that these tests run in any clone.
+const CAT = join(repoRoot, 'samples', 'chelsea.png'); // Egyptian cat (285)
 const WEIGHTS = ['--weights', MODEL_PATH];
 
 /** Runs `pixelprop ...args` in-process; returns the exit code and what went to stdout and stderr. */
@@ -48,21 +48,21 @@ describe('bad input: exit code 2, one line on stderr, no files', () => {
     ['saliency of a missing file', ['saliency', join(work, 'missing.png')], /cannot read image '.*missing\.png': no such file/],
     ['saliency of a file that is not an image', ['saliency', notAnImage], /not-an-image\.png/],
     ['saliency without an image', ['saliency'], /no image given/],
-    ['saliency with a class index out of range', ['saliency', HAY, '--class', '1000', ...WEIGHTS], /class index 1000 is out of range: the model has classes 0 to 999/],
-    ['saliency with an unknown class name', ['saliency', HAY, '--class', 'tarantul', ...WEIGHTS], /unknown class 'tarantul'; closest: tarantula \(76\)/],
-    ['saliency with two classes for one image', ['saliency', HAY, '--class', '1', '--class', '2'], /--class given 2 times for 1 images/],
-    ['saliency with an unknown method', ['saliency', HAY, '--method', 'occlusion'], /--method must be one of vanilla, smoothgrad, gradxinput/],
-    ['saliency with 0 samples', ['saliency', HAY, '--method', 'smoothgrad', '--samples', '0'], /--samples must be positive, got 0/],
-    ['saliency with negative noise', ['saliency', HAY, '--noise=-1'], /--noise must be at least 0/],
-    ['fool without a target', ['fool', HAY], /--target is required/],
-    ['fool with a target out of range', ['fool', HAY, '--target', '1000', ...WEIGHTS], /class index 1000 is out of range/],
-    ['fool with an unknown target name', ['fool', HAY, '--target', 'stingrey', ...WEIGHTS], /unknown class 'stingrey'; closest: .*stingray \(6\)/],
-    ['fool with 0 iterations', ['fool', HAY, '--target', '6', '--max-iters', '0'], /--max-iters must be positive, got 0/],
-    ['fool with a fractional iteration count', ['fool', HAY, '--target', '6', '--max-iters', '2.5'], /--max-iters must be a whole number/],
-    ['fool with a zero learning rate', ['fool', HAY, '--target', '6', '--lr', '0'], /--lr must be positive, got 0/],
-    ['fool with a negative learning rate', ['fool', HAY, '--target', '6', '--lr=-1'], /--lr must be positive, got -1/],
-    ['fool with a learning rate that is not a number', ['fool', HAY, '--target', '6', '--lr', 'fast'], /--lr must be a number, got 'fast'/],
-    ['fool of two images', ['fool', HAY, HAY, '--target', '6'], /expected one image, got 2/],
+    ['saliency with a class index out of range', ['saliency', CAT, '--class', '1000', ...WEIGHTS], /class index 1000 is out of range: the model has classes 0 to 999/],
+    ['saliency with an unknown class name', ['saliency', CAT, '--class', 'tarantul', ...WEIGHTS], /unknown class 'tarantul'; closest: tarantula \(76\)/],
+    ['saliency with two classes for one image', ['saliency', CAT, '--class', '1', '--class', '2'], /--class given 2 times for 1 images/],
+    ['saliency with an unknown method', ['saliency', CAT, '--method', 'occlusion'], /--method must be one of vanilla, smoothgrad, gradxinput/],
+    ['saliency with 0 samples', ['saliency', CAT, '--method', 'smoothgrad', '--samples', '0'], /--samples must be positive, got 0/],
+    ['saliency with negative noise', ['saliency', CAT, '--noise=-1'], /--noise must be at least 0/],
+    ['fool without a target', ['fool', CAT], /--target is required/],
+    ['fool with a target out of range', ['fool', CAT, '--target', '1000', ...WEIGHTS], /class index 1000 is out of range/],
+    ['fool with an unknown target name', ['fool', CAT, '--target', 'stingrey', ...WEIGHTS], /unknown class 'stingrey'; closest: .*stingray \(6\)/],
+    ['fool with 0 iterations', ['fool', CAT, '--target', '6', '--max-iters', '0'], /--max-iters must be positive, got 0/],
+    ['fool with a fractional iteration count', ['fool', CAT, '--target', '6', '--max-iters', '2.5'], /--max-iters must be a whole number/],
+    ['fool with a zero learning rate', ['fool', CAT, '--target', '6', '--lr', '0'], /--lr must be positive, got 0/],
+    ['fool with a negative learning rate', ['fool', CAT, '--target', '6', '--lr=-1'], /--lr must be positive, got -1/],
+    ['fool with a learning rate that is not a number', ['fool', CAT, '--target', '6', '--lr', 'fast'], /--lr must be a number, got 'fast'/],
+    ['fool of two images', ['fool', CAT, CAT, '--target', '6'], /expected one image, got 2/],
     ['fool of a missing file', ['fool', join(work, 'missing.png'), '--target', '6'], /no such file/],
     ['classviz without a class', ['classviz'], /--class is required/],
     ['classviz with an unknown class name', ['classviz', '--class', 'yorkshire terier', ...WEIGHTS], /unknown class 'yorkshire terier'; closest: .*Yorkshire terrier \(187\)/],
@@ -74,7 +74,7 @@ describe('bad input: exit code 2, one line on stderr, no files', () => {
     ['classviz with blur every 0', ['classviz', '--class', '76', '--blur-every', '0'], /--blur-every must be positive/],
     ['classviz with an unknown preset', ['classviz', '--class', '76', '--preset', 'olah'], /--preset must be one of yosinski, got 'olah'/],
     // node's parseArgs takes "--lr -1" for an option without its value: negative numbers go as --lr=-1
-    ['a negative number without =', ['fool', HAY, '--target', '6', '--lr', '-1'], /fool: Option '--lr' argument is ambiguous/],
+    ['a negative number without =', ['fool', CAT, '--target', '6', '--lr', '-1'], /fool: Option '--lr' argument is ambiguous/],
     ['classviz with an unknown option', ['classviz', '--class', '76', '--sigma', '1'], /classviz: Unknown option '--sigma'/],
     ['demo with 0 iterations', ['demo', '--iters', '0'], /--iters must be positive/],
   ];
@@ -104,12 +104,12 @@ describe('classviz settings', () => {
 describe('--json', () => {
   it('saliency --npy --json: the summary, the figure and the arrays [N,H,W] and [N,3,H,W]', async () => {
     const dir = freshDir();
-    const { code, out, err } = await cli('saliency', HAY, '--npy', '--json', '--out', dir, ...WEIGHTS);
+    const { code, out, err } = await cli('saliency', CAT, '--npy', '--json', '--out', dir, ...WEIGHTS);
     expect(err).toBe('');
     expect(code).toBe(0);
     const summary = JSON.parse(out);
     expect(Object.keys(summary).sort()).toEqual(['images', 'method', 'npy', 'output']);
-    expect(summary.images).toEqual([{ file: HAY, class: 958, className: 'hay', predicted: 958, predictedName: 'hay' }]);
+    expect(summary.images).toEqual([{ file: CAT, class: 285, className: 'Egyptian cat', predicted: 285, predictedName: 'Egyptian cat' }]);
     expect(summary.output).toBe(join(dir, 'saliency.png'));
     expect(decodeImage(readFileSync(summary.output)).width).toBeGreaterThan(224);
     expect((await readNpy(summary.npy.saliency)).shape).toEqual([1, 224, 224]);

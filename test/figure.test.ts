@@ -13,15 +13,10 @@ import { colorize } from '../src/image/colormap.js';
 import { toUint8, type RgbImage8 } from '../src/image/image.js';
 import { readImage, writePng } from '../src/image/node-io.js';
 import { pixel, solid } from './bitmaps.js';
+import { sharedData } from './shared-data.js';
 
-const PHOTOS = '/work/shared/images/imagenet_val_25';
-const photos = (() => {
-  try {
-    return readdirSync(PHOTOS).filter((f) => f.endsWith('.png')).sort().map((f) => join(PHOTOS, f));
-  } catch {
-    return [];
-  }
-})();
+const PHOTOS = sharedData('photos', 'the figure from real photos');
+const photos = PHOTOS === null ? [] : readdirSync(PHOTOS).filter((f) => f.endsWith('.png')).sort().map((f) => join(PHOTOS, f));
 
 /** The bounding box [x0, y0, x1, y1) of pixels that differ from white inside a window, or null when none do. */
 function inkBox(img: RgbImage8, x0: number, y0: number, x1: number, y1: number): [number, number, number, number] | null {

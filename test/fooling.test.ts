@@ -14,9 +14,11 @@ import { softmaxRef } from '../src/kernels/softmax.js';
 import { fool, type FoolResult } from '../src/techniques/fool.js';
 import { useGpu } from './helpers.js';
 import { HEAVY, mean, photoTensor, photos, useModel } from './techniques-helpers.js';
+import { sharedData } from './shared-data.js';
 
 const gpu = useGpu();
 const model = useModel(gpu);
+const photosDir = sharedData('photos', 'the fooling tests (they run on ImageNet photos)');
 
 const STINGRAY = 6;
 
@@ -30,7 +32,7 @@ async function classifySaved(result: FoolResult): Promise<{ argmax: number; prob
   return { argmax: probs.indexOf(Math.max(...probs)), probs };
 }
 
-describe('fooling images (Szegedy et al. 2014)', () => {
+describe.skipIf(photosDir === null)('fooling images (Szegedy et al. 2014)', () => {
   it('allocates no GPU buffer per iteration, and reports on the saved 8-bit image', async () => {
     const x = await photoTensor(gpu(), '00_958.png');
     const created: number[] = [];

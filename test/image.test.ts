@@ -34,18 +34,13 @@ import {
 } from '../src/image/preprocess.js';
 import { decodeNpy, encodeNpy } from '../src/image/npy.js';
 import { colorOf, colorize, colormapLut } from '../src/image/colormap.js';
-import { sniffFormat } from '../src/image/probe.js';
+import { probeBrowserImage, sniffFormat } from '../src/image/probe.js';
 import { Rng } from '../src/util/rng.js';
+import { sharedData } from './shared-data.js';
 
 const { PNG } = pngjs;
-const PHOTOS = '/work/shared/images/imagenet_val_25';
-const photos = (() => {
-  try {
-    return readdirSync(PHOTOS).filter((f) => f.endsWith('.png')).sort().map((f) => join(PHOTOS, f));
-  } catch {
-    return [];
-  }
-})();
+const PHOTOS = sharedData('photos', 'decoding the 25 ImageNet photos');
+const photos = PHOTOS === null ? [] : readdirSync(PHOTOS).filter((f) => f.endsWith('.png')).sort().map((f) => join(PHOTOS, f));
 
 const dir = mkdtempSync(join(tmpdir(), 'pixelprop-image-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -371,6 +366,57 @@ describe('refusing bad files with one line', () => {
     const arithmetic = Uint8Array.from(jpg);
     arithmetic[sof + 1] = 0xc9;
     expectError(() => decodeImage(arithmetic, 'a.jpg'), /arithmetic JPEG; only baseline and progressive/);
+  });
+
+  it('the browser-only formats: GIF and WebP sizes read from their headers, huge ones refused; others are not read', () => {
+    // Headers laid out as PIL writes them (checked against PIL's GIF and its lossy, lossless and extended WebP).
+    const gif = (w: number, h: number, frame?: [number, number, number, number]): Uint8Array => {
+      const b = new Uint8Array(40);
+      b.set([...'GIF89a'].map((c) => c.charCodeAt(0)));
+      new DataView(b.buffer).setUint16(6, w, true);
+      new DataView(b.buffer).setUint16(8, h, true);
+      if (frame) {
+        b[13] = 0x2c; // image descriptor: left, top, width, height
+        frame.forEach((v, k) => new DataView(b.buffer).setUint16(14 + 2 * k, v, true));
+      }
+      return b;
+    };
+    const webp = (chunk: string, body: (v: DataView) => void): Uint8Array => {
+      const b = new Uint8Array(40);
+      b.set([...'RIFF'].map((c) => c.charCodeAt(0)));
+      b.set([...'WEBP'].map((c) => c.charCodeAt(0)), 8);
+      b.set([...chunk].map((c) => c.charCodeAt(0)), 12);
+      body(new DataView(b.buffer));
+      return b;
+    };
+    const vp8x = (w: number, h: number) =>
+      webp('VP8X', (v) => {
+        v.setUint16(24, (w - 1) & 0xffff, true);
+        v.setUint8(26, (w - 1) >> 16);
+        v.setUint16(27, (h - 1) & 0xffff, true);
+        v.setUint8(29, (h - 1) >> 16);
+      });
+    const vp8l = (w: number, h: number) =>
+      webp('VP8L', (v) => {
+        v.setUint8(20, 0x2f);
+        v.setUint32(21, ((w - 1) | ((h - 1) << 14)) >>> 0, true);
+      });
+    const vp8 = (w: number, h: number) =>
+      webp('VP8 ', (v) => {
+        [0x9d, 0x01, 0x2a].forEach((x, k) => v.setUint8(23 + k, x));
+        v.setUint16(26, w, true);
+        v.setUint16(28, h, true);
+      });
+    expect(probeBrowserImage(gif(37, 21, [0, 0, 37, 21]), 'a.gif')).toEqual({ format: 'gif', width: 37, height: 21 });
+    expect(probeBrowserImage(vp8x(37, 21), 'a.webp')).toEqual({ format: 'webp', width: 37, height: 21 });
+    expect(probeBrowserImage(vp8l(37, 21), 'a.webp')).toEqual({ format: 'webp', width: 37, height: 21 });
+    expect(probeBrowserImage(vp8(37, 21), 'a.webp')).toEqual({ format: 'webp', width: 37, height: 21 });
+    expectError(() => probeBrowserImage(gif(60000, 60000), 'big.gif'), /^'big\.gif' declares 60000×60000 pixels/);
+    expectError(() => probeBrowserImage(gif(10, 10, [50000, 0, 30000, 30000]), 'frame.gif'), /^'frame\.gif' declares 80000×30000 pixels/);
+    expectError(() => probeBrowserImage(vp8x(16000000, 16000000), 'big.webp'), /^'big\.webp' declares 16000000×16000000 pixels/);
+    expectError(() => probeBrowserImage(vp8l(16384, 16384), 'big.webp'), /declares 16384×16384 pixels/);
+    expectError(() => probeBrowserImage(gif(10, 10).subarray(0, 10), 'cut.gif'), /^corrupt GIF 'cut\.gif': file ends inside the header$/);
+    expect(probeBrowserImage(new TextEncoder().encode('BM and the rest of a bitmap'), 'a.bmp')).toBeNull();
   });
 
   it('an interlaced PNG whose data inflates past its declared size is refused (pngjs would inflate it unbounded)', () => {

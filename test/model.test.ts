@@ -11,8 +11,7 @@
  * - files the loader must refuse with one line before allocating anything, and a batch too large for the device.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PixelpropError } from '../src/gpu/errors.js';
 import { Tensor } from '../src/gpu/tensor.js';
@@ -34,12 +33,12 @@ import { host, type HostTensor } from '../src/kernels/host.js';
 import { classScoreGradient } from '../src/techniques/gradient.js';
 import { Rng } from '../src/util/rng.js';
 import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, rand, toGpu, useGpu } from './helpers.js';
+import { MODEL_PATH, sharedData, sharedDataDir } from './shared-data.js';
 
 const gpu = useGpu();
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = resolve(repoRoot, '..', 'shared');
-const realModelPath = join(shared, 'weights', 'squeezenet1.1.onnx');
-const testDataDir = join(shared, 'weights', 'squeezenet1.1-test-data');
+const realModelPath = MODEL_PATH;
+const testDataDir = sharedData('testData', "the real model against the model zoo's test data");
+const photosDir = sharedData('photos', 'the gradient of the real model on an ImageNet photo');
 /**
  * The photo of the gradient test: a quail (class 85). Photos are not all fit for an exact comparison of gradients: the
  * network is piecewise linear, and where a max-pooling window holds two values within float32 rounding of each other,
@@ -48,7 +47,7 @@ const testDataDir = join(shared, 'weights', 'squeezenet1.1-test-data');
  * gradients differ by 7e-4 in a small patch, 02_244.png has two (1e-2); on 01_085.png every window picks the same tap
  * and the gradients agree to 4e-7.
  */
-const photoPath = join(shared, 'images', 'imagenet_val_25', '01_085.png');
+const photoPath = join(sharedDataDir('photos'), '01_085.png');
 const PHOTO_CLASS = 85;
 
 function hostOf(t: { dims: number[]; data: Float32Array | number[] }): HostTensor {
@@ -103,8 +102,8 @@ describe('the real SqueezeNet 1.1', () => {
     expect(() => model.checkBatch(model.maxBatch())).not.toThrow();
   });
 
-  it.each([0, 1, 2])('matches test_data_set_%i on the GPU (≤ 1e-5)', async (k) => {
-    const dir = join(testDataDir, `test_data_set_${k}`);
+  it.skipIf(testDataDir === null).each([0, 1, 2])('matches test_data_set_%i on the GPU (≤ 1e-5)', async (k) => {
+    const dir = join(testDataDir!, `test_data_set_${k}`);
     const input = parseTensorProto(readFileSync(join(dir, 'input_0.pb')));
     const expected = parseTensorProto(readFileSync(join(dir, 'output_0.pb')));
     const y = await gpuForward(model, hostOf(input));
@@ -113,8 +112,8 @@ describe('the real SqueezeNet 1.1', () => {
     console.log(`test_data_set_${k}: GPU max|Δ|/max|ref| = ${err.toExponential(2)}`);
   });
 
-  it('the CPU path matches test_data_set_0 (≤ 1e-5)', () => {
-    const dir = join(testDataDir, 'test_data_set_0');
+  it.skipIf(testDataDir === null)('the CPU path matches test_data_set_0 (≤ 1e-5)', () => {
+    const dir = join(testDataDir!, 'test_data_set_0');
     const input = parseTensorProto(readFileSync(join(dir, 'input_0.pb')));
     const expected = parseTensorProto(readFileSync(join(dir, 'output_0.pb')));
     const y = model.referenceForward(hostOf(input));
@@ -122,7 +121,7 @@ describe('the real SqueezeNet 1.1', () => {
     console.log(`test_data_set_0: CPU path max|Δ|/max|ref| = ${err.toExponential(2)}`);
   });
 
-  it('the gradient of a class score on a real photo: GPU = CPU path (≤ 1e-4)', async () => {
+  it.skipIf(photosDir === null)('the gradient of a class score on a real photo: GPU = CPU path (≤ 1e-4)', async () => {
     const image = preprocess(await readImage(photoPath));
     const xh = host([1, 3, 224, 224], image);
     const x = Tensor.from(gpu(), xh.shape, image, 'photo');
@@ -134,7 +133,7 @@ describe('the real SqueezeNet 1.1', () => {
     for (const t of [x, scores, grad]) t.dispose();
   });
 
-  it('the Fire concats computed in place give the same scores and gradient as separate convs and concats', async () => {
+  it.skipIf(photosDir === null)('the Fire concats computed in place give the same scores and gradient as separate convs and concats', async () => {
     const plain = Model.load(gpu(), readFileSync(realModelPath), { fuseConcats: false });
     expect(plain.describeSteps()).toContain('Concat');
     const image = preprocess(await readImage(photoPath));

@@ -3,12 +3,11 @@
  * checked by its message); then scripts/weights.mjs (copy path, local downloads, offline and HTTP errors). CPU only.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PixelpropError } from '../src/gpu/errors.js';
@@ -28,12 +27,11 @@ import { supportedOnnxOps } from '../src/graph/passes/index.js';
 import { describeGraph, parseOnnx, toInt } from '../src/graph/onnx/parse.js';
 import { Rng } from '../src/util/rng.js';
 import { ensureWeights } from '../scripts/weights.mjs';
+import { MODEL_PATH, SYNSET_PATH, repoRoot } from './shared-data.js';
 
 // onnx-proto is CommonJS: Node's ESM loader exposes `onnx` only on the default export.
 const { onnx } = onnxProto;
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const sharedWeights = resolve(repoRoot, '..', 'shared', 'weights');
-const realModelPath = join(sharedWeights, 'squeezenet1.1.onnx');
+const realModelPath = MODEL_PATH;
 
 /** The PixelpropError that `f` throws (fails the test if it throws nothing or something else). */
 function errorOf(f: () => unknown): PixelpropError {
@@ -329,9 +327,13 @@ describe('broken files are refused with one clear line', () => {
   it('a protobuf that is not a model, or a model without graph or nodes', () => {
     expect(errorOf(() => parseOnnx(new TextEncoder().encode('hello, world'))).message).toMatch(/^not an ONNX model \(/);
     const proto = buildModelProto(convSpec());
-    expect(errorOf(() => parseOnnx(encodeModel({ ...proto, graph: null }))).message).toBe(
-      'not an ONNX model (it decodes as protobuf but holds no graph)',
+    // A model header without its graph is what a cut file decodes as: exporters write the graph after the header.
+    const headerOnly = encodeModel({ ...proto, graph: null });
+    expect(errorOf(() => parseOnnx(headerOnly)).message).toBe(
+      `not a complete ONNX model: the file ends after ${headerOnly.length} bytes, before its graph; it looks truncated`,
     );
+    // A protobuf with no field of a model at all is not called truncated.
+    expect(errorOf(() => parseOnnx(Uint8Array.of(0x50, 0x01))).message).toBe('not an ONNX model (it decodes as protobuf but holds no graph)');
     const empty = buildModelProto(convSpec());
     empty.graph!.node = [];
     expect(errorOf(() => parseOnnx(encodeModel(empty))).message).toBe("the ONNX graph 'fixture' has no nodes");
@@ -494,7 +496,16 @@ describe('scripts/weights.mjs', () => {
   let base = '';
   let closedPort = 0;
   const modelBytes = readFileSync(realModelPath);
-  const synsetBytes = readFileSync(join(sharedWeights, 'synset.txt'));
+  const synsetBytes = readFileSync(SYNSET_PATH);
+  /** A read-only folder holding both files, as ../shared/weights is laid beside a clone. */
+  const readOnlyShared = (): string => {
+    const d = tempDir();
+    for (const [name, bytes] of [['squeezenet1.1.onnx', modelBytes], ['synset.txt', synsetBytes]] as const) {
+      writeFileSync(join(d, name), bytes);
+      chmodSync(join(d, name), 0o444);
+    }
+    return d;
+  };
 
   beforeAll(async () => {
     // A local stand-in for GitHub: files, a redirect, a 404, and a connection that dies halfway.
@@ -528,6 +539,7 @@ describe('scripts/weights.mjs', () => {
 
   it('copies from the shared folder, then finds the files present', async () => {
     const dir = tempDir();
+    const sharedWeights = readOnlyShared();
     const first = await ensureWeights({ quiet: true, weightsDir: dir, sharedDir: sharedWeights });
     expect(first.sources).toEqual({ model: 'copied', synset: 'copied' });
     expect(readFileSync(first.model).equals(modelBytes)).toBe(true);
@@ -553,9 +565,9 @@ describe('scripts/weights.mjs', () => {
 
   it('offline, HTTP errors, a cut connection and an HTML page fail with one line and leave no file', async () => {
     const cases: [string, RegExp][] = [
-      [`http://127.0.0.1:${closedPort}/model.onnx`, /: connect ECONNREFUSED 127\.0\.0\.1:\d+; copy/],
-      [`${base}/missing`, /: HTTP 404 Not Found; copy/],
-      [`${base}/cut`, /: (other side closed|terminated|.*closed.*); copy/],
+      [`http://127.0.0.1:${closedPort}/model.onnx`, /: connect ECONNREFUSED 127\.0\.0\.1:\d+; to set up/],
+      [`${base}/missing`, /: HTTP 404 Not Found; to set up/],
+      [`${base}/cut`, /: (other side closed|terminated|.*closed.*); to set up/],
     ];
     for (const [url, reason] of cases) {
       const dir = tempDir();
@@ -566,7 +578,8 @@ describe('scripts/weights.mjs', () => {
       expect(err, url).toBeInstanceOf(Error);
       expect(err!.message).toMatch(new RegExp(`^cannot download ${url.replace(/[.?]/g, '\\$&')}`));
       expect(err!.message).toMatch(reason);
-      expect(err!.message).toMatch(/copy squeezenet1\.1\.onnx and synset\.txt into .*\/ by hand$/);
+      expect(err!.message).toContain(`; to set up by hand, download ${url} as ${join(dir, 'squeezenet1.1.onnx')} and `);
+      expect(err!.message).toMatch(/ and https:\/\/\S+\/synset\.txt as \S+\/synset\.txt$/);
       expect(readdirSync(dir), url).toEqual([]);
     }
     const dir = tempDir();
@@ -574,8 +587,18 @@ describe('scripts/weights.mjs', () => {
       () => null,
       (e: Error) => e,
     );
-    expect(html!.message).toMatch(/^squeezenet1\.1\.onnx from .*\/html does not start like a protobuf \(ONNX\) file; copy/);
+    expect(html!.message).toMatch(/^squeezenet1\.1\.onnx from .*\/html does not start like a protobuf \(ONNX\) file; to set up by hand, download /);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('names only the files still missing', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'synset.txt'), synsetBytes);
+    const err = await ensureWeights({ quiet: true, weightsDir: dir, sharedDir: null, modelUrl: `${base}/missing` }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err!.message).toMatch(new RegExp(`; to set up by hand, download ${base}/missing as ${join(dir, 'squeezenet1.1.onnx')}$`));
   });
 
   it('as a command: exit code 1 and one line on stderr when offline', () => {
@@ -593,6 +616,9 @@ describe('scripts/weights.mjs', () => {
     const lines = run.stderr.trim().split('\n');
     expect(lines.length).toBe(1);
     expect(lines[0]).toMatch(/^cannot download http:\/\/127\.0\.0\.1:\d+\/squeezenet1\.1-7\.onnx: connect ECONNREFUSED/);
+    // The line ends saying what to fetch and where to put it: both files, both places.
+    expect(lines[0]).toContain(`to set up by hand, download http://127.0.0.1:${closedPort}/squeezenet1.1-7.onnx as ${join(dir, 'squeezenet1.1.onnx')} and `);
+    expect(lines[0]).toMatch(new RegExp(`synset\\.txt as ${join(dir, 'synset.txt').replace(/[.]/g, '\\.')}$`));
     expect(existsSync(join(dir, 'squeezenet1.1.onnx'))).toBe(false);
     expect(readdirSync(dir)).toEqual([]);
   });

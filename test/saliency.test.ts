@@ -14,15 +14,17 @@ import { oneHotSeed } from '../src/techniques/gradient.js';
 import { saliency } from '../src/techniques/saliency.js';
 import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, useGpu } from './helpers.js';
 import { photoTensor, useModel } from './techniques-helpers.js';
+import { sharedData } from './shared-data.js';
 
 const gpu = useGpu();
 const model = useModel(gpu);
+const photosDir = sharedData('photos', 'the saliency tests (they run on ImageNet photos)');
 
 const HAY = '00_958.png'; // label 958, hay
 const QUAIL = '01_085.png'; // label 85, quail
 const PLANE = 224 * 224;
 
-describe('vanilla saliency (Simonyan et al. 2014)', () => {
+describe.skipIf(photosDir === null)('vanilla saliency (Simonyan et al. 2014)', () => {
   it('equals max_c |∂s_y/∂x| of the float64 CPU backward on a photo, y = the predicted class', async () => {
     // The quail photo: on the hay photo, float32 and float64 part ways at a kink of the piecewise-linear network
     // (7e-4 for the GPU gradient itself, whichever technique asks for it), see the report.
@@ -85,7 +87,7 @@ describe('vanilla saliency (Simonyan et al. 2014)', () => {
   });
 });
 
-describe('gradient × input (Shrikumar et al. 2016)', () => {
+describe.skipIf(photosDir === null)('gradient × input (Shrikumar et al. 2016)', () => {
   it('the map is max_c |x · ∂s_y/∂x|, and the gradient is the plain one', async () => {
     const x = await photoTensor(gpu(), QUAIL);
     const r = await saliency(model(), x, [85], { method: 'gradxinput' });
@@ -96,7 +98,7 @@ describe('gradient × input (Shrikumar et al. 2016)', () => {
   });
 });
 
-describe('SmoothGrad (Smilkov et al. 2017)', () => {
+describe.skipIf(photosDir === null)('SmoothGrad (Smilkov et al. 2017)', () => {
   it('the mean map does not depend on how the noisy copies are chunked, and differs from the plain map', async () => {
     const x = await photoTensor(gpu(), HAY);
     const options = { method: 'smoothgrad', samples: 2, noise: 0.1, seed: 5 } as const;

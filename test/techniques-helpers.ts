@@ -1,27 +1,27 @@
 /**
- * What the technique tests share: the real SqueezeNet 1.1 and the 25 ImageNet photos from ../shared (read-only,
- * never copied into the repository), and the switch for the heavy tests.
+ * What the technique tests share: the real SqueezeNet 1.1 (from weights/) and the 25 ImageNet photos from ../shared
+ * (read-only, never copied into the repository; a test file gates its photo tests on `sharedData('photos', …)` of
+ * shared-data.ts), and the switch for the heavy tests.
  *
  * Heavy tests — all 25 photos fooled, class visualizations at the full 100 iterations — are what the techniques
  * promise, so `npm test` (and CI) runs them; they take a few minutes on a software adapter. PIXELPROP_QUICK=1 skips
  * them while iterating on something else; the same properties are also checked on smaller runs either way.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import type { Gpu } from '../src/gpu/device.js';
 import { Tensor } from '../src/gpu/tensor.js';
 import { Model } from '../src/graph/model.js';
 import { readImage } from '../src/image/node-io.js';
 import { preprocess } from '../src/image/preprocess.js';
+import { MODEL_PATH, sharedDataDir } from './shared-data.js';
 
 export const HEAVY = process.env.PIXELPROP_QUICK !== '1';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = resolve(repoRoot, '..', 'shared');
-export const MODEL_PATH = join(shared, 'weights', 'squeezenet1.1.onnx');
-export const PHOTOS = join(shared, 'images', 'imagenet_val_25');
+export { MODEL_PATH, repoRoot } from './shared-data.js';
+/** The ImageNet photos' folder, when `sharedData('photos', …)` found it. */
+export const PHOTOS = sharedDataDir('photos');
 
 export interface Photo {
   file: string;

@@ -15,9 +15,11 @@ import { oneHotSeed } from '../src/techniques/gradient.js';
 import { saliency } from '../src/techniques/saliency.js';
 import { FORWARD_BOUND, expectClose, useGpu } from './helpers.js';
 import { photoTensor, useModel } from './techniques-helpers.js';
+import { sharedData } from './shared-data.js';
 
 const gpu = useGpu();
 const model = useModel(gpu);
+const photosDir = sharedData('photos', 'the live fooling and SmoothGrad tests (they run on an ImageNet photo)');
 
 const HAY = '00_958.png';
 const STINGRAY = 6;
@@ -25,7 +27,7 @@ const TARANTULA = 76;
 
 const bytesEqual = (a: ArrayLike<number>, b: ArrayLike<number>): boolean => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
 
-describe('fool: live image and stop', () => {
+describe.skipIf(photosDir === null)('fool: live image and stop', () => {
   it('shows every iteration its picture and scores, allocates nothing per iteration, and changes nothing', async () => {
     const x = await photoTensor(gpu(), HAY);
     const plain = await fool(model(), x, STINGRAY, { maxIters: 3 });
@@ -138,7 +140,7 @@ describe('class visualization: live image and stop', () => {
   });
 });
 
-describe('SmoothGrad: stop', () => {
+describe.skipIf(photosDir === null)('SmoothGrad: stop', () => {
   it('a stop after the first chunk of copies gives the mean of those copies, as a run of that many samples', async () => {
     const x = await photoTensor(gpu(), HAY);
     const options = { method: 'smoothgrad', noise: 0.1, seed: 9, batch: 1 } as const;

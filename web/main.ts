@@ -7,15 +7,17 @@
  * `window.__pixelprop` exposes the page's state and numbers (read by test/web.e2e.test.ts and handy in a console).
  */
 import samples from 'virtual:pixelprop-samples';
-import { PixelpropError } from '../src/gpu/errors.js';
+import { PixelpropError, fmtBytes } from '../src/gpu/errors.js';
 import { encodePngBlob, npyBlob } from '../src/image/browser-io.js';
 import { colorize } from '../src/image/colormap.js';
 import type { RgbImage8 } from '../src/image/image.js';
-import { CLASS_VISUALIZATION_DEFAULTS, YOSINSKI_PRESET } from '../src/techniques/classviz.js';
+import { CLASS_VISUALIZATION_DEFAULTS, CLASS_VISUALIZATION_RANGES, YOSINSKI_PRESET } from '../src/techniques/classviz.js';
 import { differenceImage } from '../src/techniques/figures.js';
-import { FOOL_DEFAULTS } from '../src/techniques/fool.js';
-import { SALIENCY_DEFAULTS, type SaliencyMethod } from '../src/techniques/saliency.js';
+import { FOOL_DEFAULTS, FOOL_RANGES } from '../src/techniques/fool.js';
+import { SEED_RANGE, type NumberRange } from '../src/techniques/ranges.js';
+import { SALIENCY_DEFAULTS, SALIENCY_RANGES, type SaliencyMethod } from '../src/techniques/saliency.js';
 import { Engine, EngineError } from './client.js';
+import { MAX_MODEL_BYTES } from './limits.js';
 import { byId, canvasOf, download, fmtMs, fmtNum, fmtPct, make, numberOf, paint, setNumber, stem } from './dom.js';
 import { classField, classText, setPickerModel } from './picker.js';
 import type {
@@ -273,6 +275,11 @@ async function openImage(blob: Blob, name: string, sample = false): Promise<void
 }
 
 async function openModel(file: File): Promise<void> {
+  // Refused from its size, before the browser reads it whole into memory.
+  if (file.size > MAX_MODEL_BYTES) {
+    showError(new PixelpropError(`'${file.name}' holds ${fmtBytes(file.size)}, more than any model this page opens (${fmtBytes(MAX_MODEL_BYTES)})`));
+    return;
+  }
   const bytes = await file.arrayBuffer();
   const r = await run('loadModel', { bytes, name: file.name }, { transfer: [bytes] });
   if (!r) return;
@@ -341,7 +348,23 @@ function setUpInputs(): void {
 
 let saliencyShown: { output: SaliencyOutput; picture: RgbImage8 } | null = null;
 
+/**
+ * Gives each number field the range the library accepts (src/techniques/ranges.ts): the browser then offers no value
+ * outside it, and the library still refuses, with one line, whatever gets past (a typed value, an empty field).
+ */
+function setRanges(fields: [string, NumberRange][]): void {
+  for (const [id, range] of fields) {
+    const input = byId<HTMLInputElement>(id);
+    input.min = String(range.min);
+    input.max = String(range.max);
+  }
+}
+
 function setUpSaliency(): void {
+  setRanges([
+    ['sal-samples', SALIENCY_RANGES.samples],
+    ['sal-noise', SALIENCY_RANGES.noise],
+  ]);
   const method = byId<HTMLSelectElement>('sal-method');
   setNumber('sal-samples', SALIENCY_DEFAULTS.samples);
   setNumber('sal-noise', SALIENCY_DEFAULTS.noise);
@@ -402,6 +425,10 @@ function setUpSaliency(): void {
 let foolShown: FoolOutput | null = null;
 
 function setUpFooling(): void {
+  setRanges([
+    ['fool-lr', FOOL_RANGES.lr],
+    ['fool-iters', FOOL_RANGES.maxIters],
+  ]);
   setNumber('fool-lr', FOOL_DEFAULTS.lr);
   setNumber('fool-iters', FOOL_DEFAULTS.maxIters);
   const targetOf = classField('fool-target', 'fool-target-hint', 'target class');
@@ -482,6 +509,7 @@ function readViz(): Settings {
 }
 
 function setUpClassViz(): void {
+  setRanges(VIZ_FIELDS.map(([key, id]) => [id, CLASS_VISUALIZATION_RANGES[key as keyof typeof CLASS_VISUALIZATION_RANGES]]));
   fillViz(CLASS_VISUALIZATION_DEFAULTS);
   byId('viz-defaults').addEventListener('click', () => fillViz(CLASS_VISUALIZATION_DEFAULTS));
   byId('viz-yosinski').addEventListener('click', () => fillViz({ ...CLASS_VISUALIZATION_DEFAULTS, ...YOSINSKI_PRESET }));
@@ -620,6 +648,7 @@ function setUpTape(): void {
 // ---- sanity check -----------------------------------------------------------------------------------------------------
 
 function setUpSanity(): void {
+  setRanges([['sanity-seed', SEED_RANGE]]);
   byId('sanity-run').addEventListener('click', async () => {
     state.sanitySteps = [];
     state.sanity = null;

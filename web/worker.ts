@@ -4,7 +4,7 @@
  * time, with pixelprop's library doing all the work; this file only translates between messages and library calls.
  */
 import { createDevice, type Gpu } from '../src/gpu/device.js';
-import { PixelpropError, check } from '../src/gpu/errors.js';
+import { PixelpropError, check, fmtBytes } from '../src/gpu/errors.js';
 import { registerShaders } from '../src/gpu/shaders.js';
 import { Tensor } from '../src/gpu/tensor.js';
 import { className, parseSynset, topK, type Labels } from '../src/graph/labels.js';
@@ -17,7 +17,10 @@ import { softmaxRef } from '../src/kernels/softmax.js';
 import { classVisualization } from '../src/techniques/classviz.js';
 import { fool } from '../src/techniques/fool.js';
 import { saliency } from '../src/techniques/saliency.js';
+import { checkImageModel } from '../src/techniques/model-input.js';
+import { SCORES_OVERFLOW, checkFinite } from '../src/util/finite.js';
 import { inspectTape } from './inspect.js';
+import { MAX_MODEL_BYTES } from './limits.js';
 import type { Call, Classification, Events, FromWorker, ModelInfo, Op, Ranked, Requests, Results, ToWorker } from './protocol.js';
 import { sanityCheck } from './sanity.js';
 
@@ -37,6 +40,8 @@ interface Current {
 let gpu: Gpu | null = null;
 let model: Model | null = null;
 let modelName = '';
+/** the file the model was loaded from: a lost device is replaced by a new one, which loads it again */
+let modelBytes: Uint8Array | null = null;
 /** the synset read at start; a model whose class count differs gets no names */
 let synset: Labels | null = null;
 let current: Current | null = null;
@@ -66,10 +71,9 @@ function top(scores: Float32Array, k: number, m: Model): Ranked[] {
   return topK(scores, k, labelsFor(m));
 }
 
-/** Preprocesses `image` for the model and classifies it; replaces the current image. */
-async function classify(name: string, image: RgbImage): Promise<Classification> {
-  const m = need(model, 'no model is loaded: open an ONNX file');
-  const size = m.imageSize();
+/** Preprocesses `image` for model `m` and classifies it, changing nothing: the caller decides to keep the result. */
+async function classifyWith(m: Model, name: string, image: RgbImage): Promise<{ result: Classification; image: Current }> {
+  const size = checkImageModel(m); // a model too large for this device is refused before the image is resized
   const chw = preprocess(image, { size });
   const x = Tensor.from(m.gpu, [1, 3, size, size], chw, 'image');
   try {
@@ -78,15 +82,44 @@ async function classify(name: string, image: RgbImage): Promise<Classification> 
     const scores = m.forward(x);
     const values = await scores.read();
     scores.dispose();
+    checkFinite(values, 'the score tensor read back from the GPU', SCORES_OVERFLOW);
     const forwardMs = performance.now() - started;
     const ranked = top(values, 5, m);
-    current?.x.dispose();
-    current = { name, image, x, picture: deprocess(chw, size, size), top: ranked };
-    return { name, picture: current.picture, top: ranked, forwardMs, compiledPipelines: m.gpu.pipelineCount - pipelines };
+    const kept: Current = { name, image, x, picture: deprocess(chw, size, size), top: ranked };
+    return { result: { name, picture: kept.picture, top: ranked, forwardMs, compiledPipelines: m.gpu.pipelineCount - pipelines }, image: kept };
   } catch (e) {
     x.dispose();
     throw e;
   }
+}
+
+/** Preprocesses `image` for the model and classifies it; replaces the current image. */
+async function classify(name: string, image: RgbImage): Promise<Classification> {
+  const m = need(model, 'no model is loaded: open an ONNX file');
+  const { result, image: kept } = await classifyWith(m, name, image);
+  current?.x.dispose();
+  current = kept;
+  return result;
+}
+
+/**
+ * After the device was lost: a new device, the model loaded again from its file, the current image classified again
+ * (its tensor lived on the old device). The old device's objects are dropped, not used.
+ */
+async function recoverDevice(): Promise<void> {
+  const image = current;
+  gpu = null;
+  model = null;
+  current = null;
+  gpu = await createDevice();
+  if (modelBytes) model = Model.load(gpu, modelBytes);
+  if (model && image) await classify(image.name, image.image);
+}
+
+/** Whether `g` was lost, waiting a moment for its lost promise when an error may have come before it settled. */
+async function wasLost(g: Gpu): Promise<boolean> {
+  if (!g.isLost) await Promise.race([g.device.lost, new Promise((r) => setTimeout(r, 100))]);
+  return g.isLost;
 }
 
 async function fetchBytes(url: string, what: string): Promise<Uint8Array> {
@@ -131,7 +164,16 @@ const handlers: { [K in Op]: Handler<K> } = {
       modelError = (e as Error).message; // the model still runs; classes are then shown by index
     }
     try {
-      model = Model.load(gpu, await fetchBytes(modelUrl, 'default model'));
+      const bytes = await fetchBytes(modelUrl, 'default model');
+      const loaded = Model.load(gpu, bytes);
+      try {
+        checkImageModel(loaded);
+      } catch (e) {
+        loaded.dispose();
+        throw e;
+      }
+      model = loaded;
+      modelBytes = bytes;
       modelName = modelUrl.replace(/^.*\//, '');
     } catch (e) {
       modelError = `${(e as Error).message} — run \`npm run weights\` before building, or open your own ONNX file`;
@@ -151,13 +193,28 @@ const handlers: { [K in Op]: Handler<K> } = {
 
   async loadModel({ bytes, name }) {
     const device = need(gpu, 'the WebGPU device is not ready');
-    const loaded = Model.load(device, new Uint8Array(bytes)); // a bad file throws here, and the old model stays
+    const data = new Uint8Array(bytes);
+    check(data.length <= MAX_MODEL_BYTES, () => `'${name}' holds ${fmtBytes(data.length)}, more than any model this page opens (${fmtBytes(MAX_MODEL_BYTES)})`);
+    // The new model must load and classify the current image before it replaces the old one: a switch that fails
+    // anywhere (a bad file, an input too large for this device, scores it cannot read) leaves the old model working.
+    const loaded = Model.load(device, data);
+    let trial: Awaited<ReturnType<typeof classifyWith>> | null = null;
+    try {
+      checkImageModel(loaded);
+      if (current) trial = await classifyWith(loaded, current.name, current.image); // its input size may differ
+    } catch (e) {
+      loaded.dispose();
+      throw e;
+    }
     model?.dispose();
     model = loaded;
+    modelBytes = data;
     modelName = name;
-    // The current image goes through the new model (its input size may differ).
-    const classification = current ? await classify(current.name, current.image) : null;
-    return { model: modelInfo(loaded, name), classification };
+    if (trial) {
+      current?.x.dispose();
+      current = trial.image;
+    }
+    return { model: modelInfo(loaded, name), classification: trial?.result ?? null };
   },
 
   async setImage({ blob, name }) {
@@ -275,18 +332,34 @@ function post(message: FromWorker): void {
 async function run(call: Call): Promise<void> {
   const controller = controllers.get(call.id)!;
   try {
+    // A device lost while the page was idle: replace it before the call, which then runs as if nothing happened.
+    if (gpu?.isLost) await recoverDevice();
     const handler = handlers[call.op] as Handler<Op>;
     const result = await handler(call.request, (event) => post({ kind: 'event', id: call.id, event }), controller.signal);
     post({ kind: 'done', id: call.id, result });
   } catch (e) {
     const error = e as Error;
-    const user = error instanceof PixelpropError || error?.name === 'AbortError';
-    const message = (error?.message ?? String(e)).split('\n')[0]!;
+    let user = error instanceof PixelpropError || error?.name === 'AbortError';
+    let message = (error?.message ?? String(e)).split('\n')[0]!;
+    const lost = gpu !== null && (await wasLost(gpu));
+    if (lost) {
+      // The call died with the device: make a new one now, so that the next call just works, and say so once.
+      user = true;
+      try {
+        await recoverDevice();
+        message = 'the GPU device was lost; the page made a new one and loaded the model again: run it again';
+      } catch (r) {
+        message = `the GPU device was lost and no new one could be made (${(r as Error).message.split('\n')[0]}): reload the page`;
+      }
+    }
     post({ kind: 'error', id: call.id, message, user, stack: user ? undefined : error?.stack, webgpu: call.op === 'init' && gpu === null });
   } finally {
     controllers.delete(call.id);
   }
 }
+
+// The end-to-end test (test/web.e2e.test.ts) reaches the device through this, to lose it in the middle of a run.
+(scope as unknown as { __pixelprop: { gpu: () => Gpu | null } }).__pixelprop = { gpu: () => gpu };
 
 scope.onmessage = (ev: MessageEvent<ToWorker>) => {
   const message = ev.data;

@@ -7,17 +7,22 @@
  */
 import { PixelpropError, Tensor, preprocess, topK, type Ranked, type RgbImage } from '../index.js';
 import { readImage } from '../image/node-io.js';
+import { fmtRange, type NumberRange } from '../techniques/ranges.js';
+import { SCORES_OVERFLOW, checkFinite } from '../util/finite.js';
 import { flag, num, parse, str } from './args.js';
 import { openSession } from './common.js';
 import type { Command } from './main.js';
 import { Progress } from './progress.js';
+
+/** The most classes a model may have for --top to list them all; the model's own count is checked once it is loaded. */
+const TOP_RANGE: NumberRange = { min: 1, max: 100_000, integer: true };
 
 const USAGE = `pixelprop classify IMAGE... [--top K] [--json] [--logits] [--weights PATH]
 
   The K most likely ImageNet classes of each image (PNG or JPEG; resized and center-cropped as for training).
   score is the network's raw output for the class (a logit); prob is the softmax of all the scores.
 
-  --top K         classes per image, most likely first (default 5)
+  --top K         classes per image, most likely first, in ${fmtRange(TOP_RANGE)} and at most the model's classes (default 5)
   --json          print a JSON array, one object per image: {file, top: [{index, name, score, prob}], logits?}
   --logits        also print every class's score (in JSON: "logits", an array of K_total numbers)
   --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx; class names from synset.txt beside it)
@@ -56,7 +61,7 @@ async function run(argv: string[]): Promise<number> {
     logits: { type: 'boolean' },
     weights: { type: 'string' },
   });
-  const k = num(values, 'top', 5, { integer: true, positive: true });
+  const k = num(values, 'top', 5, TOP_RANGE);
   if (files.length === 0) throw new PixelpropError("classify: no image given (see 'pixelprop classify --help')");
   const images: RgbImage[] = [];
   for (const f of files) images.push(await readImage(f));
@@ -80,6 +85,7 @@ async function run(argv: string[]): Promise<number> {
       const data = await scores.read();
       x.dispose();
       scores.dispose();
+      checkFinite(data, 'the score tensor read back from the GPU', SCORES_OVERFLOW);
       const classes = model.numClasses;
       part.forEach((_, i) => {
         const row = data.subarray(i * classes, (i + 1) * classes);

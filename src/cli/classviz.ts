@@ -4,9 +4,17 @@
  * create_class_visualization), with snapshots along the way.
  */
 import { PixelpropError } from '../index.js';
-import { CLASS_VISUALIZATION_DEFAULTS as DEFAULTS, YOSINSKI_PRESET, classVisualization, type ClassVisualizationOptions } from '../techniques/classviz.js';
+import {
+  CLASS_VISUALIZATION_DEFAULTS as DEFAULTS,
+  CLASS_VISUALIZATION_RANGES as RANGES,
+  YOSINSKI_PRESET,
+  classVisualization,
+  type ClassVisualizationOptions,
+} from '../techniques/classviz.js';
+import { fmtRange } from '../techniques/ranges.js';
 import { flag, num, parse, str, type Parsed } from './args.js';
-import { ensureDir, openSession } from './common.js';
+import { openSession } from './common.js';
+import { OutputFolder } from './output.js';
 import { classOf, classVizText, writeClassViz } from './figures.js';
 import type { Command } from './main.js';
 import { Progress } from './progress.js';
@@ -21,19 +29,20 @@ const USAGE = `pixelprop classviz --class C [--iters N] [--seed S] [--lr L] [--l
   (the image every --snapshot-every steps).
 
   --class C           the class: an index or a name ("tarantula", "Yorkshire terrier")
-  --iters N           steps (default ${DEFAULTS.iterations})
-  --seed S            seed of the start noise and of the jitter (default ${DEFAULTS.seed}); same seed, same image
-  --lr L              step size (default ${DEFAULTS.lr})
-  --l2 LAMBDA         L2 penalty (default ${DEFAULTS.l2})
-  --decay D           Yosinski's decay I <- (1 - D) * I after each step (default ${DEFAULTS.decay})
-  --blur-sigma SIGMA  Gaussian blur, in pixels (default ${DEFAULTS.blurSigma})
-  --blur-every K      blur at steps 0, K, 2K, ... (default ${DEFAULTS.blurEvery})
-  --jitter J          largest shift, in pixels (default ${DEFAULTS.jitter}; 0: none)
-  --snapshot-every K  keep the image every K steps (default ${DEFAULTS.snapshotEvery})
+  --iters N           steps, in ${fmtRange(RANGES.iterations)} (default ${DEFAULTS.iterations})
+  --seed S            seed of the start noise and of the jitter, in ${fmtRange(RANGES.seed)} (default ${DEFAULTS.seed});
+                      same seed, same image
+  --lr L              step size, in ${fmtRange(RANGES.lr)} (default ${DEFAULTS.lr})
+  --l2 LAMBDA         L2 penalty, in ${fmtRange(RANGES.l2)} (default ${DEFAULTS.l2})
+  --decay D           Yosinski's decay I <- (1 - D) * I after each step, in ${fmtRange(RANGES.decay)} (default ${DEFAULTS.decay})
+  --blur-sigma SIGMA  Gaussian blur, in pixels, in ${fmtRange(RANGES.blurSigma)} (default ${DEFAULTS.blurSigma})
+  --blur-every K      blur at steps 0, K, 2K, ..., K in ${fmtRange(RANGES.blurEvery)} (default ${DEFAULTS.blurEvery})
+  --jitter J          largest shift, in pixels, in ${fmtRange(RANGES.jitter)} (default ${DEFAULTS.jitter}; 0: none)
+  --snapshot-every K  keep the image every K steps, K in ${fmtRange(RANGES.snapshotEvery)} (default ${DEFAULTS.snapshotEvery})
   --normalized-step   step by lr * g / ||g|| instead of lr * g
   --preset yosinski   Yosinski et al.'s settings: ${YOSINSKI_PRESET.iterations} steps, lr ${YOSINSKI_PRESET.lr}, l2 ${YOSINSKI_PRESET.l2}, decay ${YOSINSKI_PRESET.decay},
                       blur ${YOSINSKI_PRESET.blurSigma} every ${YOSINSKI_PRESET.blurEvery} (options given explicitly override it)
-  --out DIR           output folder, created if needed (default: the current folder)
+  --out DIR           output folder, created if needed (default: the current folder); files there are replaced
   --json              print {class, className, iterations, seed, startScore, finalScore, finalProb, argmax,
                       argmaxName, output, figure}
   --weights PATH      an ONNX model (default: weights/squeezenet1.1.onnx)
@@ -49,15 +58,15 @@ export function classVizSettings(values: Parsed['values']): Required<Omit<ClassV
   if (!preset) throw new PixelpropError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${presetName}'`);
   const base = { ...DEFAULTS, ...preset };
   return {
-    iterations: num(values, 'iters', base.iterations, { integer: true, positive: true }),
-    seed: num(values, 'seed', base.seed, { integer: true }),
-    lr: num(values, 'lr', base.lr, { positive: true }),
-    l2: num(values, 'l2', base.l2, { min: 0 }),
-    decay: num(values, 'decay', base.decay, { min: 0, max: 0.999 }),
-    blurSigma: num(values, 'blur-sigma', base.blurSigma, { positive: true }),
-    blurEvery: num(values, 'blur-every', base.blurEvery, { integer: true, positive: true }),
-    jitter: num(values, 'jitter', base.jitter, { integer: true, min: 0 }),
-    snapshotEvery: num(values, 'snapshot-every', base.snapshotEvery, { integer: true, positive: true }),
+    iterations: num(values, 'iters', base.iterations, RANGES.iterations),
+    seed: num(values, 'seed', base.seed, RANGES.seed),
+    lr: num(values, 'lr', base.lr, RANGES.lr),
+    l2: num(values, 'l2', base.l2, RANGES.l2),
+    decay: num(values, 'decay', base.decay, RANGES.decay),
+    blurSigma: num(values, 'blur-sigma', base.blurSigma, RANGES.blurSigma),
+    blurEvery: num(values, 'blur-every', base.blurEvery, RANGES.blurEvery),
+    jitter: num(values, 'jitter', base.jitter, RANGES.jitter),
+    snapshotEvery: num(values, 'snapshot-every', base.snapshotEvery, RANGES.snapshotEvery),
     normalizedStep: flag(values, 'normalized-step') || base.normalizedStep,
   };
 }
@@ -90,6 +99,7 @@ async function run(argv: string[]): Promise<number> {
   const settings = classVizSettings(values);
   const classSpec = str(values, 'class');
   if (classSpec === undefined) throw new PixelpropError("classviz: --class is required (see 'pixelprop classviz --help')");
+  const out = OutputFolder.prepare(str(values, 'out') ?? '.');
 
   const progress = new Progress('classviz');
   const session = await openSession(str(values, 'weights'));
@@ -97,7 +107,8 @@ async function run(argv: string[]): Promise<number> {
     const target = classOf(session, classSpec);
     const result = await classVisualization(session.model, target, { ...settings, onIteration: classVizProgress(progress, settings.iterations) });
     progress.done();
-    const summary = await writeClassViz(ensureDir(str(values, 'out') ?? '.'), session.labels, result, settings);
+    const summary = writeClassViz(out, session.labels, result, settings);
+    out.commit();
     console.log(flag(values, 'json') ? JSON.stringify(summary, null, 2) : classVizText(summary));
     return 0;
   } finally {

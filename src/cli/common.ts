@@ -1,8 +1,8 @@
 /**
  * What the commands share: finding the weights (fetching them when the default ones are missing), opening a device
- * and a model, reading images into a batch, and writing results only once everything has been checked.
+ * and a model, reading images into a batch. Results are written through output.ts, once everything has been checked.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createDevice, type Gpu } from '../gpu/device.js';
@@ -11,7 +11,8 @@ import { Tensor } from '../gpu/tensor.js';
 import { parseSynset, type Labels } from '../graph/labels.js';
 import { Model } from '../graph/model.js';
 import type { RgbImage } from '../image/image.js';
-import { readImage } from '../image/node-io.js';
+import { readFileLimited, readImage } from '../image/node-io.js';
+import { checkImageModel } from '../techniques/model-input.js';
 import { preprocess } from '../image/preprocess.js';
 
 /** The folder holding package.json: two levels above src/cli, three above dist/src/cli. */
@@ -62,29 +63,39 @@ export interface Session {
   close(): void;
 }
 
-/** A device and a model, ready to run. */
-export async function openSession(weights: string | undefined, options: { quiet?: boolean } = {}): Promise<Session> {
+/** No model file this reads is larger (the parser's own limit on all constants together is 1 GiB). */
+const MAX_MODEL_BYTES = 2 ** 30 + 2 ** 26;
+/** synset.txt is 31 KiB for ImageNet's 1000 classes. */
+const MAX_SYNSET_BYTES = 16 * 2 ** 20;
+
+/**
+ * A device and a model, ready to run. With `images` (every command but `run`), the model must take square RGB images
+ * that fit the device and give scores [N, K] (checkImageModel), checked here, before any image is resized for it.
+ */
+export async function openSession(weights: string | undefined, options: { quiet?: boolean; images?: boolean } = {}): Promise<Session> {
   const paths = await resolveWeights(weights, options.quiet);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(paths.model);
-  } catch (e) {
-    throw new PixelpropError(`cannot read model '${paths.model}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const bytes = await readFileLimited(paths.model, 'model', MAX_MODEL_BYTES);
+  const synsetBytes = paths.synset ? await readFileLimited(paths.synset, 'class names', MAX_SYNSET_BYTES) : null;
   const gpu = await createDevice();
   try {
     const model = Model.load(gpu, bytes);
-    const labels = paths.synset ? parseSynset(readFileSync(paths.synset, 'utf8')) : null;
-    return {
-      gpu,
-      model,
-      labels,
-      modelPath: paths.model,
-      close: () => {
-        model.dispose();
-        gpu.destroy();
-      },
-    };
+    try {
+      if (options.images ?? true) checkImageModel(model);
+      const labels = synsetBytes ? parseSynset(new TextDecoder().decode(synsetBytes)) : null;
+      return {
+        gpu,
+        model,
+        labels,
+        modelPath: paths.model,
+        close: () => {
+          model.dispose();
+          gpu.destroy();
+        },
+      };
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
   } catch (e) {
     gpu.destroy();
     throw e;
@@ -115,13 +126,3 @@ export function batchTensor(gpu: Gpu, batch: ImageBatch, name = 'image'): Tensor
   return Tensor.from(gpu, [batch.files.length, 3, batch.size, batch.size], batch.chw, name);
 }
 
-/** Creates the output folder (only when results are about to be written). */
-export function ensureDir(dir: string): string {
-  const full = resolve(dir);
-  try {
-    mkdirSync(full, { recursive: true });
-  } catch (e) {
-    throw new PixelpropError(`cannot create output folder '${dir}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return full;
-}

@@ -3,15 +3,17 @@
  * of all of them, a fooling image of the coffee cup to "stingray", class visualizations of "tarantula" and "Yorkshire
  * terrier" — written as the single commands write them, plus an index.html that shows the figures with their numbers.
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PixelpropError, type RgbImage } from '../index.js';
 import { readImage } from '../image/node-io.js';
-import { CLASS_VISUALIZATION_DEFAULTS, classVisualization } from '../techniques/classviz.js';
-import { FOOL_DEFAULTS, fool } from '../techniques/fool.js';
+import { CLASS_VISUALIZATION_DEFAULTS, CLASS_VISUALIZATION_RANGES, classVisualization } from '../techniques/classviz.js';
+import { FOOL_DEFAULTS, FOOL_RANGES, fool } from '../techniques/fool.js';
+import { fmtRange } from '../techniques/ranges.js';
 import { saliency } from '../techniques/saliency.js';
 import { flag, num, parse, str } from './args.js';
-import { ensureDir, openSession, packageRoot } from './common.js';
+import { openSession, packageRoot } from './common.js';
+import { OutputFolder } from './output.js';
 import { classVizProgress } from './classviz.js';
 import {
   classVizText,
@@ -42,10 +44,10 @@ const USAGE = `pixelprop demo [--out DIR] [--iters N] [--max-iters N] [--seed S]
   ${FOOL_FILE} to stingray (${FOOL_TARGET}), class visualizations of tarantula (76) and Yorkshire terrier (187).
   Writes their figures and DIR/index.html, a page that shows them with the numbers.
 
-  --out DIR       output folder (default pixelprop-demo)
-  --iters N       class visualization steps (default ${CLASS_VISUALIZATION_DEFAULTS.iterations})
-  --max-iters N   fooling: at most N steps (default ${FOOL_DEFAULTS.maxIters})
-  --seed S        class visualization seed (default ${CLASS_VISUALIZATION_DEFAULTS.seed})
+  --out DIR       output folder (default pixelprop-demo); files there are replaced
+  --iters N       class visualization steps, in ${fmtRange(CLASS_VISUALIZATION_RANGES.iterations)} (default ${CLASS_VISUALIZATION_DEFAULTS.iterations})
+  --max-iters N   fooling: at most N steps, N in ${fmtRange(FOOL_RANGES.maxIters)} (default ${FOOL_DEFAULTS.maxIters})
+  --seed S        class visualization seed, in ${fmtRange(CLASS_VISUALIZATION_RANGES.seed)} (default ${CLASS_VISUALIZATION_DEFAULTS.seed})
   --json          print {saliency, fooling, classviz, index} (the summaries of the single commands' --json)
   --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx)`;
 
@@ -139,33 +141,33 @@ async function run(argv: string[]): Promise<number> {
     weights: { type: 'string' },
   });
   if (positionals.length > 0) throw new PixelpropError(`demo: unexpected argument '${positionals[0]}' (see 'pixelprop demo --help')`);
-  const iterations = num(values, 'iters', CLASS_VISUALIZATION_DEFAULTS.iterations, { integer: true, positive: true });
-  const maxIters = num(values, 'max-iters', FOOL_DEFAULTS.maxIters, { integer: true, positive: true });
-  const seed = num(values, 'seed', CLASS_VISUALIZATION_DEFAULTS.seed, { integer: true });
+  const iterations = num(values, 'iters', CLASS_VISUALIZATION_DEFAULTS.iterations, CLASS_VISUALIZATION_RANGES.iterations);
+  const maxIters = num(values, 'max-iters', FOOL_DEFAULTS.maxIters, FOOL_RANGES.maxIters);
+  const seed = num(values, 'seed', CLASS_VISUALIZATION_DEFAULTS.seed, CLASS_VISUALIZATION_RANGES.seed);
   const files = sampleFiles();
+  const out = OutputFolder.prepare(str(values, 'out') ?? 'pixelprop-demo');
   const images: RgbImage[] = [];
   for (const f of files) images.push(await readImage(f));
 
   const progress = new Progress('demo');
   const session = await openSession(str(values, 'weights'));
-  const say = (text: string): void => {
-    if (!flag(values, 'json')) console.log(text);
-  };
+  // What was made, printed once the files are written (all of them are, at the end, or none).
+  const report: string[] = [];
+  const say = (text: string): void => void report.push(text);
   try {
     const size = session.model.imageSize();
-    const dir = ensureDir(str(values, 'out') ?? 'pixelprop-demo');
 
     progress.update('saliency', true);
     const batch = imageBatch(session, images, size);
     const maps = await saliency(session.model, batch.x, undefined).finally(() => batch.x.dispose());
-    const saliencySummary = await writeSaliency(dir, session.labels, files, batch.pictures, maps, false);
+    const saliencySummary = writeSaliency(out, session.labels, files, batch.pictures, maps, false);
     say(`saliency: wrote ${saliencySummary.output}`);
 
     progress.update('fooling', true);
     const foolIndex = files.findIndex((f) => basename(f) === FOOL_FILE);
     const one = imageBatch(session, [images[foolIndex]!], size, 'image');
     const fooled = await fool(session.model, one.x, FOOL_TARGET, { maxIters }).finally(() => one.x.dispose());
-    const foolSummary = await writeFooling(dir, session.labels, files[foolIndex]!, fooled);
+    const foolSummary = writeFooling(out, session.labels, files[foolIndex]!, fooled);
     say(foolText(foolSummary));
 
     const classviz: ClassVizSummary[] = [];
@@ -173,19 +175,15 @@ async function run(argv: string[]): Promise<number> {
       progress.update(`class visualization of ${target}`, true);
       const onIteration = classVizProgress(progress, iterations);
       const result = await classVisualization(session.model, target, { iterations, seed, onIteration });
-      classviz.push(await writeClassViz(dir, session.labels, result, { iterations, seed }));
+      classviz.push(writeClassViz(out, session.labels, result, { iterations, seed }));
       say(classVizText(classviz[classviz.length - 1]!));
     }
     progress.done();
 
-    const index = join(dir, 'index.html');
-    try {
-      writeFileSync(index, indexHtml(saliencySummary, foolSummary, classviz));
-    } catch (e) {
-      throw new PixelpropError(`cannot write '${index}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+    const index = out.add('index.html', new TextEncoder().encode(indexHtml(saliencySummary, foolSummary, classviz)));
+    out.commit();
     if (flag(values, 'json')) console.log(JSON.stringify({ saliency: saliencySummary, fooling: foolSummary, classviz, index }, null, 2));
-    else console.log(`open ${index}`);
+    else console.log([...report, `open ${index}`].join('\n'));
     return 0;
   } finally {
     progress.done();

@@ -1,18 +1,21 @@
 /**
  * What `saliency`, `fool`, `classviz` and `demo` share: turning a class given on the command line into an index,
  * preprocessing decoded images into a batch, and writing each technique's files — the figure PNGs of
- * src/techniques/figures.ts, the images, the arrays — plus the JSON-ready summary of what was written. `demo` runs
+ * src/techniques/figures.ts, the images, the arrays — into the command's OutputFolder (written all at once, at its
+ * commit), plus the JSON-ready summary of what will be written. `demo` runs
  * the same three as the single commands, through these same functions, so their files are identical.
  */
-import { basename, extname, join } from 'node:path';
+import { basename, extname } from 'node:path';
 import { Tensor, className, preprocess, resolveClass, type Labels, type RgbImage, type RgbImage8 } from '../index.js';
 import { deprocess } from '../image/preprocess.js';
-import { writeNpy, writePng } from '../image/node-io.js';
+import { encodePng } from '../image/node-io.js';
+import { encodeNpy } from '../image/npy.js';
 import type { ClassVisualizationResult } from '../techniques/classviz.js';
 import { classVisualizationFigure, foolingFigure, saliencyFigure } from '../techniques/figures.js';
 import type { FoolResult } from '../techniques/fool.js';
 import type { SaliencyResult } from '../techniques/saliency.js';
 import type { Session } from './common.js';
+import type { OutputFolder } from './output.js';
 
 /** "tarantula (76)": how a class shows in text output. */
 export function classLabel(labels: Labels | null, index: number): string {
@@ -47,19 +50,18 @@ export interface SaliencySummary {
   images: { file: string; class: number; className: string; predicted: number; predictedName: string }[];
 }
 
-export async function writeSaliency(
-  dir: string,
+export function writeSaliency(
+  out: OutputFolder,
   labels: Labels | null,
   files: string[],
   pictures: RgbImage8[],
   result: SaliencyResult,
   npy: boolean,
-): Promise<SaliencySummary> {
+): SaliencySummary {
   const [n, h, w] = result.shape;
   const photos = pictures.map((image, i) => ({ image, caption: className(labels, result.classes[i]!) }));
   const title = result.method === 'vanilla' ? undefined : `saliency: ${result.method}`;
-  const output = join(dir, 'saliency.png');
-  await writePng(output, saliencyFigure(photos, result.map, h, w, title));
+  const output = out.add('saliency.png', encodePng(saliencyFigure(photos, result.map, h, w, title)));
   const summary: SaliencySummary = {
     method: result.method,
     output,
@@ -72,9 +74,10 @@ export async function writeSaliency(
     })),
   };
   if (npy) {
-    summary.npy = { saliency: join(dir, 'saliency.npy'), grad: join(dir, 'grad.npy') };
-    await writeNpy(summary.npy.saliency, result.map, [n, h, w]);
-    await writeNpy(summary.npy.grad, result.grad, [n, 3, h, w]);
+    summary.npy = {
+      saliency: out.add('saliency.npy', encodeNpy(result.map, [n, h, w])),
+      grad: out.add('grad.npy', encodeNpy(result.grad, [n, 3, h, w])),
+    };
   }
   return summary;
 }
@@ -101,19 +104,19 @@ export interface FoolSummary {
   figure: string;
 }
 
-export async function writeFooling(dir: string, labels: Labels | null, file: string, result: FoolResult): Promise<FoolSummary> {
+export function writeFooling(out: OutputFolder, labels: Labels | null, file: string, result: FoolResult): FoolSummary {
   const base = `${stem(file)}-fool-${result.target}`;
-  const output = join(dir, `${base}.png`);
-  const figure = join(dir, `${base}-figure.png`);
-  await writePng(output, result.image);
+  const output = out.add(`${base}.png`, encodePng(result.image));
   const outcome = result.fooled ? `fooled in ${result.iterations} steps` : `not fooled after ${result.iterations} steps`;
   const title = `${className(labels, result.originalClass)} -> ${className(labels, result.target)}: ${outcome}`;
-  await writePng(
-    figure,
-    foolingFigure(
-      { image: result.original, caption: className(labels, result.originalClass) },
-      { image: result.image, caption: className(labels, result.finalClass) },
-      title,
+  const figure = out.add(
+    `${base}-figure.png`,
+    encodePng(
+      foolingFigure(
+        { image: result.original, caption: className(labels, result.originalClass) },
+        { image: result.image, caption: className(labels, result.finalClass) },
+        title,
+      ),
     ),
   );
   return {
@@ -162,17 +165,15 @@ export interface ClassVizSummary {
   figure: string;
 }
 
-export async function writeClassViz(
-  dir: string,
+export function writeClassViz(
+  out: OutputFolder,
   labels: Labels | null,
   result: ClassVisualizationResult,
   settings: { iterations: number; seed: number },
-): Promise<ClassVizSummary> {
+): ClassVizSummary {
   const base = `classviz-${result.target}`;
-  const output = join(dir, `${base}.png`);
-  const figure = join(dir, `${base}-snapshots.png`);
-  await writePng(output, result.image);
-  await writePng(figure, classVisualizationFigure(result.snapshots, className(labels, result.target)));
+  const output = out.add(`${base}.png`, encodePng(result.image));
+  const figure = out.add(`${base}-snapshots.png`, encodePng(classVisualizationFigure(result.snapshots, className(labels, result.target))));
   return {
     class: result.target,
     className: className(labels, result.target),

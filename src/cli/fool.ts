@@ -4,9 +4,11 @@
  */
 import { PixelpropError, className } from '../index.js';
 import { readImage } from '../image/node-io.js';
-import { FOOL_DEFAULTS, fool } from '../techniques/fool.js';
+import { FOOL_DEFAULTS, FOOL_RANGES, fool } from '../techniques/fool.js';
+import { fmtRange } from '../techniques/ranges.js';
 import { flag, num, parse, str } from './args.js';
-import { ensureDir, openSession } from './common.js';
+import { openSession } from './common.js';
+import { OutputFolder } from './output.js';
 import { classOf, foolText, imageBatch, writeFooling } from './figures.js';
 import type { Command } from './main.js';
 import { Progress } from './progress.js';
@@ -19,9 +21,9 @@ const USAGE = `pixelprop fool IMAGE --target C [--lr L] [--max-iters N] [--out D
   difference x10).
 
   --target C      the class to reach: an index or a name ("stingray")
-  --lr L          length of each step, in normalized pixel units (default ${FOOL_DEFAULTS.lr})
-  --max-iters N   at most N steps (default ${FOOL_DEFAULTS.maxIters})
-  --out DIR       output folder, created if needed (default: the current folder)
+  --lr L          length of each step, in normalized pixel units, in ${fmtRange(FOOL_RANGES.lr)} (default ${FOOL_DEFAULTS.lr})
+  --max-iters N   at most N steps, N in ${fmtRange(FOOL_RANGES.maxIters)} (default ${FOOL_DEFAULTS.maxIters})
+  --out DIR       output folder, created if needed (default: the current folder); files there are replaced
   --json          print {file, target, targetName, fooled, iterations, extraIterations, roundings, targetProb,
                   linf, l2, originalClass, originalName, finalClass, finalName, output, figure}
                   (linf, l2: the change of the saved image in 0-255 pixel units)
@@ -38,12 +40,13 @@ async function run(argv: string[]): Promise<number> {
     json: { type: 'boolean' },
     weights: { type: 'string' },
   });
-  const lr = num(values, 'lr', FOOL_DEFAULTS.lr, { positive: true });
-  const maxIters = num(values, 'max-iters', FOOL_DEFAULTS.maxIters, { integer: true, positive: true });
+  const lr = num(values, 'lr', FOOL_DEFAULTS.lr, FOOL_RANGES.lr);
+  const maxIters = num(values, 'max-iters', FOOL_DEFAULTS.maxIters, FOOL_RANGES.maxIters);
   const targetSpec = str(values, 'target');
   if (targetSpec === undefined) throw new PixelpropError("fool: --target is required (see 'pixelprop fool --help')");
   if (files.length !== 1) throw new PixelpropError(`fool: expected one image, got ${files.length} (see 'pixelprop fool --help')`);
   const file = files[0]!;
+  const out = OutputFolder.prepare(str(values, 'out') ?? '.');
   const image = await readImage(file);
 
   const progress = new Progress('fool');
@@ -63,7 +66,8 @@ async function run(argv: string[]): Promise<number> {
       x.dispose();
     }
     progress.done();
-    const summary = await writeFooling(ensureDir(str(values, 'out') ?? '.'), session.labels, file, result);
+    const summary = writeFooling(out, session.labels, file, result);
+    out.commit();
     console.log(flag(values, 'json') ? JSON.stringify(summary, null, 2) : foolText(summary));
     return 0;
   } finally {

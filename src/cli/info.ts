@@ -5,7 +5,7 @@
  */
 import { PixelpropError } from '../index.js';
 import { str, parse } from './args.js';
-import { openSession } from './common.js';
+import { openSession, type Session } from './common.js';
 import type { Command } from './main.js';
 
 const USAGE = `pixelprop info [--weights PATH] [--passes]
@@ -19,10 +19,20 @@ const USAGE = `pixelprop info [--weights PATH] [--passes]
 
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
+function classesText(model: Session['model'], named: boolean): string {
+  try {
+    return `${model.numClasses}${named ? ' (names from synset.txt)' : ' (no synset.txt beside the model: classes are shown by index)'}`;
+  } catch (e) {
+    if (e instanceof PixelpropError) return `none: ${e.message}`;
+    throw e;
+  }
+}
+
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse('info', argv, { weights: { type: 'string' }, passes: { type: 'boolean' } });
   if (positionals.length > 0) throw new PixelpropError(`info: unexpected argument '${positionals[0]}' (see 'pixelprop info --help')`);
-  const session = await openSession(str(values, 'weights'));
+  // Any model the loader takes is described, also one the image commands would refuse (its classes row says why).
+  const session = await openSession(str(values, 'weights'), { images: false });
   const { gpu, model, modelPath, labels } = session;
   try {
     const features = [...gpu.device.features].sort();
@@ -32,7 +42,7 @@ async function run(argv: string[]): Promise<number> {
       [
         row('model', modelPath),
         ...model.summary().split('\n').map((l) => `  ${l}`),
-        row('classes', `${model.numClasses}${labels ? ' (names from synset.txt)' : ' (no synset.txt beside the model: classes are shown by index)'}`),
+        row('classes', classesText(model, labels !== null)),
         '',
         ...(values.passes
           ? model.describePasses().split('\n')

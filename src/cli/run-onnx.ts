@@ -7,14 +7,21 @@
  * number for the whole tensor, the same measure as every test of this project (an element-wise |Δ_i|/|ref_i| would
  * blow up on the many near-zero scores of a classifier).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PixelpropError, Tensor, parseTensorProto } from '../index.js';
+import { readFileLimited } from '../image/node-io.js';
+import { fmtRange, type NumberRange } from '../techniques/ranges.js';
+import { SCORES_OVERFLOW, checkFinite } from '../util/finite.js';
 import { num, parse } from './args.js';
 import { openSession } from './common.js';
 import type { Command } from './main.js';
 
 type ParsedTensor = ReturnType<typeof parseTensorProto>;
+
+/** A relative error above 1 says nothing; an absolute bound of 10⁶ already passes any score a classifier gives. */
+const RTOL_RANGE: NumberRange = { min: 0, max: 1 };
+const ATOL_RANGE: NumberRange = { min: 0, max: 1e6 };
 
 const USAGE = `pixelprop run MODEL.onnx DIR [--atol A] [--rtol R]
 
@@ -24,8 +31,8 @@ const USAGE = `pixelprop run MODEL.onnx DIR [--atol A] [--rtol R]
     rel. error  = max|Δ| / max_i |ref_i|   (one number per tensor, not an element-wise ratio)
   An output passes when rel. error ≤ R, or when max|Δ| ≤ A.
 
-  --rtol R   bound on max|Δ| / max|ref| (default 1e-5)
-  --atol A   bound on max|Δ| (default 0: off)
+  --rtol R   bound on max|Δ| / max|ref|, in ${fmtRange(RTOL_RANGE)} (default 1e-5)
+  --atol A   bound on max|Δ|, in ${fmtRange(ATOL_RANGE)} (default 0: off)
 
   exit status: 0 all outputs pass, 1 some output fails, 2 bad input (missing or unreadable files, shapes that do not fit)
 
@@ -48,20 +55,18 @@ function numbered(dir: string, prefix: string): Map<number, string> {
   return out;
 }
 
-function readTensorFile(path: string): ParsedTensor {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new PixelpropError(`cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const t = parseTensorProto(bytes, `'${path}'`);
+/** The parser's limit for one tensor is 2^28 elements; a .pb file holds little more than their bytes. */
+const MAX_TENSOR_FILE_BYTES = 2 ** 31;
+
+async function readTensorFile(path: string): Promise<ParsedTensor> {
+  const bytes = await readFileLimited(path, 'tensor file', MAX_TENSOR_FILE_BYTES);
+  const t = parseTensorProto(bytes, `'${path}'`); // refuses NaN and infinities too, before anything is uploaded
   if (t.type !== 'float32') throw new PixelpropError(`'${path}' holds int64 data; pixelprop models take and give float32 tensors`);
   return t;
 }
 
 /** Reads every test set of `dir`, checking the layout; throws (exit 2) on anything missing or unreadable. */
-function readTestSets(dir: string): TestSet[] {
+async function readTestSets(dir: string): Promise<TestSet[]> {
   let entries: string[];
   try {
     if (!statSync(dir).isDirectory()) throw new PixelpropError(`'${dir}' is not a folder`);
@@ -73,16 +78,18 @@ function readTestSets(dir: string): TestSet[] {
   const names = entries.filter((f) => /^test_data_set_\d+$/.test(f) && statSync(join(dir, f)).isDirectory());
   names.sort((a, b) => Number(a.slice(14)) - Number(b.slice(14)));
   if (names.length === 0) throw new PixelpropError(`'${dir}' has no test_data_set_* folders`);
-  return names.map((name) => {
+  const sets: TestSet[] = [];
+  for (const name of names) {
     const setDir = join(dir, name);
     const inputs = numbered(setDir, 'input_');
     if (inputs.size === 0) throw new PixelpropError(`'${setDir}' has no input_0.pb`);
     if (inputs.size > 1 || !inputs.has(0)) throw new PixelpropError(`'${setDir}' has ${inputs.size} inputs; pixelprop runs models with one input (input_0.pb)`);
     const outputs = numbered(setDir, 'output_');
     const expected: (ParsedTensor | undefined)[] = [];
-    for (const [k, path] of outputs) expected[k] = readTensorFile(path);
-    return { name, input: readTensorFile(inputs.get(0)!), expected };
-  });
+    for (const [k, path] of outputs) expected[k] = await readTensorFile(path);
+    sets.push({ name, input: await readTensorFile(inputs.get(0)!), expected });
+  }
+  return sets;
 }
 
 /** max|Δ| and max|Δ|/max|ref| (0 when both are 0; Infinity when only the reference is all zeros). */
@@ -102,11 +109,11 @@ async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse('run', argv, { atol: { type: 'string' }, rtol: { type: 'string' } });
   if (positionals.length !== 2) throw new PixelpropError(`run: expected MODEL.onnx and DIR, got ${positionals.length} argument(s) (see 'pixelprop run --help')`);
   const [modelPath, dir] = positionals as [string, string];
-  const rtol = num(values, 'rtol', 1e-5, { min: 0 });
-  const atol = num(values, 'atol', 0, { min: 0 });
-  const sets = readTestSets(dir);
+  const rtol = num(values, 'rtol', 1e-5, RTOL_RANGE);
+  const atol = num(values, 'atol', 0, ATOL_RANGE);
+  const sets = await readTestSets(dir);
 
-  const { gpu, model } = await openSession(modelPath);
+  const { gpu, model } = await openSession(modelPath, { images: false });
   let failures = 0;
   let compared = 0;
   try {
@@ -123,6 +130,7 @@ async function run(argv: string[]): Promise<number> {
         const data = await y.read();
         const shape = [...y.shape];
         y.dispose();
+        checkFinite(data, `${set.name} output '${name}' read back from the GPU`, SCORES_OVERFLOW);
         const ref = set.expected[k];
         const label = `${set.name}  output_${k} '${name}' ${fmtShape(shape)}`;
         if (!ref) {

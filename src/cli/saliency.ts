@@ -7,9 +7,11 @@
  */
 import { PixelpropError, type RgbImage, type RgbImage8 } from '../index.js';
 import { readImage } from '../image/node-io.js';
-import { SALIENCY_DEFAULTS, SALIENCY_METHODS, saliency, type SaliencyMethod, type SaliencyResult } from '../techniques/saliency.js';
+import { SALIENCY_DEFAULTS, SALIENCY_METHODS, SALIENCY_RANGES, saliency, type SaliencyMethod, type SaliencyResult } from '../techniques/saliency.js';
+import { fmtRange } from '../techniques/ranges.js';
 import { flag, num, parse, str } from './args.js';
-import { ensureDir, openSession } from './common.js';
+import { openSession } from './common.js';
+import { OutputFolder } from './output.js';
 import { classLabel, classOf, imageBatch, writeSaliency } from './figures.js';
 import type { Command } from './main.js';
 import { Progress } from './progress.js';
@@ -23,10 +25,11 @@ const USAGE = `pixelprop saliency IMAGE... [--class C]... [--method M] [--sample
                   (default: the class the network predicts for each image)
   --method M      vanilla (default), smoothgrad (mean map of noisy copies, Smilkov et al. 2017) or gradxinput
                   (max_c |x * ds_y/dx|)
-  --samples N     smoothgrad: noisy copies per image (default ${SALIENCY_DEFAULTS.samples})
-  --noise S       smoothgrad: noise std as a fraction of the image's value range (default ${SALIENCY_DEFAULTS.noise})
-  --seed S        smoothgrad: seed of the noise (default ${SALIENCY_DEFAULTS.seed})
-  --out DIR       output folder, created if needed (default: the current folder)
+  --samples N     smoothgrad: noisy copies per image, in ${fmtRange(SALIENCY_RANGES.samples)} (default ${SALIENCY_DEFAULTS.samples})
+  --noise S       smoothgrad: noise std as a fraction of the image's value range, in ${fmtRange(SALIENCY_RANGES.noise)}
+                  (default ${SALIENCY_DEFAULTS.noise})
+  --seed S        smoothgrad: seed of the noise, in ${fmtRange(SALIENCY_RANGES.seed)} (default ${SALIENCY_DEFAULTS.seed})
+  --out DIR       output folder, created if needed (default: the current folder); files there are replaced
   --npy           also write DIR/saliency.npy [N,H,W] and DIR/grad.npy [N,3,H,W] (float32, np.load reads them)
   --json          print {method, output, npy?, images: [{file, class, className, predicted, predictedName}]}
   --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx)
@@ -73,14 +76,15 @@ async function run(argv: string[]): Promise<number> {
   });
   const method = (str(values, 'method') ?? SALIENCY_DEFAULTS.method) as SaliencyMethod;
   if (!SALIENCY_METHODS.includes(method)) throw new PixelpropError(`--method must be one of ${SALIENCY_METHODS.join(', ')}, got '${method}'`);
-  const samples = num(values, 'samples', SALIENCY_DEFAULTS.samples, { integer: true, positive: true });
-  const noise = num(values, 'noise', SALIENCY_DEFAULTS.noise, { min: 0 });
-  const seed = num(values, 'seed', SALIENCY_DEFAULTS.seed, { integer: true });
+  const samples = num(values, 'samples', SALIENCY_DEFAULTS.samples, SALIENCY_RANGES.samples);
+  const noise = num(values, 'noise', SALIENCY_DEFAULTS.noise, SALIENCY_RANGES.noise);
+  const seed = num(values, 'seed', SALIENCY_DEFAULTS.seed, SALIENCY_RANGES.seed);
   const classSpecs = (values.class as string[] | undefined) ?? [];
   if (files.length === 0) throw new PixelpropError("saliency: no image given (see 'pixelprop saliency --help')");
   if (classSpecs.length > 1 && classSpecs.length !== files.length) {
     throw new PixelpropError(`--class given ${classSpecs.length} times for ${files.length} images: give it once, or once per image`);
   }
+  const out = OutputFolder.prepare(str(values, 'out') ?? '.');
   const images: RgbImage[] = [];
   for (const f of files) images.push(await readImage(f));
 
@@ -107,8 +111,8 @@ async function run(argv: string[]): Promise<number> {
     }
     const result = concatResults(parts);
     progress.done();
-    const dir = ensureDir(str(values, 'out') ?? '.');
-    const summary = await writeSaliency(dir, session.labels, files, pictures, result, flag(values, 'npy'));
+    const summary = writeSaliency(out, session.labels, files, pictures, result, flag(values, 'npy'));
+    out.commit();
     if (flag(values, 'json')) {
       console.log(JSON.stringify(summary, null, 2));
     } else {

@@ -172,7 +172,9 @@ export class Gpu {
       if (this.pendingError === null) this.pendingError = msg.split('\n').filter((l) => l.trim()).slice(0, 3).join(' | ');
     });
     void device.lost.then((info) => {
-      if (!this.destroyed) this.lostMessage = `GPU device lost (${info.reason}): ${info.message}`;
+      // One message for every operation that notices the loss first (a dispatch, a read-back, an upload).
+      const detail = info.message.split('\n')[0]!.trim();
+      if (!this.destroyed) this.lostMessage = `the GPU device was lost (${info.reason})${detail ? `, '${detail}'` : ''}: pixelprop cannot go on with it; run again on a new device`;
     });
   }
 
@@ -183,6 +185,11 @@ export class Gpu {
     const what = a.description || [a.architecture, a.device].filter(Boolean).join(' ');
     const name = [what, a.vendor && `(${a.vendor})`].filter(Boolean).join(' ');
     return `${name || 'unknown adapter'}${a.software ? ', software' : ''}`;
+  }
+
+  /** Whether the device has been lost (not destroyed by `destroy()`): nothing more runs on it. */
+  get isLost(): boolean {
+    return this.lostMessage !== null;
   }
 
   /** Throws what the GPU reported asynchronously (validation errors, device loss), naming it. */
@@ -377,6 +384,9 @@ export class Gpu {
     try {
       await staging.mapAsync(MapMode.READ);
     } catch (e) {
+      // A lost device fails the map; its lost promise may settle a moment later. Give it that moment, so that the
+      // error says why rather than how.
+      await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 100))]);
       this.checkHealth();
       throw new PixelpropError(`reading a GPU buffer back failed: ${(e as Error).message}`);
     }

@@ -5,9 +5,24 @@
  */
 export class PixelpropError extends Error {
   constructor(message: string) {
-    super(message);
+    super(oneLine(message));
     this.name = 'PixelpropError';
   }
+}
+
+/** Longer messages keep their start and their end (which usually says what to do), with the middle cut. */
+const MAX_MESSAGE = 600;
+
+/**
+ * A message as one printable line, whatever it quotes. Messages name what was wrong, and the names come from files:
+ * a damaged ONNX file can hold a node name with line breaks or kilobytes of binary (found by scripts/fuzz.ts), which
+ * would otherwise break the one-line promise. Control characters are escaped, and an overlong message is cut.
+ */
+function oneLine(message: string): string {
+  // eslint-disable-next-line no-control-regex
+  const escaped = message.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  if (escaped.length <= MAX_MESSAGE) return escaped;
+  return `${escaped.slice(0, MAX_MESSAGE - 200)} … ${escaped.slice(-180)}`;
 }
 
 /** Throws a PixelpropError when `cond` is false. */

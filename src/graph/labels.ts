@@ -41,7 +41,8 @@ export function resolveClass(spec: string | number, labels: Labels | null, numCl
   const text = String(spec).trim();
   if (/^-?\d+$/.test(text)) {
     const i = Number(text);
-    check(i >= 0 && i < numClasses, () => `class index ${i} is out of range: the model has classes 0 to ${numClasses - 1}`);
+    // The message quotes the index as written: beyond 2^53, Number() would show it rounded.
+    check(Number.isSafeInteger(i) && i >= 0 && i < numClasses, () => `class index ${text} is out of range: the model has classes 0 to ${numClasses - 1}`);
     return i;
   }
   if (!labels) throw new PixelpropError(`class '${text}' is a name but no class names are loaded (synset.txt); give an index`);

@@ -27,6 +27,7 @@ import { describeGraph as describeOnnxGraph, parseOnnx, type ParseOptions } from
 import { closest } from '../util/suggest.js';
 import { apply, type ReferenceRule } from './op.js';
 import { buildGraph, constantShape, inferShapes, inNode, supportedOnnxOps, type Stage } from './passes/index.js';
+import { classCount } from './scores.js';
 
 export interface ModelOptions extends ParseOptions {
   /** fuse each Conv followed only by an activation into one kernel (default true) */
@@ -126,10 +127,9 @@ export class Model {
     return s[2]!;
   }
 
-  /** Number of classes (the last dim of the first output). */
+  /** Number of classes: K of the first output read as [N, K] (src/graph/scores.ts: [N, K, 1, 1] too). */
   get numClasses(): number {
-    const s = this.shapes.get(this.outputNames[0]!)!;
-    return s[s.length - 1]!;
+    return classCount(this.outputNames[0]!, this.shapes.get(this.outputNames[0]!)!);
   }
 
   /** The nodes as text: what the passes made of the file, with batch-1 shapes. */

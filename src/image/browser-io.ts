@@ -7,22 +7,33 @@
  * - Alpha is dropped, as in Node, but a 2D canvas stores premultiplied colour, so pixels with alpha < 1 come back
  *   with rounded colours and fully transparent ones as black (Node keeps the stored colour, like PIL).
  * - Browsers apply the EXIF orientation of a JPEG (PIL and node-io do not).
- * - Formats: the declared size of a PNG or JPEG is checked before decoding; other formats the browser can decode
- *   (WebP, GIF, …) are accepted and checked after.
+ * - Formats: PNG, JPEG, WebP and GIF, each with its declared size checked from its header before the browser
+ *   decodes it (probe.ts); other formats are refused, since their size would be known only once decoded.
  *
  * Browser-only globals (createImageBitmap, OffscreenCanvas); no Node imports.
  */
 import { PixelpropError } from '../gpu/errors.js';
 import { checkImage, toRgba, type RgbImage, type RgbImage8 } from './image.js';
-import { checkDeclaredSize, probeImage, sniffFormat, type DecodeLimits } from './probe.js';
+import { checkDeclaredSize, probeBrowserImage, probeImage, sniffFormat, type DecodeLimits } from './probe.js';
 import { encodeNpy } from './npy.js';
+
+/** No image file is read whole above this: a photo the network sees at 224 × 224 is far smaller. */
+export const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
 
 /** Decodes an image Blob/File to float RGB in [0, 1]. `name` (default: the File's name) is used in messages. */
 export async function decodeImageBlob(blob: Blob, limits: DecodeLimits = {}, name?: string): Promise<RgbImage> {
   const label = name ?? (blob as File).name ?? 'image';
   if (blob.size === 0) throw new PixelpropError(`'${label}' is empty (0 bytes)`);
+  if (blob.size > MAX_IMAGE_FILE_BYTES) {
+    throw new PixelpropError(`'${label}' holds ${(blob.size / 2 ** 20).toFixed(0)} MiB, more than any image this reads (${MAX_IMAGE_FILE_BYTES / 2 ** 20} MiB)`);
+  }
   const bytes = new Uint8Array(await blob.arrayBuffer());
+  // The declared size is checked before the browser's decoder allocates for it; a format whose header is not read
+  // here is refused rather than handed to createImageBitmap unchecked.
   if (sniffFormat(bytes) !== null) probeImage(bytes, label, limits);
+  else if (probeBrowserImage(bytes, label, limits) === null) {
+    throw new PixelpropError(`'${label}' is not a PNG, JPEG, WebP or GIF image (the formats whose size is checked before decoding)`);
+  }
   let bitmap: ImageBitmap;
   try {
     // premultiplyAlpha 'none' and no colour conversion: the stored values, as PIL reads them.

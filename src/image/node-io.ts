@@ -19,11 +19,12 @@
  * and resolution bounds, and a PNG's data is inflated with a cap and checked to be exactly the size its header
  * implies (pngjs would silently decode missing data as black rows).
  */
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
-import { PixelpropError } from '../gpu/errors.js';
+import { PixelpropError, fmtBytes } from '../gpu/errors.js';
 import { checkImage, type RgbImage, type RgbImage8 } from './image.js';
 import { DEFAULT_MAX_MEGAPIXELS, probeImage, withoutPngTransparency, type DecodeLimits, type ImageHeader } from './probe.js';
 import { decodeNpy, encodeNpy, type NpyArray } from './npy.js';
@@ -175,17 +176,48 @@ export async function readNpy(path: string): Promise<NpyArray> {
 }
 
 async function readWholeFile(path: string, what: string): Promise<Uint8Array> {
+  return readFileLimited(path, what, MAX_FILE_BYTES);
+}
+
+const article = (what: string): string => `${/^[aeiou.]/i.test(what) ? 'an' : 'a'} ${what}`;
+
+/**
+ * The bytes of a regular file, refused with one line when it is anything else or holds more than `maxBytes`.
+ *
+ * The size a file reports is not trusted: /dev/zero, a FIFO or a /proc file report 0 (or anything) and a plain read
+ * of them never ends, or grows memory without bound. So the path must be a regular file (checked before opening, as
+ * opening a FIFO blocks until someone writes to it, and again on the open handle), and the read stops at maxBytes + 1
+ * bytes whatever the reported size said.
+ */
+export async function readFileLimited(path: string, what: string, maxBytes: number): Promise<Uint8Array> {
+  const refuse = (why: string): PixelpropError => new PixelpropError(`cannot read ${what} '${path}': ${why}`);
+  let handle: FileHandle | undefined;
   try {
     const info = await stat(path);
-    if (info.isDirectory()) throw new PixelpropError(`cannot read ${what} '${path}': it is a directory`);
-    if (info.size > MAX_FILE_BYTES) {
-      throw new PixelpropError(`cannot read ${what} '${path}': ${(info.size / 2 ** 30).toFixed(1)} GiB is larger than any file this reads`);
+    if (info.isDirectory()) throw refuse('it is a directory');
+    if (!info.isFile()) throw new PixelpropError(`'${path}' is not a regular file (a device, a pipe or a socket), so it is not read as ${article(what)}`);
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!(await handle.stat()).isFile()) throw new PixelpropError(`'${path}' is not a regular file, so it is not read as ${article(what)}`);
+    let buffer = new Uint8Array(Math.min(info.size, maxBytes) + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > maxBytes) break;
+        const grown = new Uint8Array(Math.min(2 * buffer.length + 65536, maxBytes + 1));
+        grown.set(buffer);
+        buffer = grown;
+      }
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
     }
-    const buf = await readFile(path);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (length > maxBytes) throw refuse(`it holds more than ${fmtBytes(maxBytes)}, more than any ${what} this reads`);
+    return buffer.subarray(0, length);
   } catch (err) {
     if (err instanceof PixelpropError) throw err;
-    throw new PixelpropError(`cannot read ${what} '${path}': ${describeFsError(err)}`);
+    throw refuse(describeFsError(err));
+  } finally {
+    await handle?.close();
   }
 }
 

@@ -26,6 +26,12 @@ import { checkImage, type RgbImage, type RgbImage8 } from './image.js';
 export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
 export const IMAGENET_STD: readonly [number, number, number] = [0.229, 0.224, 0.225];
 export const INPUT_SIZE = 224;
+/**
+ * The largest side of a network input this preprocesses for: 4096² pixels of float RGB are 192 MiB, and the
+ * resampling's intermediate image is larger still. A model that declares more (an input of 40000 × 40000 would ask
+ * for 19 GB) is refused before any pixel is touched.
+ */
+export const MAX_INPUT_SIDE = 4096;
 
 /**
  * The normalized values of a black and a white pixel per channel, (0 − mean)/std and (1 − mean)/std: the box an
@@ -50,6 +56,7 @@ export interface PreprocessOptions {
 export function preprocess(img: RgbImage, options: PreprocessOptions = {}): Float32Array {
   const size = options.size ?? INPUT_SIZE;
   check(Number.isInteger(size) && size > 0, () => `preprocess: size ${size} must be a positive integer`);
+  check(size <= MAX_INPUT_SIDE, () => `preprocess: size ${size} is larger than the largest input side, ${MAX_INPUT_SIDE}`);
   checkImage(img, 3, 'preprocess');
   const [outW, outH] = shorterSideSize(img.width, img.height, size);
   const [left, top] = centerCropOffsets(outW, outH, size, size);

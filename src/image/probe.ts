@@ -70,6 +70,61 @@ export function checkDeclaredSize(width: number, height: number, name: string, l
   }
 }
 
+/**
+ * The size a WebP or GIF file declares, read from its header; null when the bytes are neither. Node decodes only PNG
+ * and JPEG; a browser also decodes these two, and must know their size before it lets createImageBitmap allocate.
+ *
+ * - GIF (GIF87a/GIF89a): the logical screen, 16-bit little-endian width and height at bytes 6 and 8. A frame larger
+ *   than the screen is refused too, as far as the first image descriptor (0x2C) is reached by walking the blocks.
+ * - WebP (RIFF … WEBP): the first chunk says which coding — 'VP8 ' (lossy: 14-bit sizes after the 3-byte start code),
+ *   'VP8L' (lossless: 14-bit width−1 and height−1 packed after the 0x2F signature) or 'VP8X' (extended: 24-bit
+ *   canvas width−1 and height−1).
+ */
+export function probeBrowserImage(b: Uint8Array, name: string, limits: DecodeLimits = {}): { format: 'gif' | 'webp'; width: number; height: number } | null {
+  const ascii = (at: number, n: number): string => String.fromCharCode(...b.subarray(at, at + n));
+  const u16le = (i: number): number => b[i]! | (b[i + 1]! << 8);
+  const u24le = (i: number): number => b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16);
+  if (b.length >= 6 && (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a')) {
+    if (b.length < 13) throw new PixelpropError(`corrupt GIF '${name}': file ends inside the header`);
+    const width = u16le(6);
+    const height = u16le(8);
+    checkDeclaredSize(width, height, name, limits);
+    // Skip the global colour table and extension blocks up to the first image descriptor, whose size is checked too.
+    let i = 13 + (b[10]! & 0x80 ? 3 * 2 ** ((b[10]! & 7) + 1) : 0);
+    while (i < b.length && b[i] === 0x21) {
+      i += 2;
+      while (i < b.length && b[i]! !== 0) i += b[i]! + 1;
+      i++;
+    }
+    if (i + 9 < b.length && b[i] === 0x2c) checkDeclaredSize(u16le(i + 1) + u16le(i + 5), u16le(i + 3) + u16le(i + 7), name, limits);
+    return { format: 'gif', width, height };
+  }
+  if (b.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 4) === 'WEBP') {
+    if (b.length < 30) throw new PixelpropError(`corrupt WebP '${name}': file ends inside the header`);
+    const chunk = ascii(12, 4);
+    let width: number;
+    let height: number;
+    if (chunk === 'VP8 ') {
+      if (b[23] !== 0x9d || b[24] !== 0x01 || b[25] !== 0x2a) throw new PixelpropError(`corrupt WebP '${name}': no VP8 start code`);
+      width = u16le(26) & 0x3fff;
+      height = u16le(28) & 0x3fff;
+    } else if (chunk === 'VP8L') {
+      if (b[20] !== 0x2f) throw new PixelpropError(`corrupt WebP '${name}': no VP8L signature`);
+      const bits = (b[21]! | (b[22]! << 8) | (b[23]! << 16) | (b[24]! << 24)) >>> 0;
+      width = (bits & 0x3fff) + 1;
+      height = ((bits >>> 14) & 0x3fff) + 1;
+    } else if (chunk === 'VP8X') {
+      width = u24le(24) + 1;
+      height = u24le(27) + 1;
+    } else {
+      throw new PixelpropError(`'${name}' is a WebP file with a first chunk '${chunk}' this page cannot read the size of`);
+    }
+    checkDeclaredSize(width, height, name, limits);
+    return { format: 'webp', width, height };
+  }
+  return null;
+}
+
 function u16be(b: Uint8Array, i: number): number {
   return (b[i]! << 8) | b[i + 1]!;
 }

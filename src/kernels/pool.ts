@@ -144,12 +144,15 @@ function outputSize(
   if (ceilMode && (out - 1) * stride >= size + padBegin) out--; // the last window would start in the end padding
   // With dilation 1 and pads < kernel every window covers an input element; a dilated window can step over a
   // small input entirely (e.g. taps at −1 and 2 of an input of size 2), and its max or average would be undefined.
-  for (let o = 0; o < out; o++) {
-    let covers = false;
-    for (let k = 0; k < kernel && !covers; k++) {
-      const pos = o * stride - padBegin + k * dilation;
-      covers = pos >= 0 && pos < size;
-    }
+  // [issue 10: a loop over every output took seconds for a declared size of 2^31, found by scripts/fuzz.ts] Only a
+  // window whose first tap lies in a padding can miss: at the end, all of its taps then do (the last window is the
+  // one to test); at the beginning, its first tap at or after 0 is k0 = ⌈−first/dilation⌉: O(1) per window.
+  const last = out - 1;
+  check(last * stride - padBegin < size, () => `${op}: output ${axisName} position ${last} has a window with no input element (it lies in the end padding)`);
+  for (let o = 0; o < Math.min(out, Math.ceil(padBegin / stride) + 1); o++) {
+    const first = o * stride - padBegin;
+    const k0 = first >= 0 ? 0 : Math.ceil(-first / dilation);
+    const covers = k0 < kernel && first + k0 * dilation < size;
     check(covers, () => `${op}: output ${axisName} position ${o} has a window with no input element (dilation ${dilation} steps over the ${size} inputs)`);
   }
   return out;

@@ -37,9 +37,10 @@ import { gaussianBlurInPlace, gaussianWeights } from '../kernels/image.js';
 import { l2Norm } from '../kernels/reduce.js';
 import { scaleInPlace } from '../kernels/technique.js';
 import type { RgbImage8 } from '../image/image.js';
-import { NORMALIZED_MAX, NORMALIZED_MIN, deprocess } from '../image/preprocess.js';
+import { MAX_INPUT_SIDE, NORMALIZED_MAX, NORMALIZED_MIN, deprocess } from '../image/preprocess.js';
 import { Rng } from '../util/rng.js';
 import { classScoreGradient, classify, oneHotSeed } from './gradient.js';
+import { SEED_RANGE, checkRange, type NumberRange } from './ranges.js';
 
 export interface ClassVisualizationOptions {
   /** gradient steps (default 100) */
@@ -78,6 +79,23 @@ export const CLASS_VISUALIZATION_DEFAULTS = {
   normalizedStep: false,
   seed: 0,
 } as const;
+
+/**
+ * The range of each numeric setting (the CLI's options and the page's fields take theirs from here). The blur's
+ * radius is 4σ: σ ≤ 32 keeps it to 257 taps; the jitter is a circular shift, so any size works, and 1000 is beyond
+ * any image this runs on.
+ */
+export const CLASS_VISUALIZATION_RANGES = {
+  iterations: { min: 1, max: 100_000, integer: true },
+  lr: { min: 0, max: 1e6, aboveMin: true },
+  l2: { min: 0, max: 1e6 },
+  decay: { min: 0, max: 0.999 },
+  blurSigma: { min: 0, max: 32, aboveMin: true },
+  blurEvery: { min: 1, max: 100_000, integer: true },
+  jitter: { min: 0, max: 1000, integer: true },
+  snapshotEvery: { min: 1, max: 100_000, integer: true },
+  seed: SEED_RANGE,
+} as const satisfies Record<string, NumberRange>;
 
 /**
  * Controls for a run that someone watches (the web page): a live image and a way to stop. Kept apart from
@@ -151,6 +169,7 @@ function checkOptions(options: ClassVisualizationOptions & ClassVisualizationLiv
   check(Number.isInteger(o.jitter) && o.jitter >= 0, () => `class visualization: jitter ${o.jitter} must be an integer ≥ 0`);
   check(Number.isInteger(o.seed), () => `class visualization: seed ${o.seed} must be an integer`);
   gaussianWeights(o.blurSigma); // rejects a sigma that is not a finite number > 0
+  for (const [key, range] of Object.entries(CLASS_VISUALIZATION_RANGES)) checkRange(o[key as keyof typeof CLASS_VISUALIZATION_RANGES], range, `class visualization: ${key}`);
   return o;
 }
 
@@ -172,6 +191,9 @@ export async function classVisualization(
   const shape = model.inputShape(1);
   check(shape.length === 4 && shape[1] === 3, () => `class visualization: the model's input [${shape}] is not an RGB image`);
   const [, , h, w] = shape as [number, number, number, number];
+  // The start noise has the input's size: refuse a size no image could have before drawing it.
+  check(h <= MAX_INPUT_SIDE && w <= MAX_INPUT_SIDE, () => `class visualization: the model's input [${shape}] is larger than ${MAX_INPUT_SIDE}×${MAX_INPUT_SIDE}`);
+  model.checkBatch(1);
   const rng = new Rng(o.seed);
   let image = Tensor.from(gpu, shape, Float32Array.from(rng.normals(3 * h * w, 1)), 'class_viz');
   try {

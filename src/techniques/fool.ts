@@ -18,11 +18,12 @@
 import { check, fmtShape } from '../gpu/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
-import { argmaxIndices, l2Norm } from '../kernels/reduce.js';
+import { l2Norm } from '../kernels/reduce.js';
 import { axpyByNormInPlace } from '../kernels/elementwise.js';
 import { toFloat, type RgbImage8 } from '../image/image.js';
 import { deprocess, normalize } from '../image/preprocess.js';
-import { classScoreGradient, classify, oneHotSeed, verdictOf, type Verdict } from './gradient.js';
+import { classScoreGradient, classify, oneHotSeed, predictedClasses, verdictOf, type Verdict } from './gradient.js';
+import { checkRange, type NumberRange } from './ranges.js';
 
 export interface FoolOptions {
   /** length of each step in normalized-pixel units (default 1, CS231n's) */
@@ -34,6 +35,12 @@ export interface FoolOptions {
 }
 
 export const FOOL_DEFAULTS = { lr: 1, maxIters: 100 } as const;
+
+/** The range of each numeric setting: a step of lr normalized units; 10⁴ crosses the whole image space in one. */
+export const FOOL_RANGES = {
+  lr: { min: 0, max: 1e4, aboveMin: true },
+  maxIters: { min: 1, max: 100_000, integer: true },
+} as const satisfies Record<string, NumberRange>;
 
 /** Controls for a run that someone watches (the web page): a live image and a way to stop. */
 export interface FoolLive {
@@ -101,6 +108,7 @@ function checkOptions(model: Model, x: Tensor, target: number, options: FoolOpti
   check(Number.isFinite(o.lr) && o.lr > 0, () => `fool: learning rate ${o.lr} must be a finite number > 0`);
   check(Number.isInteger(o.maxIters) && o.maxIters > 0, () => `fool: maxIters ${o.maxIters} must be a positive integer`);
   check(Number.isInteger(o.imageEvery) && o.imageEvery > 0, () => `fool: imageEvery ${o.imageEvery} must be a positive integer`);
+  for (const [key, range] of Object.entries(FOOL_RANGES)) checkRange(o[key as keyof typeof FOOL_RANGES], range, `fool: ${key}`);
   oneHotSeed(model, [target]); // checks the target is a class of the model
   return o;
 }
@@ -126,7 +134,7 @@ export async function fool(model: Model, x: Tensor, target: number, options: Foo
     for (;;) {
       const { scores, grad } = classScoreGradient(model, X, [target]);
       try {
-        const [predicted] = await argmaxIndices(scores); // the iteration's only read-back
+        const [predicted] = await predictedClasses(scores); // the iteration's only read-back
         if (originalClass < 0) originalClass = predicted!;
         if (options.onIteration) {
           // Only for a progress display: 4 more bytes, the target's score.

@@ -21,6 +21,7 @@ import { host } from '../kernels/host.js';
 import type { BackwardRuleName } from '../kernels/activation.js';
 import { argmaxIndices } from '../kernels/reduce.js';
 import { softmaxRef } from '../kernels/softmax.js';
+import { SCORES_OVERFLOW, checkFinite } from '../util/finite.js';
 
 /**
  * Runs `body` with x marked as a leaf that requires a gradient, on a fresh tape; afterwards x is as it was and the
@@ -60,10 +61,23 @@ export function oneHotSeed(model: Model, classes: readonly number[]): Tensor {
   if (!seed || seed.disposed) {
     const data = new Float32Array(classes.length * k);
     classes.forEach((c, i) => (data[i * k + c] = 1));
-    seed = Tensor.from(model.gpu, [classes.length, k], data, `e_y`);
+    // The seed has the scores' own shape: [N, K], or [N, K, 1, 1] for a model that ends at its pooled classifier.
+    const trailingOnes = model.shapes.get(model.outputNames[0]!)!.length - 2;
+    seed = Tensor.from(model.gpu, [classes.length, k, ...Array<number>(trailingOnes).fill(1)], data, `e_y`);
     cache.set(key, seed);
   }
   return seed;
+}
+
+/** The predicted class of each image: the argmax of its scores read as [N, K] (4 bytes per image read back). */
+export async function predictedClasses(scores: Tensor): Promise<number[]> {
+  const n = scores.shape[0]!;
+  const rows = scores.shape.length === 2 ? scores : scores.reshape([n, scores.size / n]);
+  try {
+    return await argmaxIndices(rows);
+  } finally {
+    if (rows !== scores) rows.dispose();
+  }
 }
 
 /** The classes a one-hot seed can be non-zero in: the classifier's backward then reads only these channels. */
@@ -168,7 +182,7 @@ export async function predictedClassGradient(model: Model, x: Tensor, options: G
     const r = recordForward(model, x, tape, options);
     let classes: number[];
     try {
-      classes = await argmaxIndices(r.scores);
+      classes = await predictedClasses(r.scores);
     } catch (e) {
       release(r);
       throw e;
@@ -224,8 +238,9 @@ export interface Verdict {
 
 /** The verdict on the first image of a [1, K] (or [N, K]) score tensor, read back. */
 export async function verdictOf(scores: Tensor): Promise<Verdict> {
-  const k = scores.shape[scores.shape.length - 1]!;
+  const k = scores.size / scores.shape[0]!; // [N, K], or [N, K, 1, 1]
   const values = (await scores.read()).slice(0, k);
+  checkFinite(values, 'the score tensor read back from the GPU', SCORES_OVERFLOW);
   const probs = softmaxRef(host([1, k], values)).data;
   return { scores: values, probs, argmax: probs.indexOf(Math.max(...probs)) };
 }

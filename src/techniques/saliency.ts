@@ -22,10 +22,11 @@
 import { check, fmtShape } from '../gpu/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
-import { argmaxIndices } from '../kernels/reduce.js';
 import { accumulateSampleMean, channelAbsMax, multiply, noisyCopies } from '../kernels/technique.js';
 import { Rng } from '../util/rng.js';
-import { classScoreGradient, gradientsOverInputs, oneHotSeed, predictedClassGradient } from './gradient.js';
+import { classScoreGradient, gradientsOverInputs, oneHotSeed, predictedClassGradient, predictedClasses } from './gradient.js';
+import { SEED_RANGE, checkRange, type NumberRange } from './ranges.js';
+import { SCORES_OVERFLOW, checkFinite } from '../util/finite.js';
 
 export type SaliencyMethod = 'vanilla' | 'smoothgrad' | 'gradxinput';
 export const SALIENCY_METHODS: readonly SaliencyMethod[] = ['vanilla', 'smoothgrad', 'gradxinput'];
@@ -46,6 +47,13 @@ export interface SaliencyOptions {
 }
 
 export const SALIENCY_DEFAULTS = { method: 'vanilla', samples: 50, noise: 0.15, batch: 10, seed: 0 } as const;
+
+/** The range of each numeric setting: noise is σ as a fraction of the image's value range, where 10 is already pure noise. */
+export const SALIENCY_RANGES = {
+  samples: { min: 1, max: 10_000, integer: true },
+  noise: { min: 0, max: 10 },
+  seed: SEED_RANGE,
+} as const satisfies Record<string, NumberRange>;
 
 /** A way to stop a long SmoothGrad (the web page's Stop button). */
 export interface SaliencyLive {
@@ -87,6 +95,7 @@ function checkOptions(options: SaliencyOptions & SaliencyLive): Settings {
   check(Number.isInteger(o.batch) && o.batch > 0, () => `saliency: batch ${o.batch} must be a positive integer`);
   check(Number.isFinite(o.noise) && o.noise >= 0, () => `saliency: noise ${o.noise} must be a finite number ≥ 0`);
   check(Number.isInteger(o.seed), () => `saliency: seed ${o.seed} must be an integer`);
+  for (const [key, range] of Object.entries(SALIENCY_RANGES)) checkRange(o[key as keyof typeof SALIENCY_RANGES], range, `saliency: ${key}`);
   return o;
 }
 
@@ -98,7 +107,7 @@ async function scoresAndGradient(
 ): Promise<{ scores: Tensor; grad: Tensor; classes: number[]; predicted: number[] }> {
   if (classes) {
     const { scores, grad } = classScoreGradient(model, x, classes);
-    return { scores, grad, classes: [...classes], predicted: await argmaxIndices(scores) };
+    return { scores, grad, classes: [...classes], predicted: await predictedClasses(scores) };
   }
   const { scores, grad, classes: predicted } = await predictedClassGradient(model, x);
   return { scores, grad, classes: predicted, predicted };
@@ -229,13 +238,15 @@ export async function saliency(
     } else {
       map = channelAbsMax(grad, 'saliency');
     }
+    const scores = await clean.scores.read();
+    checkFinite(scores, 'the score tensor read back from the GPU', SCORES_OVERFLOW);
     return {
       method: o.method,
       classes: clean.classes,
       predicted: clean.predicted,
       map: await map.read(),
       grad: await grad.read(),
-      scores: await clean.scores.read(),
+      scores,
       shape: [n, h, w],
       ...smooth,
     };

@@ -17,6 +17,7 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as P } from 'onnx-proto';
 import { PixelpropError, check, fmtBytes, fmtShape } from '../../gpu/errors.js';
+import { checkFinite } from '../../util/finite.js';
 import { type AttrValue, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './ir.js';
 
 // onnx-proto is CommonJS with `module.exports = { onnx }`: Node's ESM loader cannot see `onnx` as a named export,
@@ -95,6 +96,44 @@ export function toInt(v: unknown, what: string | (() => string)): number {
     );
   }
   return n;
+}
+
+/**
+ * Whether the top-level protobuf fields of `b` run past its end: walks tag, wire type and length (varint, 64-bit,
+ * length-delimited, 32-bit) without decoding what they hold. False for anything it cannot walk (not a cut, just
+ * not a model).
+ */
+function endsInsideAField(b: Uint8Array): boolean {
+  let i = 0;
+  const varint = (): number | null => {
+    let value = 0;
+    for (let shift = 0; shift < 64; shift += 7) {
+      if (i >= b.length) return null;
+      const byte = b[i++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) return value;
+    }
+    return Number.NaN;
+  };
+  while (i < b.length) {
+    const tag = varint();
+    if (tag === null) return true;
+    const wireType = tag & 7;
+    if (wireType === 0) {
+      if (varint() === null) return true;
+    } else if (wireType === 1 || wireType === 5) {
+      i += wireType === 1 ? 8 : 4;
+      if (i > b.length) return true;
+    } else if (wireType === 2) {
+      const length = varint();
+      if (length === null) return true;
+      i += length;
+      if (i > b.length) return true;
+    } else {
+      return false;
+    }
+  }
+  return false;
 }
 
 function firstLine(s: string): string {
@@ -182,6 +221,7 @@ function readTensor(t: P.ITensorProto, where: string, budget: Budget): OnnxTenso
     const data = new Float32Array(elements);
     if (raw) copyLittleEndianFloats(raw, data);
     else data.set(t.floatData!);
+    checkFinite(data, where, '; pixelprop computes with finite numbers only (see src/util/finite.ts)');
     return { name, dims, type: 'float32', data };
   }
   const data = new Array<number>(elements);
@@ -322,7 +362,14 @@ export function parseOnnx(bytes: Uint8Array, options: ParseOptions = {}): OnnxGr
   };
   const model = decodeModel(bytes);
   const graph = model.graph;
-  check(graph, 'not an ONNX model (it decodes as protobuf but holds no graph)');
+  // protobufjs decodes a file cut at a field boundary (or inside a string) without complaint. Exporters write the
+  // graph after the model's header fields (ir_version, producer, …), so a header without a graph is a cut file.
+  check(graph, () => {
+    const header = Object.prototype.hasOwnProperty.call(model, 'irVersion') || Boolean(model.producerName);
+    return endsInsideAField(bytes) || header
+      ? `not a complete ONNX model: the file ends after ${bytes.length} bytes, before its graph; it looks truncated`
+      : 'not an ONNX model (it decodes as protobuf but holds no graph)';
+  });
 
   const irVersion = toInt(model.irVersion ?? 0, 'ir_version');
   check(
@@ -385,7 +432,17 @@ export function parseOnnx(bytes: Uint8Array, options: ParseOptions = {}): OnnxGr
     check(!inputNames.has(name), () => `graph input '${name}' appears twice`);
     inputNames.add(name);
     // IR 3 lists every initializer among the inputs too (as an overridable default): those are weights, not inputs.
-    if (!initializers.has(name)) inputs.push(readValueInfo(vi, 'graph input'));
+    if (!initializers.has(name)) {
+      const input = readValueInfo(vi, 'graph input');
+      // An input is a tensor like any other: the same element limit, checked on the declared sizes (batch 1) before
+      // any shape is inferred from them. [issue 10: found by scripts/fuzz.ts, a declared 2^31 rows took seconds]
+      const elements = input.dims.reduce<number>((n, d, i) => n * (typeof d === 'number' && i > 0 ? d : 1), 1);
+      check(
+        elements <= budget.maxElements,
+        () => `graph input '${name}' ${fmtDims(input.dims)} declares ${elements.toExponential(3)} elements per image, more than the limit of ${budget.maxElements}`,
+      );
+      inputs.push(input);
+    }
   }
   const outputs = (graph.output ?? []).map((vi) => readValueInfo(vi, 'graph output'));
   check(outputs.length > 0, 'the ONNX graph declares no outputs');
