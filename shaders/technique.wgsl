@@ -32,35 +32,14 @@ struct Scaled {
   factor: f32,
 }
 
-struct Occlusion {
-  n: u32,          // elements of the chunk: K·C·H·W
-  sample: u32,     // C·H·W
-  plane: u32,      // H·W
-  width: u32,      // W
-  offset: u32,     // the image's first element in x
-  first: u32,      // the chunk's first patch
-  side: u32,       // the patch's side, pixels
-  stride: u32,     // between patches
-  columns: u32,    // patches per row
-}
-
-struct Stabilized {
-  n: u32,
-  eps: f32,  // ε: how much a small denominator is pushed away from 0, in its own sign's direction
-}
-
 @group(0) @binding(0) var<uniform> cam: ChannelAbsMax;
 @group(0) @binding(0) var<uniform> count: Count;
 @group(0) @binding(0) var<uniform> copies: NoisyCopies;
 @group(0) @binding(0) var<uniform> mean: SampleMean;
 @group(0) @binding(0) var<uniform> scaled: Scaled;
-@group(0) @binding(0) var<uniform> stabilized: Stabilized;
-@group(0) @binding(0) var<uniform> occlusion: Occlusion;
-@group(0) @binding(2) var<storage, read> fill: array<f32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> noise: array<f32>;
-@group(0) @binding(2) var<storage, read> map: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 // The saliency map of Simonyan et al.: M[n, h, w] = max_c |x[n, c, h, w]|, with x = ∂s_y/∂image. One invocation per
@@ -133,45 +112,4 @@ fn scale_in_place(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
   let i = index(gid, nwg);
   if (i >= scaled.n) { return; }
   out[i] *= scaled.factor;
-}
-
-// out[n, c, h, w] = x[n, c, h, w] · map[n, h, w]: a per-pixel map applied to every channel (Guided Grad-CAM's product
-// of the guided-backprop gradient with the upsampled Grad-CAM).
-@compute @workgroup_size(WG)
-fn scale_by_map(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= cam.n) { return; }
-  let pixel = i % cam.plane;
-  let image = i / (cam.channels * cam.plane);
-  out[i] = x[i] * map[image * cam.plane + pixel];
-}
-
-// out = x / (b + ε·sign(b)), 0 where that denominator is 0: the stabilized ratio R_j / z_j of LRP's ε-rule
-// (src/techniques/attribution/rules.ts), with x = the relevance arriving at a layer's outputs and b = their z.
-@compute @workgroup_size(WG)
-fn stabilized_ratio(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= stabilized.n) { return; }
-  let z = b[i];
-  let d = z + select(-stabilized.eps, stabilized.eps, z >= 0.0);
-  out[i] = select(x[i] / d, 0.0, d == 0.0);
-}
-
-// Occlusion's inputs (M. Zeiler, R. Fergus, ECCV 2014): copy k of the chunk is image x with square patch first + k
-// (row-major over the grid of patches) replaced by the fill value of each channel.
-@compute @workgroup_size(WG)
-fn occlude(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= occlusion.n) { return; }
-  let k = i / occlusion.sample;
-  let j = i - k * occlusion.sample;
-  let c = j / occlusion.plane;
-  let pixel = j - c * occlusion.plane;
-  let row = pixel / occlusion.width;
-  let col = pixel - row * occlusion.width;
-  let q = occlusion.first + k;  // the patch
-  let top = (q / occlusion.columns) * occlusion.stride;
-  let left = (q % occlusion.columns) * occlusion.stride;
-  let inside = row >= top && row < top + occlusion.side && col >= left && col < left + occlusion.side;
-  out[i] = select(x[occlusion.offset + j], fill[c], inside);
 }

@@ -3,6 +3,9 @@
  * shaders loaded from disk, without a GPU.
  */
 import '../src/kernels/activation.js';
+import '../src/kernels/attribution.js';
+import '../src/kernels/cam.js';
+import '../src/kernels/path.js';
 import '../src/kernels/concat.js';
 import '../src/kernels/conv2d.js';
 import '../src/kernels/conv2d-tiled.js';

@@ -5,96 +5,17 @@
  * recompute the saliency map after each. A map that explains the *trained* network must change as its weights are
  * destroyed; a map that stays the same is showing the image (edges, contrast), not what the network learned.
  *
- * Layers are found in the ONNX graph: a Fire module (SqueezeNet's squeeze conv and the expand convs whose outputs one
- * Concat joins) is one layer, any other Conv or Gemm is a layer of its own; numbered in graph order as the
- * SqueezeNet paper does (conv1, fire2 … fire9, conv10). Weights are drawn from He et al.'s initialization,
- * N(0, 2 / fan_in), with zero biases, from a seeded generator; the trained values are read back first and uploaded
- * again at the end, whatever happens.
+ * The layers, the re-initialization and the rank correlation are the library's (src/techniques/attribution/evaluate.ts,
+ * which also runs the test over many methods and images for `pixelprop evaluate`): here, one method, step by step,
+ * each map handed to the page as it is ready. The trained values are read back first and uploaded again at the end,
+ * whatever happens.
  */
 import type { Tensor } from '../src/gpu/tensor.js';
 import type { Model } from '../src/graph/model.js';
-import type { OnnxNode } from '../src/graph/onnx/ir.js';
+import { layersOf, randomWeights, rankCorrelation } from '../src/techniques/attribution/evaluate.js';
 import { saliency, type SaliencyMethod } from '../src/techniques/saliency.js';
 import { Rng } from '../src/util/rng.js';
 import type { SanityOutput, SanityStep } from './protocol.js';
-
-export interface Layer {
-  name: string;
-  /** the GPU weight tensors' names (Model.weights keys): weights and biases of its convolutions */
-  weights: string[];
-}
-
-/** Ops that pass a value through unchanged for the purpose of finding which conv feeds which. */
-const PASS_THROUGH = new Set(['Relu', 'Dropout', 'Identity']);
-
-/** The model's layers, bottom up (see the file comment). */
-export function layersOf(model: Model): Layer[] {
-  const nodes = model.onnx.nodes;
-  const producer = new Map<string, OnnxNode>();
-  for (const n of nodes) for (const o of n.outputs) producer.set(o, n);
-  /** the node that computes `value`, looking through ReLUs and dropouts */
-  const source = (value: string): OnnxNode | undefined => {
-    let n = producer.get(value);
-    while (n && PASS_THROUGH.has(n.opType)) n = producer.get(n.inputs[0]!);
-    return n;
-  };
-  const parametrized = nodes.filter((n) => (n.opType === 'Conv' || n.opType === 'Gemm') && n.inputs.slice(1).some((i) => model.weights.has(i)));
-  const blockOf = new Map<OnnxNode, OnnxNode[]>();
-  for (const cat of nodes.filter((n) => n.opType === 'Concat')) {
-    const expands = cat.inputs.map(source);
-    if (expands.length < 2 || !expands.every((e) => e?.opType === 'Conv')) continue;
-    const squeezes = new Set(expands.map((e) => source(e!.inputs[0]!)));
-    const squeeze = squeezes.size === 1 ? [...squeezes][0] : undefined;
-    const block = [...(squeeze?.opType === 'Conv' ? [squeeze] : []), ...(expands as OnnxNode[])];
-    if (block.some((n) => blockOf.has(n))) continue;
-    for (const n of block) blockOf.set(n, block);
-  }
-  const layers: Layer[] = [];
-  const seen = new Set<OnnxNode[]>();
-  for (const n of parametrized) {
-    const block = blockOf.get(n) ?? [n];
-    if (seen.has(block)) continue;
-    seen.add(block);
-    const k = layers.length + 1;
-    const name = block.length > 1 ? `fire${k}` : n.opType === 'Gemm' ? `fc${k}` : `conv${k}`;
-    layers.push({ name, weights: block.flatMap((b) => b.inputs.slice(1).filter((i) => model.weights.has(i))) });
-  }
-  return layers;
-}
-
-/** He initialization for a weight tensor (fan_in = the product of its dims after the first), zeros for a bias. */
-function randomValues(t: Tensor, rng: Rng): Float32Array {
-  if (t.shape.length === 1) return new Float32Array(t.size);
-  const fanIn = t.shape.slice(1).reduce((a, b) => a * b, 1);
-  return Float32Array.from(rng.normals(t.size, Math.sqrt(2 / fanIn)));
-}
-
-/** Spearman's rank correlation: Pearson's correlation of the ranks (tied values share their mean rank). */
-export function rankCorrelation(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const ranks = (v: ArrayLike<number>): Float64Array => {
-    const order = Array.from({ length: v.length }, (_, i) => i).sort((i, j) => v[i]! - v[j]!);
-    const r = new Float64Array(v.length);
-    for (let i = 0; i < order.length; ) {
-      let j = i;
-      while (j + 1 < order.length && v[order[j + 1]!] === v[order[i]!]) j++;
-      for (let k = i; k <= j; k++) r[order[k]!] = (i + j) / 2;
-      i = j + 1;
-    }
-    return r;
-  };
-  const ra = ranks(a);
-  const rb = ranks(b);
-  const mean = (ra.length - 1) / 2;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < ra.length; i++) {
-    sab += (ra[i]! - mean) * (rb[i]! - mean);
-    saa += (ra[i]! - mean) ** 2;
-    sbb += (rb[i]! - mean) ** 2;
-  }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
-}
 
 /**
  * Runs the cascade on image x for class `classIndex` (the trained network's prediction), handing each map to `emit`
@@ -133,7 +54,7 @@ export async function sanityCheck(
       }
       for (const name of layer.weights) {
         const t = model.weights.get(name)!;
-        t.upload(randomValues(t, rng));
+        t.upload(randomWeights(t.shape, rng));
       }
       randomized.push(layer.name);
       const { map, predicted } = await mapOf();

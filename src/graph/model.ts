@@ -248,7 +248,9 @@ export class Model {
     try {
       plan.graph.nodes.forEach((node, i) => {
         const ins = node.inputs.map((name) => values.get(name) ?? this.weights.get(name)!);
-        const outs = inNode(node, () => apply(node.op, ins, node.attrs, node.outputs[0]));
+        // No node-name prefix here: shapes were checked before anything ran (checkBatch), so what can fail now is the
+        // device (lost, out of memory), which is not the node's fault.
+        const outs = apply(node.op, ins, node.attrs, node.outputs[0]);
         node.outputs.forEach((name, k) => values.set(name, outs[k]!));
         for (const name of new Set(node.inputs)) {
           if (plan.lastUse.get(name) === i && !keepSet.has(name) && values.has(name)) {

@@ -14,7 +14,14 @@ const constants = { WG: ELEMENTWISE_WG };
 const params = { n: 'u32', sample: 'u32', offset: 'u32', baselines: 'u32' } as const;
 const kernels = {
   points: defineKernel({ shader, entry: 'path_points', constants, paramsVar: 'path', params, bindings: { x: 'read', baseline: 'read', alpha: 'read', out: 'read_write' } }),
-  products: defineKernel({ shader, entry: 'path_products', constants, paramsVar: 'path', params, bindings: { x: 'read', baseline: 'read', grad: 'read', out: 'read_write' } }),
+  products: defineKernel({
+    shader,
+    entry: 'path_products',
+    constants,
+    paramsVar: 'path',
+    params,
+    bindings: { x: 'read', baseline: 'read', grad: 'read', weight: 'read', out: 'read_write' },
+  }),
 };
 
 function checkPath(x: { shape: readonly number[] }, image: number, baselines: { shape: readonly number[] }, count: number): number {
@@ -42,14 +49,15 @@ export function pathPoints(x: Tensor, image: number, baselines: Tensor, alphas: 
   return out;
 }
 
-/** [K, ...] products (x[image] − b_{k mod B}) ⊙ grad[k]. */
-export function pathProducts(x: Tensor, image: number, baselines: Tensor, grad: Tensor, name = 'path_products'): Tensor {
+/** [K, ...] products w_k · (x[image] − b_{k mod B}) ⊙ grad[k]; `weights` holds the K w's. */
+export function pathProducts(x: Tensor, image: number, baselines: Tensor, grad: Tensor, weights: Tensor, name = 'path_products'): Tensor {
   const count = grad.shape[0]!;
   const sample = checkPath(x, image, baselines, count);
-  const gpu = sameDevice([x, baselines, grad], 'path products');
+  check(weights.size === count, () => `path products: ${weights.size} weights for ${count} points`);
+  const gpu = sameDevice([x, baselines, grad, weights], 'path products');
   const out = Tensor.empty(gpu, grad.shape, name);
   kernels.products.dispatch(gpu, {
-    bind: { x, baseline: baselines, grad, out },
+    bind: { x, baseline: baselines, grad, weight: weights, out },
     params: { n: out.size, sample, offset: image * sample, baselines: baselines.shape[0]! },
     grid: { threads: out.size },
   });
@@ -69,12 +77,42 @@ export function pathPointsRef(x: HostTensor, image: number, baselines: HostTenso
   return out;
 }
 
-export function pathProductsRef(x: HostTensor, image: number, baselines: HostTensor, grad: HostTensor): HostTensor {
+export function pathProductsRef(x: HostTensor, image: number, baselines: HostTensor, grad: HostTensor, weights: readonly number[]): HostTensor {
   const sample = checkPath(x, image, baselines, grad.shape[0]!);
   const b = baselines.shape[0]!;
   return host(grad.shape, grad.data.map((g, i) => {
     const k = Math.floor(i / sample);
     const j = i % sample;
-    return (x.data[image * sample + j]! - baselines.data[(k % b) * sample + j]!) * g;
+    return weights[k]! * (x.data[image * sample + j]! - baselines.data[(k % b) * sample + j]!) * g;
   }));
+}
+
+/**
+ * The m nodes and weights of Gauss–Legendre quadrature on [0, 1]: Σ_k w_k f(α_k) integrates polynomials of degree
+ * < 2m exactly. The nodes are the roots of the Legendre polynomial P_m, found by Newton's method from Chebyshev-like
+ * starting points (Numerical Recipes' gauleg); w = 2 / ((1 − t²) P_m′(t)²), both mapped from [−1, 1] to [0, 1].
+ */
+export function gaussLegendre(m: number): { nodes: number[]; weights: number[] } {
+  check(Number.isInteger(m) && m > 0, () => `Gauss-Legendre: ${m} points`);
+  const nodes = new Array<number>(m);
+  const weights = new Array<number>(m);
+  for (let i = 0; i < Math.ceil(m / 2); i++) {
+    let t = Math.cos((Math.PI * (i + 0.75)) / (m + 0.5));
+    let derivative = 0;
+    for (let iteration = 0; iteration < 100; iteration++) {
+      let p0 = 1;
+      let p1 = t;
+      for (let j = 2; j <= m; j++) [p0, p1] = [p1, ((2 * j - 1) * t * p1 - (j - 1) * p0) / j];
+      derivative = (m * (t * p1 - p0)) / (t * t - 1);
+      const step = p1 / derivative;
+      t -= step;
+      if (Math.abs(step) < 1e-15) break;
+    }
+    const w = 2 / ((1 - t * t) * derivative * derivative);
+    nodes[i] = (1 - t) / 2;
+    nodes[m - 1 - i] = (1 + t) / 2;
+    weights[i] = w / 2;
+    weights[m - 1 - i] = w / 2;
+  }
+  return { nodes, weights };
 }

@@ -17,7 +17,8 @@
 import type { Tensor } from '../../gpu/tensor.js';
 import type { Model } from '../../graph/model.js';
 import { bilinearResize, camMap, type CamKind } from '../../kernels/cam.js';
-import { channelAbsMax, scaleByMap } from '../../kernels/technique.js';
+import { scaleByMap } from '../../kernels/attribution.js';
+import { channelAbsMax } from '../../kernels/technique.js';
 import { checkImages, gradientAt, release, type AttributionResult } from './common.js';
 import { resolveCamLayer } from './layers.js';
 

@@ -12,7 +12,7 @@
 import { check } from '../../gpu/errors.js';
 import { Tensor } from '../../gpu/tensor.js';
 import type { Model } from '../../graph/model.js';
-import { occluded, patchGrid } from '../../kernels/technique.js';
+import { occluded, patchGrid } from '../../kernels/attribution.js';
 import { checkImages, gradientAt, release, type AttributionResult } from './common.js';
 
 export interface OcclusionOptions {

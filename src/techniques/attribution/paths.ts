@@ -3,9 +3,10 @@
  * inputs (src/techniques/gradient.ts, gradientsOverInputs), so that memory stays that of one chunk whatever the count.
  *
  *   Integrated Gradients (M. Sundararajan, A. Taly, Q. Yan, "Axiomatic Attribution for Deep Networks", ICML 2017):
- *       IG(x) = (x − x′) ⊙ ∫₀¹ ∇s_y(x′ + α(x − x′)) dα  ≈  (x − x′) ⊙ (1/m) Σ_k ∇s_y(x′ + α_k(x − x′)),
- *       α_k = (k + ½)/m (the midpoint rule). Completeness: Σ IG = s_y(x) − s_y(x′) exactly for the integral; the
- *       result reports how far the m-point sum is from it. Baselines x′: black, a blurred x (Fong & Vedaldi's blur;
+ *       IG(x) = (x − x′) ⊙ ∫₀¹ ∇s_y(x′ + α(x − x′)) dα  ≈  (x − x′) ⊙ Σ_k w_k ∇s_y(x′ + α_k(x − x′)),
+ *       with Gauss–Legendre's m nodes α_k and weights w_k (as Captum's default), or the midpoint rule α_k = (k + ½)/m,
+ *       w_k = 1/m. Completeness: Σ IG = s_y(x) − s_y(x′) exactly for the integral; the result reports how far the
+ *       m-point sum is from it. Baselines x′: black, a blurred x (Fong & Vedaldi's blur;
  *       Sturmfels et al., Distill 2020), or uniform noise.
  *   Expected Gradients (G. Erion et al., "Improving performance of deep learning models with axiomatic attribution
  *   priors and expected gradients", Nature Machine Intelligence 2021) — GradientSHAP in Captum:
@@ -19,7 +20,7 @@ import { Tensor } from '../../gpu/tensor.js';
 import type { Model } from '../../graph/model.js';
 import { axpyInPlace } from '../../kernels/elementwise.js';
 import { gaussianBlur } from '../../kernels/image.js';
-import { pathPoints, pathProducts } from '../../kernels/path.js';
+import { gaussLegendre, pathPoints, pathProducts } from '../../kernels/path.js';
 import { sumStrided } from '../../kernels/reduce.js';
 import { accumulateSampleMean, channelAbsMax, channelSum, multiply, noisyCopies } from '../../kernels/technique.js';
 import { NORMALIZED_MAX, NORMALIZED_MIN } from '../../image/preprocess.js';
@@ -31,6 +32,8 @@ export type PathMethod = 'integrated-gradients' | 'expected-gradients' | 'smooth
 export const PATH_METHODS: readonly PathMethod[] = ['integrated-gradients', 'expected-gradients', 'smoothgrad-squared', 'vargrad'];
 
 export type BaselineKind = 'black' | 'blur' | 'noise';
+export type Quadrature = 'gauss-legendre' | 'midpoint';
+export const QUADRATURES: readonly Quadrature[] = ['gauss-legendre', 'midpoint'];
 export const BASELINES: readonly BaselineKind[] = ['black', 'blur', 'noise'];
 
 export interface PathOptions {
@@ -48,11 +51,22 @@ export interface PathOptions {
   pixelRange?: { lo: readonly number[]; hi: readonly number[] };
   /** blur baseline: σ in pixels (default 10) */
   blurSigma?: number;
+  /** Integrated Gradients' quadrature: Gauss–Legendre nodes and weights (default, as Captum), or midpoints */
+  quadrature?: Quadrature;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
 
-export const PATH_DEFAULTS = { baseline: 'black', igSteps: 64, samples: 32, batch: 16, noise: 0.15, seed: 0, blurSigma: 10 } as const;
+export const PATH_DEFAULTS = {
+  baseline: 'black',
+  igSteps: 64,
+  samples: 32,
+  batch: 16,
+  noise: 0.15,
+  seed: 0,
+  blurSigma: 10,
+  quadrature: 'gauss-legendre',
+} as const;
 
 function settings(model: Model, method: PathMethod, o: PathOptions) {
   const steps = o.steps ?? (method === 'integrated-gradients' ? PATH_DEFAULTS.igSteps : PATH_DEFAULTS.samples);
@@ -67,7 +81,9 @@ function settings(model: Model, method: PathMethod, o: PathOptions) {
   check(Number.isInteger(seed), () => `${method}: seed ${seed} must be an integer`);
   const blurSigma = o.blurSigma ?? PATH_DEFAULTS.blurSigma;
   const range = o.pixelRange ?? { lo: NORMALIZED_MIN, hi: NORMALIZED_MAX };
-  return { steps, batch, baseline, noise, seed, blurSigma, range };
+  const quadrature = o.quadrature ?? PATH_DEFAULTS.quadrature;
+  check(QUADRATURES.includes(quadrature), () => `${method}: unknown quadrature '${quadrature}' (${QUADRATURES.join(', ')})`);
+  return { steps, batch, baseline, noise, seed, blurSigma, range, quadrature };
 }
 
 /** Uniform noise images [count, C, H, W] between black and white per channel. */
@@ -136,26 +152,31 @@ export async function pathAttribution(
         const ig = method === 'integrated-gradients';
         const baseline = ig ? baselineOf(model, x, i, o.baseline, o, rng) : null;
         if (baseline) baselineScores[i] = await scoreOf(model, baseline, cls);
-        let chunkBaselines: Tensor | null = null;
+        // IG: the quadrature's nodes α_k and weights w_k on [0, 1]; EG: α ~ U(0, 1), w = 1/m, a fresh baseline per point.
+        const rule = ig ? quadratureRule(o.quadrature, o.steps) : null;
+        let chunk: { baselines: Tensor; weights: Tensor } | null = null;
         await gradientsOverInputs(model, {
           total: o.steps,
           batch: o.batch,
           classOf: cls,
           make: (start, count) => {
-            // IG: α at the midpoints of m equal steps; EG: α ~ U(0, 1) and a fresh noise baseline per point.
-            const alphas = Array.from({ length: count }, (_, k) => (ig ? (start + k + 0.5) / o.steps : rng.uniform()));
-            chunkBaselines = baseline ? baseline.retain() : noiseImages(model, x.shape, count, o.range, rng);
+            const alphas = Array.from({ length: count }, (_, k) => (rule ? rule.nodes[start + k]! : rng.uniform()));
+            const weights = Array.from({ length: count }, (_, k) => (rule ? rule.weights[start + k]! : 1 / o.steps));
+            chunk = {
+              baselines: baseline ? baseline.retain() : noiseImages(model, x.shape, count, o.range, rng),
+              weights: Tensor.from(model.gpu, [count], weights, 'weights'),
+            };
             const a = Tensor.from(model.gpu, [count], alphas, 'alphas');
-            const points = pathPoints(x, i, chunkBaselines, a, `${method}.points`);
+            const points = pathPoints(x, i, chunk.baselines, a, `${method}.points`);
             a.dispose();
             return points;
           },
           consume: (grad) => {
-            const products = pathProducts(x, i, chunkBaselines!, grad, `${method}.products`);
-            accumulateSampleMean(attributions, i, products, 1 / o.steps);
-            products.dispose();
-            chunkBaselines!.dispose();
-            chunkBaselines = null;
+            const c = chunk!;
+            const products = pathProducts(x, i, c.baselines, grad, c.weights, `${method}.products`);
+            accumulateSampleMean(attributions, i, products, 1); // the weights are in the products: a plain sum
+            for (const t of [products, c.baselines, c.weights]) t.dispose();
+            chunk = null;
           },
           signal: options.signal,
           onProgress: progress,
@@ -221,6 +242,12 @@ export async function pathAttribution(
     attributions.dispose();
     release(clean);
   }
+}
+
+/** The nodes and weights of Integrated Gradients' m-point quadrature on [0, 1]. */
+function quadratureRule(kind: Quadrature, m: number): { nodes: number[]; weights: number[] } {
+  if (kind === 'gauss-legendre') return gaussLegendre(m);
+  return { nodes: Array.from({ length: m }, (_, k) => (k + 0.5) / m), weights: new Array<number>(m).fill(1 / m) };
 }
 
 /** s_y of one image. */

@@ -1,0 +1,292 @@
+/**
+ * The attribution methods (src/techniques/attribution/): their kernels against float64 references (and bilinear
+ * resizing against PyTorch's own), every method's GPU map against its float64 reference on the real SqueezeNet and a
+ * real photo (the CPU path computes layers, gradients and the modified rules in float64), the modified rules against
+ * small cases worked out by hand, Integrated Gradients' completeness, memory over long paths, and bad input.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PixelpropError } from '../src/gpu/errors.js';
+import { Tensor } from '../src/gpu/tensor.js';
+import { Model } from '../src/graph/model.js';
+import { buildModel, squeezenetLikeModel } from '../src/graph/onnx/build-fixture.js';
+import { readImage } from '../src/image/node-io.js';
+import { preprocess } from '../src/image/preprocess.js';
+import { bilinearResize, bilinearResizeRef, camMap, camMapRef, type CamKind } from '../src/kernels/cam.js';
+import { host, type HostTensor } from '../src/kernels/host.js';
+import { gaussLegendre, pathPoints, pathPointsRef, pathProducts, pathProductsRef } from '../src/kernels/path.js';
+import { occluded, occludedRef, patchGrid, scaleByMap, scaleByMapRef, stabilizedRatio, stabilizedRatioRef } from '../src/kernels/attribution.js';
+import { channelAbsMaxRef, channelSum, channelSumRef } from '../src/kernels/technique.js';
+import { attribute, METHOD_NAMES, methodNamed } from '../src/techniques/attribution/index.js';
+import { camLayers, defaultCamLayer } from '../src/techniques/attribution/layers.js';
+import { ruleAttributionRef } from '../src/techniques/attribution/rules.js';
+import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, fromGpu, rand, toGpu, useGpu } from './helpers.js';
+import { MODEL_PATH, repoRoot } from './shared-data.js';
+
+const gpu = useGpu();
+const measured: string[] = [];
+
+describe('attribution kernels vs float64', () => {
+  it('each CAM from random activations and gradients, then the bilinear resize', async () => {
+    const a = rand([2, 5, 6, 7], 1, 0, 2); // activations after a ReLU are ≥ 0
+    const g = rand([2, 5, 6, 7], 2);
+    const [ag, gg] = [toGpu(gpu(), a, 'A'), toGpu(gpu(), g, 'G')];
+    for (const kind of ['gradcam', 'gradcam++', 'layercam', 'hirescam'] as CamKind[]) {
+      const m = camMap(kind, ag, gg);
+      const ref = camMapRef(kind, a, g);
+      expectClose((await fromGpu(m)).data, ref.data, FORWARD_BOUND, kind);
+      const up = bilinearResize(m, 23, 17);
+      expectClose((await fromGpu(up)).data, bilinearResizeRef(ref, 23, 17).data, FORWARD_BOUND, `${kind} resized`);
+      for (const t of [m, up]) t.dispose();
+    }
+    for (const t of [ag, gg]) t.dispose();
+  });
+
+  it("bilinear resize equals PyTorch's interpolate(mode='bilinear', align_corners=False)", () => {
+    const coarse = rand([2, 5, 7], 3);
+    const script = [
+      'import sys, json, torch',
+      'x = torch.tensor(json.loads(sys.stdin.read()), dtype=torch.float64).reshape(2, 1, 5, 7)',
+      "y = torch.nn.functional.interpolate(x, size=(13, 11), mode='bilinear', align_corners=False)",
+      'print(json.dumps(y.flatten().tolist()))',
+    ].join('\n');
+    const r = spawnSync('python3', ['-c', script], { input: JSON.stringify(Array.from(coarse.data)), encoding: 'utf8' });
+    if (r.status !== 0 && /No module named 'torch'/.test(r.stderr)) {
+      // scripts/setup.sh installs python3-torch; a machine without it says so instead of passing silently.
+      throw new Error('python3-torch is not installed (scripts/setup.sh installs it)');
+    }
+    expect(r.status, r.stderr).toBe(0);
+    const torch = JSON.parse(r.stdout) as number[];
+    expectClose(bilinearResizeRef(coarse, 13, 11).data, torch, 1e-12, 'reference vs PyTorch');
+  });
+
+  it('path points and weighted products, channel sums, per-pixel scaling, stabilized ratios, occluded copies', async () => {
+    const x = rand([2, 3, 5, 4], 4);
+    const b = rand([3, 3, 5, 4], 5);
+    const grad = rand([4, 3, 5, 4], 6);
+    const alphas = [0.1, 0.5, 0.9, 0.25];
+    const weights = [0.2, 0.3, 0.1, 0.4];
+    const [xg, bg, gg] = [toGpu(gpu(), x), toGpu(gpu(), b), toGpu(gpu(), grad)];
+    const [ag, wg] = [Tensor.from(gpu(), [4], alphas), Tensor.from(gpu(), [4], weights)];
+    const points = pathPoints(xg, 1, bg, ag);
+    expectClose((await fromGpu(points)).data, pathPointsRef(x, 1, b, alphas).data, FORWARD_BOUND, 'path points');
+    const products = pathProducts(xg, 1, bg, gg, wg);
+    expectClose((await fromGpu(products)).data, pathProductsRef(x, 1, b, grad, weights).data, FORWARD_BOUND, 'path products');
+    const sum = channelSum(xg);
+    expectClose((await fromGpu(sum)).data, channelSumRef(x).data, FORWARD_BOUND, 'channel sum');
+    const map = rand([2, 5, 4], 7);
+    const mg = toGpu(gpu(), map);
+    const scaled = scaleByMap(xg, mg);
+    expectClose((await fromGpu(scaled)).data, scaleByMapRef(x, map).data, FORWARD_BOUND, 'scale by map');
+    const z = host([6], [0.5, -0.5, 0, 1e-3, -1e-3, 2]);
+    const r = host([6], [1, 1, 1, 1, 1, 1]);
+    const ratio = stabilizedRatio(toGpu(gpu(), r), toGpu(gpu(), z), 0.01);
+    expectClose((await fromGpu(ratio)).data, stabilizedRatioRef(r, z, 0.01).data, FORWARD_BOUND, 'stabilized ratio');
+    expect(Array.from(stabilizedRatioRef(r, z, 0.01).data).map((v) => +v.toFixed(6))).toEqual([1 / 0.51, -1 / 0.51, 100, 1 / 0.011, -1 / 0.011, 1 / 2.01].map((v) => +v.toFixed(6)));
+    const grid = patchGrid(5, 4, 2, 1);
+    const fill = [0.5, -1, 2];
+    const copies = occluded(xg, 1, grid, 3, 5, Tensor.from(gpu(), [3], fill));
+    expectClose((await fromGpu(copies)).data, occludedRef(x, 1, grid, 3, 5, fill).data, 0, 'occluded copies');
+    for (const t of [xg, bg, gg, ag, wg, points, products, sum, mg, scaled, ratio, copies]) t.dispose();
+  });
+
+  it('Gauss–Legendre on [0, 1]: weights sum to 1 and degree 2m − 1 is integrated exactly', () => {
+    for (const m of [1, 2, 5, 64]) {
+      const { nodes, weights } = gaussLegendre(m);
+      expect(weights.reduce((s, w) => s + w, 0)).toBeCloseTo(1, 12);
+      const degree = 2 * m - 1;
+      const integral = nodes.reduce((s, t, k) => s + weights[k]! * t ** degree, 0);
+      expect(integral).toBeCloseTo(1 / (degree + 1), 10);
+      expect(nodes.every((t) => t > 0 && t < 1)).toBe(true);
+    }
+  });
+});
+
+describe('the modified rules on cases worked out by hand', () => {
+  // One 1×1 conv of 2 channels to 1 (w = [0.5, −1], b = 0.1), its ReLU, a global average pool over a 1×1 map: the
+  // score is s = relu(0.5·x₀ − x₁ + 0.1). At x = [2, 1]: z = 0.1, s = 0.1.
+  const tiny = (): Uint8Array =>
+    buildModel({
+      irVersion: 8,
+      opset: 13,
+      inputs: [{ name: 'x', dims: [1, 2, 1, 1] }],
+      outputs: [{ name: 's', dims: [1, 1] }],
+      initializers: [
+        { name: 'w', dims: [1, 2, 1, 1], data: [0.5, -1] },
+        { name: 'b', dims: [1], data: [0.1] },
+        { name: 'shape', dims: [2], type: 'int64', data: [1, 1] },
+      ],
+      nodes: [
+        { name: 'conv', opType: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['z'] },
+        { name: 'relu', opType: 'Relu', inputs: ['z'], outputs: ['y'] },
+        { name: 'gap', opType: 'GlobalAveragePool', inputs: ['y'], outputs: ['p'] },
+        { name: 'flat', opType: 'Reshape', inputs: ['p', 'shape'], outputs: ['s'] },
+      ],
+    });
+
+  it('LRP-ε: R = s = 0.1 at the output; the pool keeps y·R/(y+ε); the conv hands x_i·w_i·R/(z+ε) to each input', async () => {
+    const model = Model.load(gpu(), tiny());
+    const eps = 0.01;
+    // By hand: after the pool, R = 0.1 · 0.1 / 0.11; the ReLU passes it; the conv divides by z + ε = 0.11.
+    const rConv = (0.1 * 0.1) / 0.11;
+    const expected = [2 * 0.5 * (rConv / 0.11), 1 * -1 * (rConv / 0.11)];
+    const xh = host([1, 2, 1, 1], [2, 1]);
+    const x = toGpu(gpu(), xh);
+    const gpuResult = await attribute(model, x, 'lrp-epsilon', [0], { epsilon: eps });
+    expectClose(gpuResult.attributions!, expected, 1e-6, 'LRP-ε on the GPU vs by hand');
+    expectClose(ruleAttributionRef(model, xh, 'lrp-epsilon', [0], { epsilon: eps }).data, expected, 1e-12, 'LRP-ε reference vs by hand');
+    // Relevance the bias and ε took: Σ R_x = 0 here (0.5·2 − 1·1 = 0), against s = 0.1.
+    expect(gpuResult.completeness!.attributionSum[0]).toBeCloseTo(0, 6);
+    x.dispose();
+    model.dispose();
+  });
+
+  it('guided backprop and deconvnet through a ReLU that is off: guided passes nothing, the deconvnet passes max(dy, 0)', async () => {
+    const model = Model.load(gpu(), tiny());
+    // At x = [−2, 1]: z = −1.9 < 0, the ReLU is off. The gradient is 0; guided backprop (the forward's gate) too; the
+    // deconvnet ignores the gate: dy = 1 > 0 passes, then the conv's transpose: w = [0.5, −1].
+    const xh = host([1, 2, 1, 1], [-2, 1]);
+    const x = toGpu(gpu(), xh);
+    const guided = await attribute(model, x, 'guided-backprop', [0]);
+    const deconv = await attribute(model, x, 'deconvnet', [0]);
+    expect(Array.from(guided.attributions!)).toEqual([0, 0]);
+    expect(Array.from(deconv.attributions!)).toEqual([0.5, -1]);
+    expect(Array.from(ruleAttributionRef(model, xh, 'deconvnet', [0]).data)).toEqual([0.5, -1]);
+    // On: at x = [2, 1] every rule is the gradient (dy > 0 everywhere), w = [0.5, −1].
+    x.upload([2, 1]);
+    expect(Array.from((await attribute(model, x, 'guided-backprop', [0])).attributions!)).toEqual([0.5, -1]);
+    x.dispose();
+    model.dispose();
+  });
+});
+
+describe('every method on SqueezeNet 1.1 and a real photo: GPU = float64 reference (≤ 1e-4)', () => {
+  let model: Model;
+  let x: Tensor;
+  let xh: HostTensor;
+  const photo = join(repoRoot, 'samples', 'coffee.png');
+
+  it('loads', async () => {
+    model = Model.load(gpu(), readFileSync(MODEL_PATH));
+    const image = preprocess(await readImage(photo));
+    xh = host([1, 3, 224, 224], image);
+    x = Tensor.from(gpu(), xh.shape, image, 'coffee');
+    expect(defaultCamLayer(model)).toBe('squeezenet0_relu25_fwd'); // conv10's ReLU, the input of the global pool
+    expect(camLayers(model).length).toBeGreaterThan(20);
+  });
+
+  it('the CAMs at the default layer and at a hidden (fused) one', async () => {
+    for (const layer of [undefined, 'squeezenet0_conv23_fwd']) {
+      const r0 = await attribute(model, x, 'gradcam', undefined, layer ? { layer } : {});
+      const ref = model.referenceClassScoreGradient(xh, r0.classes, { layers: [r0.layer!] });
+      const { activation, grad } = ref.layers.get(r0.layer!)!;
+      for (const method of ['gradcam', 'gradcam++', 'layercam', 'hirescam'] as CamKind[]) {
+        const r = method === 'gradcam' ? r0 : await attribute(model, x, method, undefined, layer ? { layer } : {});
+        const coarse = camMapRef(method, activation, grad);
+        const err = expectClose(r.map, bilinearResizeRef(coarse, 224, 224).data, BACKWARD_BOUND, `${method} at ${r.layer}`);
+        measured.push(`${method} at ${r.layer}: ${err.toExponential(2)}`);
+      }
+    }
+  });
+
+  it('guided backprop, deconvnet, LRP-ε, LRP-z⁺ (the tape rules) and Guided Grad-CAM', async () => {
+    for (const method of ['guided-backprop', 'deconvnet', 'lrp-epsilon', 'lrp-zplus'] as const) {
+      const r = await attribute(model, x, method);
+      const ref = ruleAttributionRef(model, xh, method, r.classes);
+      const err = expectClose(r.attributions!, ref.data, BACKWARD_BOUND, method);
+      measured.push(`${method}: ${err.toExponential(2)}${r.completeness ? `, Σ R / s_y = ${(r.completeness.attributionSum[0]! / r.completeness.scoreDelta[0]!).toFixed(3)}` : ''}`);
+    }
+    const gg = await attribute(model, x, 'guided-gradcam');
+    const guided = ruleAttributionRef(model, xh, 'guided-backprop', gg.classes);
+    const ref = model.referenceClassScoreGradient(xh, gg.classes, { layers: [gg.layer!] });
+    const { activation, grad } = ref.layers.get(gg.layer!)!;
+    const cam = bilinearResizeRef(camMapRef('gradcam', activation, grad), 224, 224);
+    const err = expectClose(gg.map, channelAbsMaxRef(scaleByMapRef(guided, cam)).data, BACKWARD_BOUND, 'guided-gradcam');
+    measured.push(`guided-gradcam: ${err.toExponential(2)}`);
+  });
+
+  it('Integrated Gradients with 8 Gauss–Legendre points, from the float64 gradients at the same points', async () => {
+    const r = await attribute(model, x, 'integrated-gradients', undefined, { steps: 8, baseline: 'black' });
+    const { nodes, weights } = gaussLegendre(8);
+    const black = host([1, 3, 224, 224]);
+    const lo = [-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225];
+    for (let c = 0; c < 3; c++) black.data.fill(lo[c]!, c * 224 * 224, (c + 1) * 224 * 224);
+    const points = pathPointsRef(xh, 0, black, nodes);
+    const { grad } = model.referenceClassScoreGradient(points, new Array<number>(8).fill(r.classes[0]!));
+    const products = pathProductsRef(xh, 0, black, grad, weights);
+    const expected = new Float64Array(3 * 224 * 224);
+    for (let k = 0; k < 8; k++) for (let j = 0; j < expected.length; j++) expected[j]! += products.data[k * expected.length + j]!;
+    const err = expectClose(r.attributions!, expected, BACKWARD_BOUND, 'integrated gradients');
+    measured.push(`integrated-gradients (8 points): ${err.toExponential(2)}; completeness error ${r.completeness!.relError[0]!.toFixed(3)}`);
+  });
+
+  it('occlusion with four 112-pixel patches: the score drops the float64 forward computes', async () => {
+    const r = await attribute(model, x, 'occlusion', undefined, { patch: 112, stride: 112 });
+    const k = model.numClasses;
+    const y = r.classes[0]!;
+    const base = model.referenceForward(xh).data[y]!;
+    const copies = occludedRef(xh, 0, patchGrid(224, 224, 112, 112), 0, 4, [0, 0, 0]);
+    const scores = model.referenceForward(copies).data;
+    const expected = new Float64Array(224 * 224);
+    for (let p = 0; p < 4; p++) {
+      const [top, left] = [Math.floor(p / 2) * 112, (p % 2) * 112];
+      for (let yy = top; yy < top + 112; yy++) for (let xx = left; xx < left + 112; xx++) expected[yy * 224 + xx] = base - scores[p * k + y]!;
+    }
+    const err = expectClose(r.map, expected, FORWARD_BOUND * 10, 'occlusion');
+    measured.push(`occlusion (4 patches): ${err.toExponential(2)}`);
+    model.dispose();
+    x.dispose();
+    console.log(`attribution on SqueezeNet 1.1, coffee.png, GPU vs float64 (max|Δ|/max|ref|):\n  ${measured.join('\n  ')}`);
+  });
+});
+
+describe('long paths run in chunks: memory does not grow with the steps', () => {
+  it('Integrated Gradients with 512 steps creates no buffer after its first chunk', async () => {
+    const model = Model.load(gpu(), squeezenetLikeModel({ size: 16 }));
+    const x = toGpu(gpu(), rand([1, 3, 16, 16], 9), 'x');
+    let afterFirst = -1;
+    const r = await attribute(model, x, 'integrated-gradients', [3], {
+      steps: 512,
+      batch: 16,
+      onProgress: (done) => {
+        if (done === 32) afterFirst = gpu().memory().created; // after the second chunk: every pipeline and size seen
+      },
+    });
+    expect(gpu().memory().created).toBe(afterFirst);
+    expect(r.completeness!.relError[0]).toBeLessThan(0.01);
+    x.dispose();
+    model.dispose();
+  });
+});
+
+describe('bad input: one line naming what is wrong', () => {
+  const model = (): Model => Model.load(gpu(), squeezenetLikeModel({ size: 16 }));
+  const refused = async (fn: () => Promise<unknown>, message: RegExp): Promise<void> => {
+    let error: unknown;
+    try {
+      await fn();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PixelpropError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain('\n');
+  };
+
+  it('an unknown method (closest names), an unknown layer (closest), a layer without extent, steps ≤ 0', async () => {
+    const m = model();
+    const x = toGpu(gpu(), rand([1, 3, 16, 16], 10), 'x');
+    await refused(() => attribute(m, x, 'gradcamm'), /unknown attribution method 'gradcamm'; closest: gradcam/);
+    expect(() => methodNamed('intgrad')).toThrow(/closest: integrated-gradients/);
+    await refused(() => attribute(m, x, 'gradcam', undefined, { layer: 'fire_squeez1x1' }), /no layer 'fire_squeez1x1'; closest: fire_squeeze1x1/);
+    await refused(() => attribute(m, x, 'gradcam', undefined, { layer: 'logits' }), /layer 'logits' \[1,10\] has no spatial extent/);
+    await refused(() => attribute(m, x, 'integrated-gradients', undefined, { steps: 0 }), /steps 0 must be a positive integer/);
+    expect(METHOD_NAMES.length).toBe(17);
+    x.dispose();
+    m.dispose();
+  });
+});
+
+
