@@ -25,8 +25,15 @@ export interface Node {
   sources: readonly OnnxNode[];
 }
 
+/** A graph input as declared: numbers for fixed sizes, strings for symbolic ones. */
+export interface GraphInput {
+  name: string;
+  dims: readonly (number | string)[];
+}
+
 export interface Graph {
-  input: { name: string; dims: readonly (number | string)[] };
+  /** the inputs a run feeds (an image model has one; inputs bound at load time became constants) */
+  inputs: readonly GraphInput[];
   outputs: readonly string[];
   nodes: readonly Node[];
   constants: ReadonlyMap<string, Constant>;
@@ -41,9 +48,34 @@ export interface Graph {
   hidden: ReadonlyMap<string, string>;
 }
 
-/** The batch-1 shape of the model's input (numbers after the batch; the batch set to 1). */
-export function batch1Input(g: Graph): number[] {
-  return g.input.dims.map((d, i) => (i === 0 ? 1 : (d as number)));
+/**
+ * The shapes the model reports and checks at load time. One input — a batch of images — is taken at batch 1 whatever
+ * the file declares (pixelprop runs any batch: the batch comes from the input). Several inputs are taken as declared,
+ * a symbolic first dimension as 1. Dims after the first must be numbers (the shapes pass refuses others).
+ */
+export function batch1Shapes(g: Graph): Map<string, number[]> {
+  const one = g.inputs.length === 1;
+  return new Map(g.inputs.map((i) => [i.name, i.dims.map((d, k) => (k === 0 && (one || typeof d !== 'number') ? 1 : (d as number)))]));
+}
+
+/**
+ * The shapes as declared, a symbolic batch taken as 1: what an exporter traced, and so what the fold pass infers
+ * shapes at (a Shape node folds to these sizes; a Reshape target frozen at the declared batch follows the real batch
+ * later, see src/graph/ops/reshape.ts). Undefined for an input with another symbolic dimension.
+ */
+export function declaredShapes(g: Graph): Map<string, number[] | undefined> {
+  return new Map(
+    g.inputs.map((i) => {
+      const dims = i.dims.map((d, k) => (k === 0 && typeof d !== 'number' ? 1 : d));
+      return [i.name, dims.every((d) => typeof d === 'number') ? (dims as number[]) : undefined];
+    }),
+  );
+}
+
+/** The batch the file declares (its only input's, or the first input's, dim 0), or null when symbolic. */
+export function declaredBatch(g: Graph): number | null {
+  const d = g.inputs[0]?.dims[0];
+  return typeof d === 'number' ? d : null;
 }
 
 /** The graph as text, a node a line: op, attributes, name, output shapes when known. */

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Exports a torchvision classification CNN to ONNX, the way a user of pixelprop would make a model file.
+
+    python3 scripts/torchvision/export.py ARCH OPSET OUT.onnx [--dynamic-batch] [--no-weights] [--seed S]
+    python3 scripts/torchvision/export.py --list
+
+ARCH is a torchvision.models builder name (resnet18, mobilenet_v3_small, ...; --list prints the ones pixelprop
+tracks). The network has random weights (seeded: the same file every time), is in eval mode (BatchNorm uses its
+running statistics, Dropout is the identity), and is traced at batch 1 on its usual input size (299 for Inception v3,
+224 otherwise) by torch.onnx.export at the given opset.
+
+--dynamic-batch declares the batch dimension symbolic ('batch'), as most exported models do: PyTorch then keeps the
+shape arithmetic of `x.view(x.size(0), -1)` and `torch.flatten` (Shape -> Gather -> Unsqueeze -> Concat -> Reshape)
+in the graph instead of folding it, which is what pixelprop's fold pass has to handle.
+--no-weights leaves the parameters out of the file (they become graph inputs): enough to see which ops a network
+uses, without writing VGG's half a gigabyte.
+
+Needs Debian's python3-torch (1.13) and python3-torchvision (0.14); it does not need the onnx Python package.
+"""
+import argparse
+import sys
+
+# name -> input side. The classification CNNs of torchvision 0.14 that pixelprop tracks (see the op inventory in
+# docs/onnx-ops.md).
+ARCHITECTURES = {
+    'alexnet': 224,
+    'vgg11': 224,
+    'resnet18': 224,
+    'resnet50': 224,
+    'resnext50_32x4d': 224,
+    'wide_resnet50_2': 224,
+    'squeezenet1_0': 224,
+    'squeezenet1_1': 224,
+    'densenet121': 224,
+    'googlenet': 224,
+    'inception_v3': 299,
+    'mobilenet_v2': 224,
+    'mobilenet_v3_small': 224,
+    'mobilenet_v3_large': 224,
+    'mnasnet1_0': 224,
+    'shufflenet_v2_x1_0': 224,
+    'efficientnet_b0': 224,
+    'regnet_y_400mf': 224,
+    'convnext_tiny': 224,
+}
+
+
+def build(arch):
+    import torchvision.models as models
+    kwargs = {'weights': None}
+    # GoogLeNet and Inception v3 build auxiliary classifiers by default; in eval mode they are never run, so leave
+    # them out (they would only add unused weights). init_weights=False skips their slow truncated-normal init.
+    if arch in ('googlenet', 'inception_v3'):
+        kwargs.update(aux_logits=False, init_weights=False)
+    return getattr(models, arch)(**kwargs)
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('arch', nargs='?')
+    p.add_argument('opset', nargs='?', type=int)
+    p.add_argument('out', nargs='?')
+    p.add_argument('--dynamic-batch', action='store_true', help="declare the batch dimension symbolic ('batch')")
+    p.add_argument('--no-weights', action='store_true', help='leave the parameters out (they become graph inputs)')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--list', action='store_true', help='print the architectures and their input sizes')
+    a = p.parse_args(argv)
+    if a.list:
+        for name, side in ARCHITECTURES.items():
+            print(f'{name}\t{side}')
+        return 0
+    if not (a.arch and a.opset and a.out):
+        p.error('ARCH, OPSET and OUT are required')
+    if a.arch not in ARCHITECTURES:
+        p.error(f"unknown architecture '{a.arch}' (known: {', '.join(ARCHITECTURES)})")
+
+    import torch
+    torch.manual_seed(a.seed)
+    model = build(a.arch).eval()
+    side = ARCHITECTURES[a.arch]
+    x = torch.rand(1, 3, side, side)
+    dynamic = {'input': {0: 'batch'}, 'output': {0: 'batch'}} if a.dynamic_batch else None
+    with torch.no_grad():
+        torch.onnx.export(
+            model, x, a.out,
+            opset_version=a.opset,
+            input_names=['input'], output_names=['output'],
+            dynamic_axes=dynamic,
+            export_params=not a.no_weights,
+            do_constant_folding=True,
+        )
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
