@@ -4,7 +4,7 @@
  * and whatever the passes folded. Plain data: no GPU, so every pass can be tested alone and printed (`pixelprop info
  * --passes`).
  */
-import { fmtShape } from '../gpu/errors.js';
+import { PixelpropError, fmtShape } from '../gpu/errors.js';
 import type { Shape } from '../gpu/tensor.js';
 import { describeAttrs, type AnyOp } from './op.js';
 import type { OnnxNode } from './onnx/ir.js';
@@ -49,27 +49,30 @@ export interface Graph {
 }
 
 /**
- * The shapes the model reports and checks at load time. One input — a batch of images — is taken at batch 1 whatever
- * the file declares (pixelprop runs any batch: the batch comes from the input). Several inputs are taken as declared,
- * a symbolic first dimension as 1. Dims after the first must be numbers (the shapes pass refuses others).
- */
-export function batch1Shapes(g: Graph): Map<string, number[]> {
-  const one = g.inputs.length === 1;
-  return new Map(g.inputs.map((i) => [i.name, i.dims.map((d, k) => (k === 0 && (one || typeof d !== 'number') ? 1 : (d as number)))]));
-}
-
-/**
- * The shapes as declared, a symbolic batch taken as 1: what an exporter traced, and so what the fold pass infers
- * shapes at (a Shape node folds to these sizes; a Reshape target frozen at the declared batch follows the real batch
- * later, see src/graph/ops/reshape.ts). Undefined for an input with another symbolic dimension.
+ * The input shapes a model is built and checked at: as declared, a symbolic batch (the first dimension) taken as 1 —
+ * what an exporter traced, and what the file promises to work at. The fold pass infers shapes at them (a Shape node
+ * folds to these sizes; a Reshape target frozen at the declared batch follows the real batch later, see
+ * src/graph/ops/reshape.ts), the shapes pass checks every shape rule at them. A model with one input — a batch of
+ * images — then runs at any batch: the batch comes from the input. Undefined for an input with another symbolic size;
+ * a scalar input is held as [1], as on the GPU.
  */
 export function declaredShapes(g: Graph): Map<string, number[] | undefined> {
   return new Map(
     g.inputs.map((i) => {
-      const dims = i.dims.map((d, k) => (k === 0 && typeof d !== 'number' ? 1 : d));
+      const dims = i.dims.length === 0 ? [1] : i.dims.map((d, k) => (k === 0 && typeof d !== 'number' ? 1 : d));
       return [i.name, dims.every((d) => typeof d === 'number') ? (dims as number[]) : undefined];
     }),
   );
+}
+
+/** The same, every input's sizes required to be fixed after the batch. */
+export function loadShapes(g: Graph): Map<string, number[]> {
+  const shapes = new Map<string, number[]>();
+  for (const [name, s] of declaredShapes(g)) {
+    if (!s) throw new PixelpropError(`input '${name}' has symbolic sizes after the batch: pixelprop needs fixed sizes there`);
+    shapes.set(name, s);
+  }
+  return shapes;
 }
 
 /** The batch the file declares (its only input's, or the first input's, dim 0), or null when symbolic. */

@@ -21,7 +21,7 @@ import { Tensor, sizeOf, type Shape } from '../gpu/tensor.js';
 import type { ConvTuning } from '../kernels/conv2d-tiled.js';
 import { addRef } from '../kernels/elementwise.js';
 import { host, type HostTensor } from '../kernels/host.js';
-import { batch1Shapes, describeGraph, type Graph, type GraphInput } from './ir.js';
+import { loadShapes, describeGraph, type Graph, type GraphInput } from './ir.js';
 import type { OnnxGraph } from './onnx/ir.js';
 import { describeGraph as describeOnnxGraph, parseOnnx, type ParseOptions } from './onnx/parse.js';
 import { closest } from '../util/suggest.js';
@@ -49,17 +49,18 @@ export interface ReferenceScoreGradient {
   grad: HostTensor;
 }
 
-/** A graph ready to run: its nodes, and after which node each value is read for the last time. */
+/** A graph ready to run: its nodes, after which node each value is read for the last time, its shapes at load. */
 interface Plan {
   graph: Graph;
   lastUse: Map<string, number>;
-  shapes1: Map<string, Shape>;
+  /** every value's shape at the declared input shapes (a symbolic batch taken as 1) */
+  shapes: Map<string, Shape>;
 }
 
 function planOf(graph: Graph): Plan {
   const lastUse = new Map<string, number>();
   graph.nodes.forEach((n, i) => n.inputs.forEach((name) => lastUse.set(name, i)));
-  return { graph, lastUse, shapes1: inferShapes(graph, batch1Shapes(graph)) };
+  return { graph, lastUse, shapes: inferShapes(graph, loadShapes(graph)) };
 }
 
 export class Model {
@@ -115,9 +116,14 @@ export class Model {
     return this.plan.graph;
   }
 
-  /** The shape of each value for batch 1. */
+  /** The shape of each value at the declared input shapes (for an image model, batch 1 unless the file says otherwise). */
   get shapes(): ReadonlyMap<string, Shape> {
-    return this.plan.shapes1;
+    return this.plan.shapes;
+  }
+
+  /** The batch the shapes above are for: the declared one, 1 where symbolic. */
+  private get loadBatch(): number {
+    return loadShapes(this.graph).get(this.inputName)![0]!;
   }
 
   /** The image input: the model's only input (the techniques and `forward(x)` need exactly one). */
@@ -168,7 +174,7 @@ export class Model {
       .map((s) => {
         let shapes: Map<string, Shape> | undefined;
         try {
-          shapes = s.pass === 'import' ? undefined : inferShapes(s.graph, batch1Shapes(s.graph));
+          shapes = s.pass === 'import' ? undefined : inferShapes(s.graph, loadShapes(s.graph));
         } catch {
           shapes = undefined;
         }
@@ -192,14 +198,14 @@ export class Model {
     const plan = this.unfused();
     const hidden = this.graph.hidden;
     return plan.graph.nodes.flatMap((n) =>
-      n.outputs.map((name) => ({ name, shape: plan.shapes1.get(name)!, op: n.op.name, hidden: hidden.has(name) })),
+      n.outputs.map((name) => ({ name, shape: plan.shapes.get(name)!, op: n.op.name, hidden: hidden.has(name) })),
     );
   }
 
   /** Refuses a batch whose activations would not fit the device, naming the first value too big, before allocating. */
   checkBatch(batch: number, plan: Plan = this.plan): Map<string, Shape> {
     check(Number.isInteger(batch) && batch >= 1, `batch ${batch} must be a positive integer`);
-    return this.checkFits(batch === 1 ? plan.shapes1 : inferShapes(plan.graph, this.inputShape(batch)), batch);
+    return this.checkFits(batch === this.loadBatch ? plan.shapes : inferShapes(plan.graph, this.inputShape(batch)), batch);
   }
 
   /** Refuses shapes of which one would not fit a buffer of the device, naming it (per item of a batch when given). */
@@ -220,14 +226,14 @@ export class Model {
   maxBatch(): number {
     const limit = Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
     let perItem = 0;
-    for (const s of this.shapes.values()) perItem = Math.max(perItem, sizeOf(s) * 4);
+    for (const s of this.shapes.values()) perItem = Math.max(perItem, (sizeOf(s) * 4) / this.loadBatch);
     return Math.max(0, Math.floor(limit / perItem));
   }
 
   /** Any first dimension (the batch), the declared sizes after it. */
   private checkInput(shape: Shape, input: GraphInput = this.imageInput()): void {
     check(!this.disposed, 'the model was disposed');
-    const want = input.dims;
+    const want = input.dims.length ? input.dims : [1]; // a scalar is held as [1]
     check(
       shape.length === want.length && shape.every((d, i) => i === 0 || d === want[i]),
       () => `input ${fmtShape(shape)} does not fit the model's input '${input.name}' ${fmtShape(want as number[])}`,

@@ -29,6 +29,22 @@ const kernels = {
     params: { n: 'u32', inner: 'u32', size: 'u32', padded: 'u32', begin: 'i32' },
     bindings: { src: 'read', dst: 'read_write' },
   }),
+  gatherElements: defineKernel({
+    shader,
+    entry: 'gather_elements',
+    constants,
+    paramsVar: 'ge',
+    params: { n: 'u32', rank: 'u32', axis: 'u32' },
+    bindings: { indices: 'read', dims: 'read', src: 'read', dst: 'read_write' },
+  }),
+  gatherElementsBackward: defineKernel({
+    shader,
+    entry: 'gather_elements_backward',
+    constants,
+    paramsVar: 'ge',
+    params: { n: 'u32', rank: 'u32', axis: 'u32' },
+    bindings: { indices: 'read', dims: 'read', src: 'read', dst: 'read_write' },
+  }),
   gatherAxis: defineKernel({ shader, entry: 'gather_axis', constants, paramsVar: 'g', params: gatherParams, bindings: { indices: 'read', src: 'read', dst: 'read_write' } }),
   gatherAxisBackward: defineKernel({
     shader,
@@ -41,8 +57,8 @@ const kernels = {
 };
 
 /** The MODE override constant of shaders/layout.wgsl. */
-const MODE = { inside: 0, constant: 1, reflect: 2, edge: 3 } as const;
-export type PadMode = 'constant' | 'reflect' | 'edge';
+const MODE = { inside: 0, constant: 1, reflect: 2, edge: 3, wrap: 4 } as const;
+export type PadMode = 'constant' | 'reflect' | 'edge' | 'wrap';
 
 /** Row-major strides of a shape. */
 export function stridesOf(shape: Shape): number[] {
@@ -202,7 +218,9 @@ export function sliceBackwardRef(dy: HostTensor, spec: SliceSpec, xShape: Shape)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Pad: `begin[d]` positions before axis d and `end[d]` after (negative: that many removed), filled with a constant,
-// the mirror image without the border (reflect), or the border repeated (edge).
+// the mirror image without the border (reflect), the border repeated (edge), or x repeated (wrap). Tile and Expand
+// are wrap pads after the end: x repeated r times is x padded by (r − 1)·n, and a broadcast axis of size 1 padded by
+// n − 1 is that one value n times.
 
 export interface PadSpec {
   begin: readonly number[];
@@ -239,8 +257,8 @@ export function pad(x: Tensor, spec: PadSpec, name = 'pad'): Tensor {
 
 /**
  * dx for dy of the padded shape. Constant: the pad positions are constants, so dx is dy with the pads cut away —
- * the same pad with negated amounts (and 0 for any position that a negative pad had removed). Reflect and edge: each
- * padded axis folded back onto x's, one axis at a time (pad_fold, derived in the shader).
+ * the same pad with negated amounts (and 0 for any position that a negative pad had removed). Reflect, edge and
+ * wrap: each padded axis folded back onto x's, one axis at a time (pad_fold, derived in the shader).
  */
 export function padBackward(dy: Tensor, spec: PadSpec, xShape: Shape, name = 'pad.dx'): Tensor {
   padShape(xShape, spec);
@@ -274,6 +292,7 @@ function padSource(q: number, begin: number, n: number, mode: PadMode): number {
   if (c >= 0 && c < n) return c;
   if (mode === 'constant') return -1;
   if (mode === 'edge') return c < 0 ? 0 : n - 1;
+  if (mode === 'wrap') return ((c % n) + n) % n;
   return c < 0 ? -c : 2 * (n - 1) - c;
 }
 
@@ -372,5 +391,92 @@ export function gatherAxisBackwardRef(dy: HostTensor, spec: GatherSpec, xShape: 
   for (let o = 0; o < l.outer; o++)
     for (let j = 0; j < count; j++)
       for (let r = 0; r < l.inner; r++) dx.data[(o * l.axis + spec.indices[j]!) * l.inner + r]! += dy.data[(o * count + j) * l.inner + r]!;
+  return dx;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A transpose of another view: x seen as `view`, its axes permuted, the result seen as `out` (DepthToSpace and
+// SpaceToDepth move blocks of pixels between the channels and the plane this way). Reshapes cost nothing.
+
+export function viewTranspose(x: Tensor, view: Shape, perm: readonly number[], out: Shape, name = 'transpose'): Tensor {
+  const seen = x.reshape(view);
+  const moved = transpose(seen, perm, name);
+  seen.dispose();
+  const y = moved.reshape(out, name);
+  moved.dispose();
+  return y;
+}
+
+export function viewTransposeRef(x: HostTensor, view: Shape, perm: readonly number[], out: Shape): HostTensor {
+  check(sizeOf(view) === x.data.length && sizeOf(out) === x.data.length, () => `cannot see ${fmtShape(x.shape)} as ${fmtShape(view)} and ${fmtShape(out)}`);
+  const y = transposeRef({ shape: [...view], data: x.data }, perm);
+  return { shape: [...out], data: y.data };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// GatherElements (ONNX): y has the indices' shape, and y[i] = x[i with its coordinate on the axis replaced by
+// indices[i]]. The indices are a constant of x's rank, already in [0, x[axis]), no larger than x off the axis.
+
+export interface GatherElementsSpec {
+  axis: number;
+  indices: readonly number[];
+  indicesShape: Shape;
+}
+
+function checkElements(x: Shape, spec: GatherElementsSpec): void {
+  const s = spec.indicesShape;
+  check(s.length === x.length && spec.axis >= 0 && spec.axis < x.length, () => `indices ${fmtShape(s)} and axis ${spec.axis} do not fit ${fmtShape(x)}`);
+  check(s.every((d, k) => k === spec.axis || d <= x[k]!), () => `indices ${fmtShape(s)} are larger than ${fmtShape(x)} off axis ${spec.axis}`);
+  check(spec.indices.length === sizeOf(s), () => `${spec.indices.length} indices for ${fmtShape(s)}`);
+  const n = x[spec.axis]!;
+  spec.indices.forEach((k) => check(Number.isInteger(k) && k >= 0 && k < n, () => `index ${k} is out of range for axis ${spec.axis} of ${fmtShape(x)}`));
+}
+
+function elementsDims(gpu: Gpu, x: Shape, spec: GatherElementsSpec): GPUBuffer {
+  const xs = stridesOf(x);
+  const is = stridesOf(spec.indicesShape);
+  return gpu.constantBuffer(Uint32Array.from(Int32Array.from(x.flatMap((n, d) => [n, xs[d]!, spec.indicesShape[d]!, is[d]!]))), 'gather elements dims');
+}
+
+export function gatherElements(x: Tensor, spec: GatherElementsSpec, name = 'gather_elements'): Tensor {
+  checkElements(x.shape, spec);
+  const y = Tensor.empty(x.gpu, spec.indicesShape, name);
+  kernels.gatherElements.dispatch(x.gpu, {
+    bind: { indices: x.gpu.constantBuffer(Uint32Array.from(spec.indices), 'gather indices'), dims: elementsDims(x.gpu, x.shape, spec), src: x, dst: y },
+    params: { n: y.size, rank: x.shape.length, axis: spec.axis },
+    grid: { threads: y.size },
+  });
+  return y;
+}
+
+export function gatherElementsBackward(dy: Tensor, spec: GatherElementsSpec, xShape: Shape, name = 'gather_elements.dx'): Tensor {
+  checkElements(xShape, spec);
+  const dx = Tensor.empty(dy.gpu, xShape, name);
+  kernels.gatherElementsBackward.dispatch(dy.gpu, {
+    bind: { indices: dy.gpu.constantBuffer(Uint32Array.from(spec.indices), 'gather indices'), dims: elementsDims(dy.gpu, xShape, spec), src: dy, dst: dx },
+    params: { n: dx.size, rank: xShape.length, axis: spec.axis },
+    grid: { threads: dx.size },
+  });
+  return dx;
+}
+
+/** The position in x that element `at` (multi-index `idx`) of the result reads. */
+function elementSource(x: Shape, spec: GatherElementsSpec, idx: readonly number[], at: number): number {
+  const xs = stridesOf(x);
+  return idx.reduce((p, c, d) => p + (d === spec.axis ? spec.indices[at]! : c) * xs[d]!, 0);
+}
+
+export function gatherElementsRef(x: HostTensor, spec: GatherElementsSpec): HostTensor {
+  checkElements(x.shape, spec);
+  const y = host(spec.indicesShape);
+  forEachIndex(y.shape, (idx, at) => (y.data[at] = x.data[elementSource(x.shape, spec, idx, at)]!));
+  return y;
+}
+
+/** Scatter-add: each result element hands its dy back to the element it read. */
+export function gatherElementsBackwardRef(dy: HostTensor, spec: GatherElementsSpec, xShape: Shape): HostTensor {
+  checkElements(xShape, spec);
+  const dx = host(xShape);
+  forEachIndex(dy.shape, (idx, at) => (dx.data[elementSource(xShape, spec, idx, at)]! += dy.data[at]!));
   return dx;
 }

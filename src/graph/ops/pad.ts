@@ -5,13 +5,14 @@
  *     constant   a constant (`value`, default 0)
  *     reflect    the mirror image of x without its border: [a b c d], 2 each side → [c b | a b c d | c b]
  *     edge       the border repeated:                      [a b c d], 2 each side → [a a | a b c d | d d]
+ *     wrap       x repeated (opset 19):                    [a b c d], 2 each side → [c d | a b c d | a b]
  *
  * The pads are an attribute before opset 11 and a constant input from 11 on ([x1_begin, x2_begin, …, x1_end, …]),
  * the constant an attribute, then an optional input; opset 18's `axes` input names the padded axes.
  *
  * Backward. Every y element is a copy of one x element or the constant, so dx_i = Σ dy_o over the outputs o that copied
  * x_i. Constant: each x_i is copied once, to o = i + begin, so dx is dy with the pads cut away (a pad by −begin, −end).
- * Reflect and edge copy border elements several times: dx_i adds up the dy of the middle position and of every pad
+ * Reflect, edge and wrap copy elements several times: dx_i adds up the dy of the middle position and of every pad
  * position that mirrored or repeated x_i — the padding folded back onto x (derived index by index in
  * shaders/layout.wgsl, above pad_fold).
  */
@@ -31,7 +32,7 @@ export interface PadAttrs {
   value: number;
 }
 
-const MODES: readonly string[] = ['constant', 'reflect', 'edge'];
+const MODES: readonly string[] = ['constant', 'reflect', 'edge', 'wrap'];
 
 /** Begin and end per axis of an input of shape x. */
 export function padSpec(a: PadAttrs, x: Shape): PadSpec {
@@ -94,11 +95,12 @@ export const Pad = defineOp<PadAttrs>({
       constant: `y = x with pads of the constant ${a.value} around it (a negative pad crops).`,
       reflect: 'y = x with pads that mirror it without repeating the border: [a b c d] → [c b | a b c d | c b].',
       edge: 'y = x with pads that repeat its border: [a b c d] → [a a | a b c d | d d].',
+      wrap: 'y = x with pads that repeat x: [a b c d] → [c d | a b c d | a b].',
     }[a.mode],
     backward:
       a.mode === 'constant'
         ? 'Each x element is copied once, to its position shifted by the pads; the pads are constants. So dx is dy with the pads cut away.'
-        : 'Each y element copies one x element, and border elements are copied several times, so dx_i = Σ dy_o over every o ' +
+        : 'Each y element copies one x element, and some are copied several times, so dx_i = Σ dy_o over every o ' +
           'that copied x_i: the padding folded back onto x, one padded axis at a time.',
     saves: 'nothing but x’s shape.',
   }),
@@ -108,6 +110,7 @@ export const Pad = defineOp<PadAttrs>({
     { name: 'Pad constant [3,6] negative pads (crop) −1,2 / 1,−3', inputs: () => [random([3, 6], 232)], attrs: { mode: 'constant', pads: [-1, 2, 1, -3], axes: null, value: 0 } },
     { name: 'Pad reflect [1,2,5,4] H 2,4 W 3,1', inputs: () => [random([1, 2, 5, 4], 233)], attrs: { mode: 'reflect', pads: [0, 0, 2, 3, 0, 0, 4, 1], axes: null, value: 0 } },
     { name: 'Pad edge [2,2,3,4] axes 2,3: 3,1 / 2,2', inputs: () => [random([2, 2, 3, 4], 234)], attrs: { mode: 'edge', pads: [3, 1, 2, 2], axes: [2, -1], value: 0 } },
+    { name: 'Pad wrap [2,3,4] axis 1: 4,2 / axis 2: 1,6 (more than once round)', inputs: () => [random([2, 3, 4], 235)], attrs: { mode: 'wrap', pads: [4, 1, 2, 6], axes: [1, 2], value: 0 } },
   ],
 });
 

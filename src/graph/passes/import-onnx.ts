@@ -27,12 +27,15 @@ export interface ImportOptions {
 
 /**
  * The graph inputs that cannot be fed at run time and must be bound at load time: int64 ones, and those that every
- * node reading them reads as an attribute (an `attrInputs` position of its op).
+ * node reading them reads as an attribute (an `attrInputs` position of its op) or as shape arithmetic (a `foldOnly`
+ * op, such as Range).
  */
 export function parameterInputs(onnx: OnnxGraph): string[] {
   const asData = new Set<string>();
   for (const node of onnx.nodes) {
-    const attrInputs = new Set(ONNX_OPS.get(node.opType)?.onnx?.attrInputs ?? []);
+    const op = ONNX_OPS.get(node.opType);
+    if (op?.foldOnly) continue;
+    const attrInputs = new Set(op?.onnx?.attrInputs ?? []);
     node.inputs.forEach((name, k) => {
       if (!attrInputs.has(k)) asData.add(name);
     });

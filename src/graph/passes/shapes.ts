@@ -5,7 +5,7 @@
  */
 import { PixelpropError, check, fmtShape } from '../../gpu/errors.js';
 import type { Shape } from '../../gpu/tensor.js';
-import { batch1Shapes, type Graph } from '../ir.js';
+import { loadShapes, type Graph } from '../ir.js';
 import { inNode } from './fold-constants.js';
 
 /** A constant's shape ([] — a scalar — is held as [1], as on the GPU). */
@@ -47,10 +47,10 @@ export function inferShapes(g: Graph, inputShapes: Shape | ReadonlyMap<string, S
 export function checkShapes(g: Graph): Graph {
   for (const input of g.inputs) {
     const dims = input.dims;
-    if (!(dims.length > 0 && dims.every((d, i) => i === 0 || (typeof d === 'number' && d > 0)))) {
+    if (!dims.every((d, i) => i === 0 || (typeof d === 'number' && d > 0))) {
       throw new PixelpropError(`input '${input.name}' has dims ${fmtShape(dims as number[])}: pixelprop needs fixed sizes after the batch`);
     }
   }
-  inferShapes(g, batch1Shapes(g));
+  inferShapes(g, loadShapes(g));
   return g;
 }
