@@ -107,10 +107,12 @@ export const Slice = defineOp<SliceAttrs>({
       'reads i and 0 elsewhere: dx is dy scattered back to the positions it was read from, into zeros.',
     saves: 'nothing but x’s shape.',
   },
-  describe: (a) =>
-    a.starts
-      .map((s, j) => `${a.axes ? `axis ${a.axes[j]}` : `axis ${j}`} ${s}:${a.ends[j]}${a.steps && a.steps[j] !== 1 ? `:${a.steps[j]}` : ''}`)
-      .join(', '),
+  describe: (a) => {
+    const fmt = (v: number): string => (v === Infinity ? '∞' : v === -Infinity ? '−∞' : String(v));
+    return a.starts
+      .map((s, j) => `axis ${a.axes ? a.axes[j] : j} ${fmt(s)}:${fmt(a.ends[j]!)}${a.steps && a.steps[j] !== 1 ? `:${a.steps[j]}` : ''}`)
+      .join(', ');
+  },
   checks: [
     {
       name: 'Slice [2,6,5,4] channels 1:5, width −3:∞',

@@ -86,7 +86,7 @@ export function foldConstants(g: Graph, options: FoldOptions = {}): Graph {
       tuning: options.tuning,
       constantOf: (name) => constants.get(resolve(name)),
     });
-    const attrs = node.attrs ?? node.op.onnx?.attrs(reader);
+    const attrs = node.attrs ?? inNode(node, () => node.op.onnx?.attrs(reader));
     const inputs = node.inputs.map((name): FoldInput => {
       const c = constants.get(resolve(name));
       const dims = dimsOf(resolve(name));
