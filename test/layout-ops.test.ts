@@ -217,6 +217,50 @@ describe('several inputs', () => {
   });
 });
 
+describe('attributes before they became inputs', () => {
+  /** The same op at an old opset (attributes) and at opset 13 or 18 (constant inputs) must give the same values. */
+  const cases: { what: string; old: [number, NodeSpec, TensorSpec[]]; now: [number, NodeSpec, TensorSpec[]] }[] = [
+    {
+      what: 'Slice (attributes before opset 10)',
+      old: [9, node('Slice', ['x'], ['y'], { starts: [1, 0], ends: [3, 100], axes: [1, 2] }), []],
+      now: [13, node('Slice', ['x', 's', 'e', 'a'], ['y']), [int64('s', [1, 0]), int64('e', [3, 100]), int64('a', [1, 2])]],
+    },
+    {
+      what: 'Split (split an attribute before opset 13; num_outputs from 18)',
+      old: [11, node('Split', ['x'], ['y', 'z'], { axis: 1, split: [2, 1] }), []],
+      now: [18, node('Split', ['x'], ['y', 'z'], { axis: 1, num_outputs: 2 }), []], // ceil(3 / 2) = 2, then 1
+    },
+    {
+      what: 'Pad (pads and value attributes before opset 11)',
+      old: [10, node('Pad', ['x'], ['y'], { pads: [0, 1, 0, 0, 2, 1], value: 0.5 }), []],
+      now: [13, node('Pad', ['x', 'p', 'v'], ['y']), [int64('p', [0, 1, 0, 0, 2, 1]), { name: 'v', dims: [], data: Float32Array.of(0.5) }]],
+    },
+    {
+      what: 'Squeeze and Unsqueeze (axes attributes before opset 13)',
+      old: [11, node('Unsqueeze', ['x'], ['u'], { axes: [0, 3] }), []],
+      now: [13, node('Unsqueeze', ['x', 'k'], ['u']), [int64('k', [0, 3])]],
+    },
+  ];
+  for (const c of cases) {
+    it(c.what, async () => {
+      const x = rand([2, 3, 4], 12);
+      const outputs = async ([opset, op, initializers]: [number, NodeSpec, TensorSpec[]]): Promise<number[][]> => {
+        const nodes = [op];
+        if (op.opType === 'Unsqueeze') nodes.push(node('Squeeze', ['u', ...(opset >= 13 ? ['k'] : [])], ['y'], opset >= 13 ? {} : { axes: [0, 3] }));
+        const model = Model.load(gpu(), buildModel({ opset, inputs: [{ name: 'x', dims: [2, 3, 4] }], outputs: op.outputs.filter((o) => o !== 'u').map((name) => ({ name })).concat(op.opType === 'Unsqueeze' ? [{ name: 'y' }] : []), initializers, nodes }));
+        const xg = toGpu(gpu(), x);
+        const outs = model.forwardAll(xg);
+        const values: number[][] = [];
+        for (const name of model.outputNames) values.push([...outs.get(name)!.shape, ...(await outs.get(name)!.read())]);
+        for (const t of [...outs.values(), xg]) t.dispose();
+        model.dispose();
+        return values;
+      };
+      expect(await outputs(c.old)).toEqual(await outputs(c.now));
+    });
+  }
+});
+
 describe('layout details', () => {
   it("Split's backward: a later output's gradient lands in its slice, zeros for the unused ones", async () => {
     const x = rand([2, 7, 3], 9);

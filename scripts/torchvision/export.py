@@ -2,6 +2,7 @@
 """Exports a torchvision classification CNN to ONNX, the way a user of pixelprop would make a model file.
 
     python3 scripts/torchvision/export.py ARCH OPSET OUT.onnx [--dynamic-batch] [--no-weights] [--seed S]
+                                         [--test-data DIR [--batch N]]
     python3 scripts/torchvision/export.py --list
 
 ARCH is a torchvision.models builder name (resnet18, mobilenet_v3_small, ...; --list prints the ones pixelprop
@@ -14,6 +15,9 @@ shape arithmetic of `x.view(x.size(0), -1)` and `torch.flatten` (Shape -> Gather
 in the graph instead of folding it, which is what pixelprop's fold pass has to handle.
 --no-weights leaves the parameters out of the file (they become graph inputs): enough to see which ops a network
 uses, without writing VGG's half a gigabyte.
+--test-data DIR also writes DIR/test_data_set_0/input_0.pb and output_0.pb — a random batch of N images (default 1)
+and PyTorch's output for it — in the ONNX test-data layout, so that `pixelprop run OUT.onnx DIR` checks pixelprop
+against PyTorch.
 
 Needs Debian's python3-torch (1.13) and python3-torchvision (0.14); it does not need the onnx Python package.
 """
@@ -55,6 +59,31 @@ def build(arch):
     return getattr(models, arch)(**kwargs)
 
 
+def tensor_proto(name, array):
+    """A float32 ONNX TensorProto, encoded by hand (the onnx package is not needed): dims (field 1), data_type
+    (field 2, FLOAT = 1), name (field 8), raw_data (field 9, little-endian)."""
+    import numpy as np
+
+    def varint(v):
+        out = bytearray()
+        while True:
+            byte = v & 0x7F
+            v >>= 7
+            out.append(byte | (0x80 if v else 0))
+            if not v:
+                return bytes(out)
+
+    def field(number, wire, payload):
+        return varint(number << 3 | wire) + payload
+
+    data = np.ascontiguousarray(array, dtype='<f4').tobytes()
+    encoded = b''.join(field(1, 0, varint(d)) for d in array.shape)
+    encoded += field(2, 0, varint(1))
+    encoded += field(8, 2, varint(len(name.encode())) + name.encode())
+    encoded += field(9, 2, varint(len(data)) + data)
+    return encoded
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('arch', nargs='?')
@@ -63,6 +92,8 @@ def main(argv):
     p.add_argument('--dynamic-batch', action='store_true', help="declare the batch dimension symbolic ('batch')")
     p.add_argument('--no-weights', action='store_true', help='leave the parameters out (they become graph inputs)')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--test-data', metavar='DIR', help="also write a test set (input and PyTorch's output) to DIR")
+    p.add_argument('--batch', type=int, default=1, help='images in the test set (default 1)')
     p.add_argument('--list', action='store_true', help='print the architectures and their input sizes')
     a = p.parse_args(argv)
     if a.list:
@@ -89,6 +120,16 @@ def main(argv):
             export_params=not a.no_weights,
             do_constant_folding=True,
         )
+        if a.test_data:
+            import os
+            images = torch.rand(a.batch, 3, side, side)
+            scores = model(images)
+            folder = os.path.join(a.test_data, 'test_data_set_0')
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, 'input_0.pb'), 'wb') as f:
+                f.write(tensor_proto('input', images.numpy()))
+            with open(os.path.join(folder, 'output_0.pb'), 'wb') as f:
+                f.write(tensor_proto('output', scores.numpy()))
     return 0
 
 

@@ -121,9 +121,10 @@ export class Model {
     return this.plan.shapes;
   }
 
-  /** The batch the shapes above are for: the declared one, 1 where symbolic. */
+  /** The batch the shapes above are for: the (first) input's declared one, 1 where symbolic. */
   private get loadBatch(): number {
-    return loadShapes(this.graph).get(this.inputName)![0]!;
+    const first = this.inputs[0];
+    return first ? loadShapes(this.graph).get(first.name)![0]! : 1;
   }
 
   /** The image input: the model's only input (the techniques and `forward(x)` need exactly one). */
