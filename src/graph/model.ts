@@ -315,8 +315,8 @@ export class Model {
     }
     for (const name of inputNames) values.delete(name);
     const result = new Map<string, Tensor>();
-    // A graph output that folded to a constant is a new reference to its uploaded weight.
-    for (const name of this.outputNames) result.set(name, values.get(name) ?? this.weights.get(name)!.retain());
+    // A graph output that folded to a constant is a new reference to its uploaded weight; one that is an input, to it.
+    for (const name of this.outputNames) result.set(name, values.get(name) ?? given.get(name)?.retain() ?? this.weights.get(name)!.retain());
     for (const name of keep) {
       if (result.has(name)) continue;
       const resolved = plan.graph.aliases.get(name) ?? name;
