@@ -12,7 +12,7 @@ import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor } from '../src/gpu/tensor.js';
 import { Model } from '../src/graph/model.js';
-import { encodeModel, tensorProto } from '../src/graph/onnx/build-fixture.js';
+import { buildModel, encodeModel, tensorProto } from '../src/graph/onnx/build-fixture.js';
 import { parseTensorProto } from '../src/graph/onnx/parse.js';
 import { readImage } from '../src/image/node-io.js';
 import { preprocess } from '../src/image/preprocess.js';
@@ -157,6 +157,33 @@ describe.skipIf(testDataDir === null)('pixelprop run on the test data', () => {
     const r = await pixelprop('run', path, testData);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toContain('3 of 3 output(s) outside rel. error ≤ 1e-5');
+  });
+
+  it('feeds several inputs (input_K.pb for the K-th), binds an int64 one at load, compares with --allclose', async () => {
+    const dir = join(tmp, 'two-inputs');
+    const set = join(dir, 'test_data_set_0');
+    mkdirSync(set, { recursive: true });
+    const a = Float32Array.of(1, -2, 3, 0.5, 0.25, -8);
+    const b = Float32Array.of(0.5, 2, -1, 4, 0, 1);
+    const model = buildModel({
+      inputs: [{ name: 'a', dims: [2, 3] }, { name: 'b', dims: [2, 3] }, { name: 'perm_axes', dims: [1], elemType: 7 }],
+      outputs: [{ name: 'y', dims: [3, 1, 2] }],
+      nodes: [
+        { opType: 'Add', inputs: ['a', 'b'], outputs: ['s'] },
+        { opType: 'Transpose', inputs: ['s'], outputs: ['t'], attrs: { perm: [1, 0] } },
+        { opType: 'Unsqueeze', inputs: ['t', 'perm_axes'], outputs: ['y'] },
+      ],
+    });
+    writeFileSync(join(dir, 'model.onnx'), model);
+    const write = (file: string, t: Parameters<typeof tensorProto>[0]): void => writeFileSync(join(set, file), onnx.TensorProto.encode(tensorProto(t)).finish());
+    write('input_0.pb', { name: 'a', dims: [2, 3], data: a });
+    write('input_1.pb', { name: 'b', dims: [2, 3], data: b });
+    write('input_2.pb', { name: 'perm_axes', dims: [1], data: [1], type: 'int64' });
+    write('output_0.pb', { name: 'y', dims: [3, 1, 2], data: Float32Array.of(1.5, 4.5, 0, 0.25, 2, -7) });
+    const r = await pixelprop('run', join(dir, 'model.onnx'), dir, '--allclose');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^test_data_set_0 {2}output_0 'y' \[3,1,2\] {2}max\|Δ\| 0\.00e\+0 {2}rel\. error 0\.00e\+0 {2}ok$/m);
+    expect(r.stdout).toContain('1 test set(s), 1 output(s) compared: all within |Δ_i| ≤ 1e-7 + 1e-3·|ref_i|');
   });
 
 });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { activationCodeExists } from './kernel-helpers.js';
 import { docOf, type AnyOp, type OpCheckCase } from '../src/graph/op.js';
 import { checkOp } from '../src/graph/gradcheck.js';
+import { evaluate } from '../src/graph/passes/fold-constants.js';
 import { ONNX_OPS, OPS } from '../src/graph/ops/index.js';
 import { Conv, type ConvAttrs } from '../src/graph/ops/conv.js';
 import type { Activation } from '../src/graph/activation.js';
@@ -30,6 +31,10 @@ const cases: { op: AnyOp; check: OpCheckCase<unknown> }[] = [
 describe('every registered op', () => {
   it('has checks, a derivation, and each ONNX type once', () => {
     for (const op of OPS) {
+      if (op.foldOnly) {
+        expect(op.foldChecks?.length ?? 0, op.name).toBeGreaterThan(0);
+        continue;
+      }
       expect(op.checks.length, op.name).toBeGreaterThan(0);
       const doc = docOf(op, op.checks[0]!.attrs);
       for (const text of [doc.forward, doc.backward, doc.saves]) expect(text.length, op.name).toBeGreaterThan(0);
@@ -40,6 +45,17 @@ describe('every registered op', () => {
     expect(new Set(types).size).toBe(types.length);
     expect([...ONNX_OPS.keys()].sort()).toEqual([...types].sort());
   });
+
+  // Shape arithmetic, computed while a model is built (src/graph/fold-op.ts): each fold check's exact result.
+  for (const op of OPS) {
+    for (const c of op.foldChecks ?? []) {
+      it(`${op.name}: ${c.name} (folded)`, () => {
+        const [out] = evaluate(op, c.inputs, c.attrs) ?? [];
+        expect(out).toBeDefined();
+        expect({ dims: out!.dims, type: out!.type, data: Array.from(out!.data) }).toEqual({ dims: c.expected.dims, type: c.expected.type, data: Array.from(c.expected.data) });
+      });
+    }
+  }
 
   for (const { op, check } of cases) {
     it(`${op.name}: ${check.name}`, async () => {

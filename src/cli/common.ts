@@ -64,7 +64,7 @@ export interface Session {
 }
 
 /** No model file this reads is larger (the parser's own limit on all constants together is 1 GiB). */
-const MAX_MODEL_BYTES = 2 ** 30 + 2 ** 26;
+export const MAX_MODEL_BYTES = 2 ** 30 + 2 ** 26;
 /** synset.txt is 31 KiB for ImageNet's 1000 classes. */
 const MAX_SYNSET_BYTES = 16 * 2 ** 20;
 

@@ -4,7 +4,7 @@
  * and whatever the passes folded. Plain data: no GPU, so every pass can be tested alone and printed (`pixelprop info
  * --passes`).
  */
-import { fmtShape } from '../gpu/errors.js';
+import { PixelpropError, fmtShape } from '../gpu/errors.js';
 import type { Shape } from '../gpu/tensor.js';
 import { describeAttrs, type AnyOp } from './op.js';
 import type { OnnxNode } from './onnx/ir.js';
@@ -25,8 +25,15 @@ export interface Node {
   sources: readonly OnnxNode[];
 }
 
+/** A graph input as declared: numbers for fixed sizes, strings for symbolic ones. */
+export interface GraphInput {
+  name: string;
+  dims: readonly (number | string)[];
+}
+
 export interface Graph {
-  input: { name: string; dims: readonly (number | string)[] };
+  /** the inputs a run feeds (an image model has one; inputs bound at load time became constants) */
+  inputs: readonly GraphInput[];
   outputs: readonly string[];
   nodes: readonly Node[];
   constants: ReadonlyMap<string, Constant>;
@@ -41,9 +48,37 @@ export interface Graph {
   hidden: ReadonlyMap<string, string>;
 }
 
-/** The batch-1 shape of the model's input (numbers after the batch; the batch set to 1). */
-export function batch1Input(g: Graph): number[] {
-  return g.input.dims.map((d, i) => (i === 0 ? 1 : (d as number)));
+/**
+ * The input shapes a model is built and checked at: as declared, a symbolic batch (the first dimension) taken as 1 —
+ * what an exporter traced, and what the file promises to work at. The fold pass infers shapes at them (a Shape node
+ * folds to these sizes; a Reshape target frozen at the declared batch follows the real batch later, see
+ * src/graph/ops/reshape.ts), the shapes pass checks every shape rule at them. A model with one input — a batch of
+ * images — then runs at any batch: the batch comes from the input. Undefined for an input with another symbolic size;
+ * a scalar input is held as [1], as on the GPU.
+ */
+export function declaredShapes(g: Graph): Map<string, number[] | undefined> {
+  return new Map(
+    g.inputs.map((i) => {
+      const dims = i.dims.length === 0 ? [1] : i.dims.map((d, k) => (k === 0 && typeof d !== 'number' ? 1 : d));
+      return [i.name, dims.every((d) => typeof d === 'number') ? (dims as number[]) : undefined];
+    }),
+  );
+}
+
+/** The same, every input's sizes required to be fixed after the batch. */
+export function loadShapes(g: Graph): Map<string, number[]> {
+  const shapes = new Map<string, number[]>();
+  for (const [name, s] of declaredShapes(g)) {
+    if (!s) throw new PixelpropError(`input '${name}' has symbolic sizes after the batch: pixelprop needs fixed sizes there`);
+    shapes.set(name, s);
+  }
+  return shapes;
+}
+
+/** The batch the file declares (its only input's, or the first input's, dim 0), or null when symbolic. */
+export function declaredBatch(g: Graph): number | null {
+  const d = g.inputs[0]?.dims[0];
+  return typeof d === 'number' ? d : null;
 }
 
 /** The graph as text, a node a line: op, attributes, name, output shapes when known. */

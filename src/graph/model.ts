@@ -21,12 +21,12 @@ import { Tensor, sizeOf, type Shape } from '../gpu/tensor.js';
 import type { ConvTuning } from '../kernels/conv2d-tiled.js';
 import { addRef } from '../kernels/elementwise.js';
 import { host, type HostTensor } from '../kernels/host.js';
-import { batch1Input, describeGraph, type Graph } from './ir.js';
+import { loadShapes, describeGraph, type Graph, type GraphInput } from './ir.js';
 import type { OnnxGraph } from './onnx/ir.js';
 import { describeGraph as describeOnnxGraph, parseOnnx, type ParseOptions } from './onnx/parse.js';
 import { closest } from '../util/suggest.js';
 import { apply, type ReferenceRule } from './op.js';
-import { buildGraph, constantShape, inferShapes, inNode, supportedOnnxOps, type Stage } from './passes/index.js';
+import { buildGraph, constantShape, inferShapes, inNode, supportedOnnxOps, type PassOptions, type Stage } from './passes/index.js';
 import { classCount } from './scores.js';
 
 export interface ModelOptions extends ParseOptions {
@@ -36,6 +36,11 @@ export interface ModelOptions extends ParseOptions {
   fuseConcats?: boolean;
   /** kernel switches for the ablation benchmark (default: every optimization on) */
   tuning?: ConvTuning;
+  /**
+   * values for graph inputs that are parameters rather than data (int64 shapes and indices, inputs read as
+   * attributes; `parameterInputs` lists them): they become constants (`pixelprop run` binds them from the test data)
+   */
+  bind?: PassOptions['bind'];
 }
 
 export interface ReferenceScoreGradient {
@@ -47,26 +52,26 @@ export interface ReferenceScoreGradient {
   layers: Map<string, { activation: HostTensor; grad: HostTensor }>;
 }
 
-/** A graph ready to run: its nodes, and after which node each value is read for the last time. */
+/** A graph ready to run: its nodes, after which node each value is read for the last time, its shapes at load. */
 interface Plan {
   graph: Graph;
   lastUse: Map<string, number>;
-  shapes1: Map<string, Shape>;
+  /** every value's shape at the declared input shapes (a symbolic batch taken as 1) */
+  shapes: Map<string, Shape>;
 }
 
 function planOf(graph: Graph): Plan {
   const lastUse = new Map<string, number>();
   graph.nodes.forEach((n, i) => n.inputs.forEach((name) => lastUse.set(name, i)));
-  return { graph, lastUse, shapes1: inferShapes(graph, batch1Input(graph)) };
+  return { graph, lastUse, shapes: inferShapes(graph, loadShapes(graph)) };
 }
 
 export class Model {
   /** the float constants the nodes read, on the GPU, by value name */
   readonly weights = new Map<string, Tensor>();
-  readonly inputName: string;
+  /** the inputs a run feeds, as declared (an image model has one: see `inputName`) */
+  readonly inputs: readonly GraphInput[];
   readonly outputNames: readonly string[];
-  /** the input's declared shape, batch included (symbolic dims as strings) */
-  readonly declaredInput: readonly (number | string)[];
   /** the graph after each pass, for `pixelprop info --passes` */
   readonly stages: readonly Stage[];
   private readonly plan: Plan;
@@ -83,15 +88,19 @@ export class Model {
     const { graph, stages } = buildGraph(onnx, options);
     this.stages = stages;
     this.plan = planOf(graph);
-    this.inputName = graph.input.name;
+    this.inputs = graph.inputs;
     this.outputNames = graph.outputs;
-    this.declaredInput = graph.input.dims;
     for (const name of this.outputNames) {
       check(!graph.aliases.has(name), () => `graph output '${name}' is a plain copy of '${graph.aliases.get(name)}'; not supported`);
+      const c = graph.constants.get(name);
+      check(
+        c === undefined || c.type === 'float32',
+        () => `graph output '${name}' is int64 shape arithmetic (computed while building the model: ${fmtShape(c!.dims)}); pixelprop's outputs are float32 tensors`,
+      );
     }
     // Upload only after every check passed: a broken model costs no GPU memory. Constants no node reads (an IR 3
-    // file's leftovers, a Reshape's folded shape) stay on the CPU.
-    const read = new Set(graph.nodes.flatMap((n) => n.inputs));
+    // file's leftovers, a Reshape's folded shape) stay on the CPU; a graph output that folded to a constant goes up.
+    const read = new Set([...graph.nodes.flatMap((n) => n.inputs), ...this.outputNames]);
     for (const [name, c] of graph.constants) {
       if (!read.has(name)) continue;
       check(c.type === 'float32', () => `the int64 constant '${name}' is read as a tensor by a node; pixelprop computes in float32`);
@@ -110,9 +119,34 @@ export class Model {
     return this.plan.graph;
   }
 
-  /** The shape of each value for batch 1. */
+  /** The shape of each value at the declared input shapes (for an image model, batch 1 unless the file says otherwise). */
   get shapes(): ReadonlyMap<string, Shape> {
-    return this.plan.shapes1;
+    return this.plan.shapes;
+  }
+
+  /** The batch the shapes above are for: the (first) input's declared one, 1 where symbolic. */
+  private get loadBatch(): number {
+    const first = this.inputs[0];
+    return first ? loadShapes(this.graph).get(first.name)![0]! : 1;
+  }
+
+  /** The image input: the model's only input (the techniques and `forward(x)` need exactly one). */
+  private imageInput(): GraphInput {
+    check(
+      this.inputs.length === 1,
+      () => `the model has ${this.inputs.length} inputs (${this.inputs.map((i) => i.name).join(', ') || 'none'}); this needs a model with one image input`,
+    );
+    return this.inputs[0]!;
+  }
+
+  /** The name of the model's only input. */
+  get inputName(): string {
+    return this.imageInput().name;
+  }
+
+  /** The only input's declared shape, batch included (symbolic dims as strings). */
+  get declaredInput(): readonly (number | string)[] {
+    return this.imageInput().dims;
   }
 
   /** The input shape for a batch of n. */
@@ -143,7 +177,7 @@ export class Model {
       .map((s) => {
         let shapes: Map<string, Shape> | undefined;
         try {
-          shapes = s.pass === 'import' ? undefined : inferShapes(s.graph, batch1Input(s.graph));
+          shapes = s.pass === 'import' ? undefined : inferShapes(s.graph, loadShapes(s.graph));
         } catch {
           shapes = undefined;
         }
@@ -167,24 +201,26 @@ export class Model {
     const plan = this.unfused();
     const hidden = this.graph.hidden;
     return plan.graph.nodes.flatMap((n) =>
-      n.outputs.map((name) => ({ name, shape: plan.shapes1.get(name)!, op: n.op.name, hidden: hidden.has(name) })),
+      n.outputs.map((name) => ({ name, shape: plan.shapes.get(name)!, op: n.op.name, hidden: hidden.has(name) })),
     );
   }
 
   /** Refuses a batch whose activations would not fit the device, naming the first value too big, before allocating. */
   checkBatch(batch: number, plan: Plan = this.plan): Map<string, Shape> {
     check(Number.isInteger(batch) && batch >= 1, `batch ${batch} must be a positive integer`);
-    const shapes = batch === 1 ? plan.shapes1 : inferShapes(plan.graph, this.inputShape(batch));
+    return this.checkFits(batch === this.loadBatch ? plan.shapes : inferShapes(plan.graph, this.inputShape(batch)), batch);
+  }
+
+  /** Refuses shapes of which one would not fit a buffer of the device, naming it (per item of a batch when given). */
+  private checkFits(shapes: Map<string, Shape>, batch?: number): Map<string, Shape> {
     const limit = Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
     let largest = 0;
     for (const s of shapes.values()) largest = Math.max(largest, sizeOf(s) * 4);
     if (largest > limit) {
       const [name, shape] = [...shapes].find(([, s]) => sizeOf(s) * 4 === largest)!;
-      const perItem = largest / batch;
-      throw new PixelpropError(
-        `batch ${batch} is too large for this device: '${name}' ${fmtShape(shape)} needs ${fmtBytes(largest)}, ` +
-          `the limit per buffer is ${fmtBytes(limit)} (largest batch: ${Math.floor(limit / perItem)})`,
-      );
+      const needs = `'${name}' ${fmtShape(shape)} needs ${fmtBytes(largest)}, the limit per buffer is ${fmtBytes(limit)}`;
+      if (batch === undefined) throw new PixelpropError(`these inputs are too large for this device: ${needs}`);
+      throw new PixelpropError(`batch ${batch} is too large for this device: ${needs} (largest batch: ${Math.floor(limit / (largest / batch))})`);
     }
     return shapes;
   }
@@ -193,16 +229,17 @@ export class Model {
   maxBatch(): number {
     const limit = Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
     let perItem = 0;
-    for (const s of this.shapes.values()) perItem = Math.max(perItem, sizeOf(s) * 4);
+    for (const s of this.shapes.values()) perItem = Math.max(perItem, (sizeOf(s) * 4) / this.loadBatch);
     return Math.max(0, Math.floor(limit / perItem));
   }
 
-  private checkInput(shape: Shape): void {
+  /** Any first dimension (the batch), the declared sizes after it. */
+  private checkInput(shape: Shape, input: GraphInput = this.imageInput()): void {
     check(!this.disposed, 'the model was disposed');
-    const want = this.inputShape(shape[0]);
+    const want = input.dims.length ? input.dims : [1]; // a scalar is held as [1]
     check(
       shape.length === want.length && shape.every((d, i) => i === 0 || d === want[i]),
-      () => `input ${fmtShape(shape)} does not fit the model's input '${this.inputName}' ${fmtShape(this.declaredInput as number[])}`,
+      () => `input ${fmtShape(shape)} does not fit the model's input '${input.name}' ${fmtShape(want as number[])}`,
     );
   }
 
@@ -219,7 +256,7 @@ export class Model {
   forward(x: Tensor, options: { keep: readonly string[] }): { output: Tensor; kept: Map<string, Tensor> };
   forward(x: Tensor, options?: { keep: readonly string[] }): Tensor | { output: Tensor; kept: Map<string, Tensor> } {
     const keep = options?.keep ?? [];
-    const outs = this.run(x, keep);
+    const outs = this.run(new Map([[this.inputName, x]]), keep);
     const output = outs.get(this.outputNames[0]!)!;
     const kept = new Map<string, Tensor>();
     for (const name of keep) kept.set(name, name === this.outputNames[0] ? output.retain() : outs.get(name)!);
@@ -227,24 +264,41 @@ export class Model {
     return options ? { output, kept } : output;
   }
 
-  /** Runs the network and returns every graph output by name. */
-  forwardAll(x: Tensor): Map<string, Tensor> {
-    return this.run(x, []);
+  /**
+   * Runs the network and returns every graph output by name: on x for a model with one input, else on every input
+   * given by name (each with any first dimension and its declared sizes after it).
+   */
+  forwardAll(inputs: Tensor | ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>): Map<string, Tensor> {
+    if (inputs instanceof Tensor) return this.run(new Map([[this.inputName, inputs]]), []);
+    const given = inputs instanceof Map ? (inputs as ReadonlyMap<string, Tensor>) : new Map(Object.entries(inputs));
+    for (const name of given.keys()) {
+      check(
+        this.inputs.some((i) => i.name === name),
+        () => `the model has no input named '${name}' (inputs: ${this.inputs.map((i) => i.name).join(', ') || 'none'})`,
+      );
+    }
+    return this.run(given, []);
   }
 
   /** The graph outputs and the `keep` values by name. */
-  private run(x: Tensor, keep: readonly string[]): Map<string, Tensor> {
+  private run(given: ReadonlyMap<string, Tensor>, keep: readonly string[]): Map<string, Tensor> {
     const hidden = keep.filter((name) => this.graph.hidden.has(name));
     const plan = hidden.length > 0 ? this.unfused() : this.plan;
-    const known = new Set([...plan.graph.nodes.flatMap((n) => n.outputs), this.inputName]);
+    const inputNames = this.inputs.map((i) => i.name);
+    const known = new Set([...plan.graph.nodes.flatMap((n) => n.outputs), ...inputNames]);
     for (const name of keep) {
       const resolved = plan.graph.aliases.get(name) ?? name;
       if (!known.has(resolved)) throw new PixelpropError(`the model has no value named '${name}'${closestHint(name, [...known])}`);
     }
-    this.checkInput(x.shape);
-    this.checkBatch(x.shape[0]!, plan);
-    const values = new Map<string, Tensor>([[this.inputName, x]]);
-    const keepSet = new Set([this.inputName, ...this.outputNames, ...keep.map((k) => plan.graph.aliases.get(k) ?? k)]);
+    for (const input of this.inputs) {
+      const x = given.get(input.name);
+      if (!x) throw new PixelpropError(`no value given for the model's input '${input.name}'`);
+      this.checkInput(x.shape, input);
+    }
+    if (this.inputs.length === 1) this.checkBatch(given.get(inputNames[0]!)!.shape[0]!, plan);
+    else this.checkFits(inferShapes(plan.graph, new Map(inputNames.map((name) => [name, given.get(name)!.shape]))));
+    const values = new Map<string, Tensor>(inputNames.map((name) => [name, given.get(name)!]));
+    const keepSet = new Set([...inputNames, ...this.outputNames, ...keep.map((k) => plan.graph.aliases.get(k) ?? k)]);
     try {
       plan.graph.nodes.forEach((node, i) => {
         const ins = node.inputs.map((name) => values.get(name) ?? this.weights.get(name)!);
@@ -260,16 +314,17 @@ export class Model {
         }
       });
     } catch (e) {
-      for (const [name, t] of values) if (name !== this.inputName) t.dispose();
+      for (const [name, t] of values) if (!given.has(name)) t.dispose();
       throw e;
     }
-    values.delete(this.inputName);
+    for (const name of inputNames) values.delete(name);
     const result = new Map<string, Tensor>();
-    for (const name of this.outputNames) result.set(name, values.get(name)!);
+    // A graph output that folded to a constant is a new reference to its uploaded weight; one that is an input, to it.
+    for (const name of this.outputNames) result.set(name, values.get(name) ?? given.get(name)?.retain() ?? this.weights.get(name)!.retain());
     for (const name of keep) {
       if (result.has(name)) continue;
       const resolved = plan.graph.aliases.get(name) ?? name;
-      result.set(name, resolved === this.inputName ? x.retain() : values.get(resolved)!.retain());
+      result.set(name, given.get(resolved)?.retain() ?? values.get(resolved)!.retain());
     }
     for (const [name, t] of values) if (!this.outputNames.includes(name)) t.dispose();
     return result;
@@ -293,7 +348,7 @@ export class Model {
    * each intermediate is dropped after its last use, as on the GPU.
    */
   private referenceValues(x: HostTensor, keepAll: boolean, plan: Plan = this.plan): Map<string, HostTensor> {
-    this.checkInput(x.shape);
+    this.checkInput(x.shape, this.imageInput());
     const { graph, lastUse } = plan;
     const values = new Map<string, HostTensor>([[this.inputName, x]]);
     const keep = new Set([this.inputName, ...this.outputNames]);

@@ -18,6 +18,7 @@ import type { Shape, Tensor } from '../gpu/tensor.js';
 import type { ActivationFn, BackwardRuleName } from '../kernels/activation.js';
 import type { ConvTuning } from '../kernels/conv2d-tiled.js';
 import type { HostTensor } from '../kernels/host.js';
+import type { Constant } from './ir.js';
 import type { AttrValue, OnnxNode } from './onnx/ir.js';
 import { recordingTape } from './tape.js';
 
@@ -95,6 +96,8 @@ export interface AttrReader {
   has(name: string): boolean;
   /** input `index`'s values when it is a constant (an initializer or a Constant node), else undefined */
   constant(index: number): readonly number[] | undefined;
+  /** the same with its ONNX dims (Gather's indices shape its output) */
+  constantTensor(index: number): Constant | undefined;
   /** whether input `index` is a constant */
   isConstant(index: number): boolean;
   /** throws a PixelpropError naming the node */
@@ -157,8 +160,39 @@ export interface OpDefinition<A> {
   readonly epilogue?: boolean;
   /** whether the backward keeps zero channels of dy zero in the input's gradient (see BackwardContext.dyChannels) */
   keepsChannels?: boolean | ((attrs: A, inputShapes: readonly Shape[], outputShapes: readonly Shape[]) => boolean);
-  /** gradient checks; every registered op has at least one */
+  /** gradient checks; every registered op has at least one (but a `foldOnly` op, which has `foldChecks`) */
   readonly checks: readonly OpCheckCase<A>[];
+  /**
+   * Folding the float64 reference cannot do (src/graph/passes/fold-constants.ts): an output type other than the
+   * inputs' (Cast, ConstantOfShape), or an output read from the inputs' static shapes alone (Shape folds even when its
+   * input is computed). Given each input's ONNX dims and, where it is one, its constant; returns the outputs, or
+   * undefined when the node cannot be computed while the model is built.
+   */
+  fold?(inputs: readonly FoldInput[], attrs: A): Constant[] | undefined;
+  /**
+   * Shape arithmetic that exists only while a model is built (Shape, Range, ConstantOfShape, …): the fold pass computes
+   * it, and refuses the node, naming it, when it cannot. No GPU forward or backward, so no gradient checks: its
+   * `foldChecks` (inputs → expected output) are run instead.
+   */
+  readonly foldOnly?: boolean;
+  readonly foldChecks?: readonly FoldCheckCase<A>[];
+}
+
+/**
+ * An input as the fold pass sees it: its ONNX dims ([] for a scalar; absent when not static, e.g. after a symbolic
+ * image size) and, when it is a constant, its value.
+ */
+export interface FoldInput {
+  dims?: readonly number[];
+  constant?: Constant;
+}
+
+/** A check of a fold-only op: these inputs and attributes must fold to `expected`. */
+export interface FoldCheckCase<A> {
+  name: string;
+  inputs: readonly FoldInput[];
+  attrs: A;
+  expected: Constant;
 }
 
 /** A float64 backward rule that replaces an op's own (the reference of a tape rule, e.g. LRP's). */
@@ -232,7 +266,7 @@ export function describeNode(node: OnnxNode): string {
 /** The reader of one node's attributes; `constantOf` returns an input's values when it is a constant. */
 export function attrReader(
   node: OnnxNode,
-  context: { opset: number; declaredBatch: number | null; tuning?: ConvTuning | undefined; constantOf(name: string): readonly number[] | undefined },
+  context: { opset: number; declaredBatch: number | null; tuning?: ConvTuning | undefined; constantOf(name: string): Constant | undefined },
 ): AttrReader {
   const fail = (message: string): never => {
     throw new PixelpropError(`${describeNode(node)}: ${message}`);
@@ -270,6 +304,11 @@ export function attrReader(
       return v as string;
     },
     constant(index) {
+      const name = node.inputs[index];
+      const c = name ? context.constantOf(name) : undefined;
+      return c ? Array.from(c.data) : undefined;
+    },
+    constantTensor(index) {
       const name = node.inputs[index];
       return name ? context.constantOf(name) : undefined;
     },

@@ -6,6 +6,7 @@ export * as conv2d from './conv2d.js';
 export * as conv2dTiled from './conv2d-tiled.js';
 export * as pool from './pool.js';
 export * as concat from './concat.js';
+export * as layout from './layout.js';
 export * as activation from './activation.js';
 export * as elementwise from './elementwise.js';
 export * as gemm from './gemm.js';

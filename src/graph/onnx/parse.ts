@@ -12,7 +12,8 @@
  *
  * The protobuf layer (onnx-proto's generated code over protobufjs 6) returns int64 fields as `Long` objects when the
  * `long` package is present and as plain numbers otherwise; `toInt` accepts both and refuses anything that a double
- * cannot hold exactly (|v| ≥ 2^53) instead of rounding it.
+ * cannot hold exactly (|v| ≥ 2^53) instead of rounding it — but for INT64_MAX and INT64_MIN in int64 values, ONNX's
+ * "unbounded" (a Slice's open end), which `toInt64Value` reads as ±Infinity.
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as P } from 'onnx-proto';
@@ -136,6 +137,23 @@ function endsInsideAField(b: Uint8Array): boolean {
   return false;
 }
 
+/**
+ * An int64 *value* (tensor data, INTS attributes): as `toInt`, except ONNX's "unbounded" sentinels — INT64_MAX, and
+ * INT64_MIN or −INT64_MAX — which PyTorch writes for an open slice end (x[:, 2:], x[::-1]), read as ±Infinity: the
+ * only meaning they have, and one Slice's clamping handles exactly. (A dimension or a scalar INT has no such meaning
+ * and stays refused.)
+ */
+export function toInt64Value(v: unknown, what: string | (() => string)): number {
+  if (v !== null && typeof v === 'object' && 'low' in v && 'high' in v && !(v as { unsigned?: boolean }).unsigned) {
+    const { low, high } = v as { low: number; high: number };
+    if ((high | 0) === 0x7fffffff && low >>> 0 === 0xffffffff) return Infinity;
+    if ((high | 0) === -0x80000000 && (low >>> 0 === 0 || low >>> 0 === 1)) return -Infinity;
+  }
+  if (typeof v === 'number' && Math.abs(v) >= 2 ** 63) return v > 0 ? Infinity : -Infinity; // the sentinels, rounded
+  if (typeof v === 'string' && /^-?922337203685477580[7-8]$/.test(v)) return v.startsWith('-') ? -Infinity : Infinity;
+  return toInt(v, what);
+}
+
 function firstLine(s: string): string {
   return s.split('\n')[0]!.trim();
 }
@@ -229,10 +247,10 @@ function readTensor(t: P.ITensorProto, where: string, budget: Budget): OnnxTenso
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     for (let i = 0; i < elements; i++) {
       // Two 32-bit halves, combined the way toInt combines a Long (low unsigned, high signed).
-      data[i] = toInt({ low: view.getUint32(8 * i, true), high: view.getInt32(8 * i + 4, true) }, () => `${where}[${i}]`);
+      data[i] = toInt64Value({ low: view.getUint32(8 * i, true), high: view.getInt32(8 * i + 4, true) }, () => `${where}[${i}]`);
     }
   } else {
-    for (let i = 0; i < elements; i++) data[i] = toInt(t.int64Data![i], () => `${where}[${i}]`);
+    for (let i = 0; i < elements; i++) data[i] = toInt64Value(t.int64Data![i], () => `${where}[${i}]`);
   }
   return { name, dims, type: 'int64', data };
 }
@@ -269,7 +287,7 @@ function readAttr(a: P.IAttributeProto, where: string, budget: Budget): AttrValu
     case T.FLOATS:
       return Array.from(a.floats ?? []);
     case T.INTS:
-      return (a.ints ?? []).map((v, i) => toInt(v, `${where}[${i}]`));
+      return (a.ints ?? []).map((v, i) => toInt64Value(v, `${where}[${i}]`));
     case T.STRINGS:
       return (a.strings ?? []).map((s) => utf8.decode(s));
     case T.UNDEFINED:

@@ -4,7 +4,7 @@
  * slices of the output in place (src/graph/ops/conv-concat.ts). The convs' own outputs become hidden values.
  */
 import type { Shape } from '../../gpu/tensor.js';
-import { batch1Input, type Graph, type Node } from '../ir.js';
+import { loadShapes, type Graph, type Node } from '../ir.js';
 import { Concat, type ConcatAttrs } from '../ops/concat.js';
 import { Conv, type ConvAttrs } from '../ops/conv.js';
 import { ConvConcat, convConcatSupports, type ConvConcatAttrs } from '../ops/conv-concat.js';
@@ -12,8 +12,8 @@ import { NO_ACTIVATION, sameActivation } from '../activation.js';
 import { constantShape, inferShapes } from './shapes.js';
 
 export function fuseConcats(g: Graph): Graph {
-  if (!g.input.dims.slice(1).every((d) => typeof d === 'number')) return g; // the shapes pass will refuse it
-  const shapes = inferShapes(g, batch1Input(g));
+  if (!g.inputs.every((i) => i.dims.slice(1).every((d) => typeof d === 'number'))) return g; // the shapes pass will refuse it
+  const shapes = inferShapes(g, loadShapes(g));
   const shapeOf = (name: string): Shape => shapes.get(name) ?? constantShape(g, name)!;
   const producer = new Map<string, Node>();
   const uses = new Map<string, number>();

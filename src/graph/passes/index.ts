@@ -3,7 +3,8 @@
  * alone (test/passes.test.ts), each visible in `pixelprop info --passes`:
  *
  *   import          ONNX nodes → engine ops, constants; input counts checked          (import-onnx.ts)
- *   fold            attributes read; nodes of constants computed on the CPU          (fold-constants.ts)
+ *   fold            attributes read; nodes of constants and shape arithmetic         (fold-constants.ts)
+ *                   computed on the CPU
  *   alias           Identity and Dropout become other names of their inputs          (remove-identities.ts)
  *   fuse            conv + activation epilogue                                       (fuse-activations.ts)
  *   fuse-concat     channel concatenations of convs computed in place               (fuse-concats.ts)
@@ -17,7 +18,7 @@ import type { OnnxGraph } from '../onnx/ir.js';
 import { foldConstants } from './fold-constants.js';
 import { fuseActivations } from './fuse-activations.js';
 import { fuseConcats } from './fuse-concats.js';
-import { importOnnx } from './import-onnx.js';
+import { importOnnx, type ImportOptions } from './import-onnx.js';
 import { removeIdentities } from './remove-identities.js';
 import { checkShapes } from './shapes.js';
 
@@ -28,6 +29,8 @@ export interface PassOptions {
   fuseConcats?: boolean;
   /** kernel switches for the ablation benchmark */
   tuning?: ConvTuning;
+  /** values for graph inputs given at load time, which become constants (src/graph/passes/import-onnx.ts) */
+  bind?: ImportOptions['bind'];
 }
 
 export interface Stage {
@@ -38,7 +41,7 @@ export interface Stage {
 /** Runs the passes; returns the final graph and the graph after each pass. */
 export function buildGraph(onnx: OnnxGraph, options: PassOptions = {}): { graph: Graph; stages: Stage[] } {
   const stages: Stage[] = [];
-  let g = importOnnx(onnx);
+  let g = importOnnx(onnx, options.bind ? { bind: options.bind } : {});
   stages.push({ pass: 'import', graph: g });
   const run = (pass: string, fn: (g: Graph) => Graph): void => {
     g = fn(g);
@@ -54,4 +57,4 @@ export function buildGraph(onnx: OnnxGraph, options: PassOptions = {}): { graph:
 
 export { inferShapes, constantShape } from './shapes.js';
 export { inNode } from './fold-constants.js';
-export { supportedOnnxOps } from './import-onnx.js';
+export { parameterInputs, supportedOnnxOps } from './import-onnx.js';

@@ -3,9 +3,9 @@
  * runs it at load time for batch 1 (a model whose attributes don't fit its tensors fails then, with the node named,
  * before anything is uploaded) and again for each new batch size, before allocating anything.
  */
-import { PixelpropError, fmtShape } from '../../gpu/errors.js';
+import { PixelpropError, check, fmtShape } from '../../gpu/errors.js';
 import type { Shape } from '../../gpu/tensor.js';
-import type { Graph } from '../ir.js';
+import { loadShapes, type Graph } from '../ir.js';
 import { inNode } from './fold-constants.js';
 
 /** A constant's shape ([] — a scalar — is held as [1], as on the GPU). */
@@ -14,8 +14,23 @@ export function constantShape(g: Graph, name: string): Shape | undefined {
   return c ? (c.dims.length ? c.dims : [1]) : undefined;
 }
 
-export function inferShapes(g: Graph, inputShape: Shape): Map<string, Shape> {
-  const shapes = new Map<string, Shape>([[g.input.name, inputShape]]);
+/**
+ * Every value's shape for given input shapes (by input name; a single shape for a model with one input), node by node
+ * through the ops' shape rules.
+ */
+export function inferShapes(g: Graph, inputShapes: Shape | ReadonlyMap<string, Shape>): Map<string, Shape> {
+  let given: ReadonlyMap<string, Shape>;
+  if (inputShapes instanceof Map) given = inputShapes;
+  else {
+    check(g.inputs.length === 1, () => `the model has ${g.inputs.length} inputs; give each one's shape by name`);
+    given = new Map([[g.inputs[0]!.name, inputShapes as Shape]]);
+  }
+  const shapes = new Map<string, Shape>();
+  for (const input of g.inputs) {
+    const s = given.get(input.name);
+    if (!s) throw new PixelpropError(`no shape given for the model's input '${input.name}'`);
+    shapes.set(input.name, s);
+  }
   for (const node of g.nodes) {
     const ins = node.inputs.map((name) => {
       const s = shapes.get(name) ?? constantShape(g, name);
@@ -28,12 +43,14 @@ export function inferShapes(g: Graph, inputShape: Shape): Map<string, Shape> {
   return shapes;
 }
 
-/** The pass form: checks that every shape rule holds at batch 1 (and that the input has fixed sizes after the batch). */
+/** The pass form: checks that every shape rule holds at batch 1 (and that the inputs have fixed sizes after the batch). */
 export function checkShapes(g: Graph): Graph {
-  const dims = g.input.dims;
-  if (!(dims.length > 0 && dims.every((d, i) => i === 0 || (typeof d === 'number' && d > 0)))) {
-    throw new PixelpropError(`input '${g.input.name}' has dims ${fmtShape(dims as number[])}: pixelprop needs fixed sizes after the batch`);
+  for (const input of g.inputs) {
+    const dims = input.dims;
+    if (!dims.every((d, i) => i === 0 || (typeof d === 'number' && d > 0))) {
+      throw new PixelpropError(`input '${input.name}' has dims ${fmtShape(dims as number[])}: pixelprop needs fixed sizes after the batch`);
+    }
   }
-  inferShapes(g, dims.map((d, i) => (i === 0 ? 1 : (d as number))));
+  inferShapes(g, loadShapes(g));
   return g;
 }
