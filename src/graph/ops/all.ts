@@ -2,6 +2,7 @@
  * Every engine op, one line each: registering an op is adding its line here (docs/adding-an-op.md). The registry
  * (index.ts) reads this module's exports; nothing else lists the ops.
  */
+export { Abs } from './abs.js';
 export { Add } from './add.js';
 export { AveragePool } from './average-pool.js';
 export { Clip } from './clip.js';
@@ -9,22 +10,29 @@ export { Concat } from './concat.js';
 export { Conv } from './conv.js';
 export { ConvConcat } from './conv-concat.js';
 export { Div } from './div.js';
+export { Erf } from './erf.js';
+export { Exp } from './exp.js';
 export { Gemm } from './gemm.js';
 export { GlobalAveragePool } from './global-average-pool.js';
 export { HardSigmoid } from './hard-sigmoid.js';
 export { HardSwish } from './hard-swish.js';
 export { Identity } from './identity.js';
 export { LeakyRelu } from './leaky-relu.js';
+export { Log } from './log.js';
 export { LogSoftmax, Softmax } from './softmax.js';
 export { MatMul } from './matmul.js';
 export { MaxPool } from './max-pool.js';
 export { Mul } from './mul.js';
+export { Neg } from './neg.js';
 export { Pow } from './pow.js';
+export { Reciprocal } from './reciprocal.js';
 export { Relu } from './relu.js';
 export { Reshape } from './reshape.js';
 export { Roll } from './roll.js';
 export { Scale } from './scale.js';
 export { Sigmoid } from './sigmoid.js';
 export { Silu } from './silu.js';
+export { Sqrt } from './sqrt.js';
 export { Sub } from './sub.js';
 export { Sum, SumOfSquares } from './sum.js';
+export { Tanh } from './tanh.js';
