@@ -17,6 +17,7 @@ export { GlobalAveragePool } from './global-average-pool.js';
 export { HardSigmoid } from './hard-sigmoid.js';
 export { HardSwish } from './hard-swish.js';
 export { Identity } from './identity.js';
+export { LayerNormalization } from './layer-normalization.js';
 export { LeakyRelu } from './leaky-relu.js';
 export { Log } from './log.js';
 export { LogSoftmax, Softmax } from './softmax.js';
