@@ -11,6 +11,7 @@ import '../src/kernels/elementwise.js';
 import '../src/kernels/gemm.js';
 import '../src/kernels/image.js';
 import '../src/kernels/layer-norm.js';
+import '../src/kernels/lrn.js';
 import '../src/kernels/pool.js';
 import '../src/kernels/reduce.js';
 import '../src/kernels/softmax.js';

@@ -21,6 +21,7 @@ export { LayerNormalization } from './layer-normalization.js';
 export { LeakyRelu } from './leaky-relu.js';
 export { Log } from './log.js';
 export { LogSoftmax, Softmax } from './softmax.js';
+export { Lrn } from './lrn.js';
 export { MatMul } from './matmul.js';
 export { MaxPool } from './max-pool.js';
 export { Mul } from './mul.js';
