@@ -233,6 +233,55 @@ fn reduce_to_shape(@builtin(local_invocation_index) t: u32, @builtin(workgroup_i
   if (t == 0u) { out[o] = p.scale * total; }
 }
 
+// reduce_to_shape over a 1-D inner space that dy walks contiguously and whose length is a multiple of 4 (a sum over
+// H·W, an SE scale's gradient): 4 terms per load. The operand being reduced to is constant along the inner space
+// (that is what being broadcast means), so it is read once per output and splatted; the other operand, when the
+// derivative reads it, is walked with stride 1 (…_vec_a, …_vec_b name which one that is). p.inner_size counts vec4s.
+fn reduce4_total(t: u32, acc: vec4f) -> f32 {
+  return workgroup_reduce(t, (acc.x + acc.y) + (acc.z + acc.w), false);
+}
+
+@compute @workgroup_size(WG)
+fn reduce_to_shape4(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3u,
+                    @builtin(num_workgroups) nwg: vec3u) {
+  let o = group_index(wid, nwg);
+  if (o >= p.n) { return; }
+  let first = outer_offsets(o).z / 4u;
+  var acc = vec4f(0.0);
+  for (var j = t; j < p.inner_size; j += WG) { acc += dy4[first + j]; }
+  let total = reduce4_total(t, acc);
+  // Used where the derivative reads no operand: the plain sum, Add (1) and Sub (±1), constants that multiply the total.
+  if (t == 0u) { out[o] = p.scale * local_derivative(0.0, 0.0) * total; }
+}
+
+// The gradient of a (WRT = 0) with b walked contiguously: Σ dy · ∂f/∂a(a, b).
+@compute @workgroup_size(WG)
+fn reduce_to_shape4_vec_b(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3u,
+                          @builtin(num_workgroups) nwg: vec3u) {
+  let o = group_index(wid, nwg);
+  if (o >= p.n) { return; }
+  let base = outer_offsets(o);
+  let av = vec4f(a[base.x]);
+  var acc = vec4f(0.0);
+  for (var j = t; j < p.inner_size; j += WG) { acc += dy4[base.z / 4u + j] * local_derivative4(av, b4[base.y / 4u + j]); }
+  let total = reduce4_total(t, acc);
+  if (t == 0u) { out[o] = p.scale * total; }
+}
+
+// The gradient of b (WRT = 1) with a walked contiguously: Σ dy · ∂f/∂b(a, b).
+@compute @workgroup_size(WG)
+fn reduce_to_shape4_vec_a(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3u,
+                          @builtin(num_workgroups) nwg: vec3u) {
+  let o = group_index(wid, nwg);
+  if (o >= p.n) { return; }
+  let base = outer_offsets(o);
+  let bv = vec4f(b[base.y]);
+  var acc = vec4f(0.0);
+  for (var j = t; j < p.inner_size; j += WG) { acc += dy4[base.z / 4u + j] * local_derivative4(a4[base.x / 4u + j], bv); }
+  let total = reduce4_total(t, acc);
+  if (t == 0u) { out[o] = p.scale * total; }
+}
+
 // out[i] = scale · a[offset_a(i)]: a broadcast to the outer space's shape. The backward of ReduceSum (scale 1) and of
 // ReduceMean (scale 1/count): ∂(Σ_j x_j)/∂x_j = 1, so every term of a sum receives the sum's gradient.
 @compute @workgroup_size(WG)

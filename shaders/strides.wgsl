@@ -12,9 +12,14 @@
 // Two index spaces: the outer one, which the invocations (or workgroups) enumerate, and the inner one, which a
 // reduction sums over within each position of the outer one (empty, rank 0, for element-wise kernels). Each space has
 // its dims, innermost last, and per tensor (at most three: 0, 1, 2 — which is which, the kernel says) a stride per dim.
+//
+// The ranks are override constants, so a pipeline is compiled for its ranks: a 1-D walk (equal shapes; the H·W of a
+// per-channel sum) costs one multiplication per tensor and no division, and the decode loops have a known trip count.
+
+override OUTER_RANK: u32 = 0u;
+override INNER_RANK: u32 = 0u;
 
 struct Strides {
-  ranks: vec4u,                                  // x: rank of the outer space, y: rank of the inner space
   outer_dims: array<vec4u, 2>,                   // dim k is outer_dims[k / 4][k % 4]
   outer_strides: array<array<vec4u, 2>, 3>,      // outer_strides[t][k / 4][k % 4]: tensor t's stride along outer dim k
   inner_dims: array<vec4u, 2>,
@@ -24,11 +29,13 @@ struct Strides {
 @group(0) @binding(7) var<uniform> walk: Strides;
 
 // The offsets in tensors 0, 1, 2 of position i of the outer space (row-major: the last dim varies fastest). One
-// division per dim peels off the coordinate c_k = i mod d_k, innermost first.
+// division per dim peels off the coordinate c_k = i mod d_k, innermost first; a 1-D space is its own coordinate.
 fn outer_offsets(i: u32) -> vec3u {
+  if (OUTER_RANK == 0u) { return vec3u(0u); }
+  if (OUTER_RANK == 1u) { return i * vec3u(walk.outer_strides[0][0].x, walk.outer_strides[1][0].x, walk.outer_strides[2][0].x); }
   var rest = i;
   var off = vec3u(0u);
-  for (var k = i32(walk.ranks.x) - 1; k >= 0; k--) {
+  for (var k = i32(OUTER_RANK) - 1; k >= 0; k--) {
     let q = k / 4;
     let r = k % 4;
     let d = walk.outer_dims[q][r];
@@ -41,9 +48,11 @@ fn outer_offsets(i: u32) -> vec3u {
 
 // The same for position j of the inner space.
 fn inner_offsets(j: u32) -> vec3u {
+  if (INNER_RANK == 0u) { return vec3u(0u); }
+  if (INNER_RANK == 1u) { return j * vec3u(walk.inner_strides[0][0].x, walk.inner_strides[1][0].x, walk.inner_strides[2][0].x); }
   var rest = j;
   var off = vec3u(0u);
-  for (var k = i32(walk.ranks.y) - 1; k >= 0; k--) {
+  for (var k = i32(INNER_RANK) - 1; k >= 0; k--) {
     let q = k / 4;
     let r = k % 4;
     let d = walk.inner_dims[q][r];

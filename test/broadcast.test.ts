@@ -71,10 +71,10 @@ describe('which kernels run', () => {
     });
   });
 
-  it('an SE scale times the features: the scale splatted over each vec4; its gradient a reduction over H·W', async () => {
+  it('an SE scale times the features: the scale splatted over each vec4; its gradient a reduction over H·W, 4 terms per load', async () => {
     expect(await kernelsOf(Mul, [2, 8, 1, 1], [2, 8, 6, 6], [true, true])).toEqual({
       forward: ['broadcast.binary_forward4_splat_a'],
-      backward: ['broadcast.reduce_to_shape', 'broadcast.binary_grad4_splat_a'],
+      backward: ['broadcast.reduce_to_shape4_vec_b', 'broadcast.binary_grad4_splat_a'],
     });
     expect((await kernelsOf(Mul, [2, 8, 6, 6], [2, 8, 1, 1], [true, false])).forward).toEqual(['broadcast.binary_forward4_splat_b']);
   });

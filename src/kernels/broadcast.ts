@@ -26,6 +26,7 @@ import {
   contiguousStrides,
   forEachPosition,
   reductionSpaces,
+  rankConstants,
   stridesUniform,
   type IndexSpace,
 } from './strides.js';
@@ -50,6 +51,9 @@ const kernels = {
   grad4SplatA: kernel('binary_grad4_splat_a', { dy4: 'read', a: 'read?', b4: 'read?', out4: 'read_write' }),
   grad4SplatB: kernel('binary_grad4_splat_b', { dy4: 'read', a4: 'read?', b: 'read?', out4: 'read_write' }),
   reduce: kernel('reduce_to_shape', { dy: 'read', a: 'read?', b: 'read?', out: 'read_write' }),
+  reduce4: kernel('reduce_to_shape4', { dy4: 'read', out: 'read_write' }),
+  reduce4VecB: kernel('reduce_to_shape4_vec_b', { dy4: 'read', a: 'read?', b4: 'read?', out: 'read_write' }),
+  reduce4VecA: kernel('reduce_to_shape4_vec_a', { dy4: 'read', a4: 'read?', b: 'read?', out: 'read_write' }),
   broadcastTo: kernel('broadcast_to', { a: 'read', out: 'read_write' }),
   reduceMax: kernel('reduce_max', { x: 'read', out: 'read_write', count_out: 'read_write' }),
   reduceMaxBackward: kernel('reduce_max_backward', { x: 'read', y: 'read', dy: 'read', count: 'read', out: 'read_write' }),
@@ -96,7 +100,7 @@ export function binaryForward(code: BinaryCode, a: Tensor, b: Tensor, name = cod
   const { shape, space } = binarySpace(a.shape, b.shape, name);
   const y = Tensor.empty(gpu, shape, name);
   const walk = gpu.uniform(stridesUniform(space));
-  const c = { OP: opCode(code) };
+  const c = { OP: opCode(code), ...rankConstants(space) };
   const plan = vec4Plan(space, [0, 1]);
   if (plan) {
     const n = y.size / 4;
@@ -142,41 +146,61 @@ export function binaryGradient(
     const walk = gpu.uniform(stridesUniform(space));
     const out = Tensor.empty(gpu, target, name);
     const plan = vec4Plan(space, [0, 1]);
+    const elementwise = { ...c, ...rankConstants(space) };
     if (plan) {
       const n = out.size / 4;
-      const d = { params: { n, inner_size: 1, scale: 1 }, grid: { threads: n }, constants: c };
+      const d = { params: { n, inner_size: 1, scale: 1 }, grid: { threads: n }, constants: elementwise };
       if (plan[0] === 'splat') kernels.grad4SplatA.dispatch(gpu, { ...d, bind: { dy4: dy, a: operandBind.a, b4: operandBind.b, out4: out, walk } });
       else if (plan[1] === 'splat') kernels.grad4SplatB.dispatch(gpu, { ...d, bind: { dy4: dy, a4: operandBind.a, b: operandBind.b, out4: out, walk } });
       else kernels.grad4.dispatch(gpu, { ...d, bind: { dy4: dy, a4: operandBind.a, b4: operandBind.b, out4: out, walk } });
     } else {
-      kernels.grad.dispatch(gpu, { bind: { dy, ...operandBind, out, walk }, params: { n: out.size, inner_size: 1, scale: 1 }, grid: { threads: out.size }, constants: c });
+      kernels.grad.dispatch(gpu, { bind: { dy, ...operandBind, out, walk }, params: { n: out.size, inner_size: 1, scale: 1 }, grid: { threads: out.size }, constants: elementwise });
     }
     return out;
   }
-  return reduce(dy, target, strides, 1, c, operandBind, name);
+  return reduce(dy, target, strides, 1, c, operandBind, { a: a !== null, b: b !== null }, name);
 }
 
-/** Encodes reduce_to_shape: out (of `target`, aligned to dy's rank) = scale · Σ over the axes where target is 1. */
+/**
+ * Encodes reduce_to_shape: out (of `target`, aligned to dy's rank) = scale · Σ over the axes where target is 1 of
+ * dy · ∂f/∂operand (of dy alone for OP NONE, Add and Sub). `reads` says which operands the derivative reads.
+ */
 function reduce(
   dy: Tensor,
   target: Shape,
   strides: number[][],
   scale: number,
-  c: { OP: number; WRT?: number },
+  c: { OP: number; WRT: number },
   operands: { a: Tensor | null; b: Tensor | null },
+  reads: { a: boolean; b: boolean },
   name: string,
 ): Tensor {
   const aligned = alignRank(target, dy.shape.length);
   const { outer, inner } = reductionSpaces(dy.shape, aligned, strides);
   const out = Tensor.empty(dy.gpu, target, name);
   const terms = sizeOf(inner.dims);
-  const wg = reductionWorkgroup(terms);
-  kernels.reduce.dispatch(dy.gpu, {
-    bind: { dy, ...operands, out, walk: dy.gpu.uniform(stridesUniform(outer, inner)) },
-    params: { n: out.size, inner_size: terms, scale },
+  const walk = dy.gpu.uniform(stridesUniform(outer, inner));
+  const ranks = rankConstants(outer, inner);
+  // 4 terms per load when dy walks the one inner axis contiguously, the reduced operand is constant along it, and the
+  // other operand, if the derivative reads it, is contiguous too.
+  const stride = (t: number): number | undefined => (inner.dims.length === 1 && inner.dims[0]! % 4 === 0 ? inner.strides[t]![0] : undefined);
+  const other = c.WRT === 0 ? 1 : 0;
+  const otherRead = other === 0 ? reads.a : reads.b;
+  const vec4 = stride(2) === 1 && (!otherRead || stride(other) === 1) && stride(c.WRT) === 0;
+  const dispatch = (n: number) => ({
+    params: { n: out.size, inner_size: n, scale },
     grid: dy.gpu.grid(out.size),
-    constants: { ...c, WG: wg },
+    constants: { ...c, ...ranks, WG: reductionWorkgroup(n) },
   });
+  if (vec4 && !reads.a && !reads.b) {
+    kernels.reduce4.dispatch(dy.gpu, { bind: { dy4: dy, out, walk }, ...dispatch(terms / 4) });
+  } else if (vec4 && c.WRT === 0) {
+    kernels.reduce4VecB.dispatch(dy.gpu, { bind: { dy4: dy, a: operands.a, b4: operands.b, out, walk }, ...dispatch(terms / 4) });
+  } else if (vec4) {
+    kernels.reduce4VecA.dispatch(dy.gpu, { bind: { dy4: dy, a4: operands.a, b: operands.b, out, walk }, ...dispatch(terms / 4) });
+  } else {
+    kernels.reduce.dispatch(dy.gpu, { bind: { dy, ...operands, out, walk }, ...dispatch(terms) });
+  }
   return out;
 }
 
@@ -195,7 +219,7 @@ export function reduceSumTo(x: Tensor, shape: Shape, scale = 1, name = 'reduce_s
   checkReduction(x.shape, shape, name);
   // Tensor 2 is the one summed (the gradient slot of the binary ops' reduction, whose term is dy itself with OP NONE).
   const unused = x.shape.map(() => 0);
-  return reduce(x, shape, [unused, unused, contiguousStrides(x.shape)], scale, { OP: opCode('NONE') }, { a: null, b: null }, name);
+  return reduce(x, shape, [unused, unused, contiguousStrides(x.shape)], scale, { OP: opCode('NONE'), WRT: 0 }, { a: null, b: null }, { a: false, b: false }, name);
 }
 
 /** scale · x repeated to `shape` (x's shape broadcasts to it): the backward of reduceSumTo. */
@@ -206,6 +230,7 @@ export function broadcastTo(x: Tensor, shape: Shape, scale = 1, name = 'broadcas
     bind: { a: x, out, walk: x.gpu.uniform(stridesUniform(space)) },
     params: { n: out.size, inner_size: 1, scale },
     grid: { threads: out.size },
+    constants: rankConstants(space),
   });
   return out;
 }
@@ -221,7 +246,7 @@ export function reduceMaxTo(x: Tensor, shape: Shape, name = 'reduce_max'): { y: 
     bind: { x, out: y, count_out: count, walk: x.gpu.uniform(stridesUniform(outer, inner)) },
     params: { n: y.size, inner_size: terms, scale: 1 },
     grid: x.gpu.grid(y.size),
-    constants: { WG: reductionWorkgroup(terms) },
+    constants: { ...rankConstants(outer, inner), WG: reductionWorkgroup(terms) },
   });
   return { y, count };
 }
@@ -235,6 +260,7 @@ export function reduceMaxBackward(dy: Tensor, x: Tensor, y: Tensor, count: Tenso
     bind: { x, y, dy, count, out: dx, walk: x.gpu.uniform(stridesUniform(space)) },
     params: { n: dx.size, inner_size: 1, scale: 1 },
     grid: { threads: dx.size },
+    constants: rankConstants(space),
   });
   return dx;
 }

@@ -113,7 +113,7 @@ export function alignRank(shape: Shape, rank: number): number[] {
 /** The words of the WGSL `Strides` uniform for an outer space and an optional inner one (tensor t: strides[t]). */
 export function stridesUniform(outer: IndexSpace, inner: IndexSpace = { dims: [], strides: [] }): Param[] {
   check(outer.dims.length <= SLOTS && inner.dims.length <= SLOTS, 'strided index space: too many axes after collapsing');
-  const words: number[] = [outer.dims.length, inner.dims.length, 0, 0];
+  const words: number[] = [];
   const pad = (v: readonly number[]): number[] => [...v, ...new Array<number>(SLOTS - v.length).fill(0)];
   for (const space of [outer, inner]) {
     words.push(...pad(space.dims));
@@ -121,6 +121,11 @@ export function stridesUniform(outer: IndexSpace, inner: IndexSpace = { dims: []
   }
   for (const w of words) check(Number.isInteger(w) && w >= 0 && w < 2 ** 32, () => `strided index space: ${w} is not a u32`);
   return words.map((v) => ({ t: 'u32', v }));
+}
+
+/** The override constants of a walk: its ranks (the decode loops' trip counts). */
+export function rankConstants(outer: IndexSpace, inner: IndexSpace = { dims: [], strides: [] }): { OUTER_RANK: number; INNER_RANK: number } {
+  return { OUTER_RANK: outer.dims.length, INNER_RANK: inner.dims.length };
 }
 
 /**
