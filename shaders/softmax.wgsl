@@ -1,4 +1,7 @@
-// Softmax and LogSoftmax over the last axis of a [rows, cols] tensor (src/kernels/softmax.ts).
+// Softmax and LogSoftmax over one axis (src/kernels/softmax.ts): the tensor seen as [outer, cols, inner], the axis in
+// the middle. A row is one (outer, inner) pair, its elements `inner` apart: column j of row r is at
+// (r / inner)·cols·inner + j·inner + r mod inner. Over the last axis (inner = 1) that is the contiguous r·cols + j;
+// over the channels of [N, C, H, W] (opset ≥ 13, axis 1) the stride is H·W.
 //
 // One workgroup per row: its WG invocations stride over the row's columns, then combine their partial results in a
 // tree in workgroup memory, so a row of 1000 class scores costs ~4 loads per invocation and 8 tree steps instead of
@@ -14,8 +17,9 @@ override WG: u32 = 256;          // invocations per row, a power of two (the tre
 override LOG: bool = false;      // LogSoftmax instead of Softmax
 
 struct Params {
-  rows: u32,
-  cols: u32,
+  rows: u32,   // outer · inner
+  cols: u32,   // the axis's length
+  inner: u32,  // the stride between a row's elements: the product of the dims after the axis
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -48,6 +52,11 @@ fn workgroup_reduce(t: u32, value: f32, take_max: bool) -> f32 {
   return result;
 }
 
+// Where row r starts; its column j is at start + j·inner.
+fn row_start(row: u32) -> u32 {
+  return (row / p.inner) * p.cols * p.inner + row % p.inner;
+}
+
 // Softmax:     y_j = exp(x_j − m) / s,             m = max_k x_k,  s = Σ_k exp(x_k − m)
 // LogSoftmax:  y_j = x_j − m − log(s)
 @compute @workgroup_size(WG)
@@ -55,18 +64,19 @@ fn softmax_forward(@builtin(local_invocation_index) t: u32, @builtin(workgroup_i
                    @builtin(num_workgroups) nwg: vec3u) {
   let row = row_index(wid, nwg);
   if (row >= p.rows) { return; }
-  let base = row * p.cols;
+  let base = row_start(row);
+  let step = p.inner;
   var m = x[base]; // any element of the row is a valid start for a max (and exists: cols ≥ 1)
-  for (var j = t; j < p.cols; j += WG) { m = max(m, x[base + j]); }
+  for (var j = t; j < p.cols; j += WG) { m = max(m, x[base + j * step]); }
   let row_max = workgroup_reduce(t, m, true);
   var s = 0.0;
-  for (var j = t; j < p.cols; j += WG) { s += exp(x[base + j] - row_max); }
+  for (var j = t; j < p.cols; j += WG) { s += exp(x[base + j * step] - row_max); }
   let total = workgroup_reduce(t, s, false);
   if (LOG) {
     let log_total = log(total);
-    for (var j = t; j < p.cols; j += WG) { out[base + j] = x[base + j] - row_max - log_total; }
+    for (var j = t; j < p.cols; j += WG) { out[base + j * step] = x[base + j * step] - row_max - log_total; }
   } else {
-    for (var j = t; j < p.cols; j += WG) { out[base + j] = exp(x[base + j] - row_max) / total; }
+    for (var j = t; j < p.cols; j += WG) { out[base + j * step] = exp(x[base + j * step] - row_max) / total; }
   }
 }
 
@@ -82,12 +92,13 @@ fn softmax_backward(@builtin(local_invocation_index) t: u32, @builtin(workgroup_
                     @builtin(num_workgroups) nwg: vec3u) {
   let row = row_index(wid, nwg);
   if (row >= p.rows) { return; }
-  let base = row * p.cols;
+  let base = row_start(row);
+  let step = p.inner;
   var s = 0.0;
-  for (var j = t; j < p.cols; j += WG) { s += select(dy[base + j] * y[base + j], dy[base + j], LOG); }
+  for (var j = t; j < p.cols; j += WG) { s += select(dy[base + j * step] * y[base + j * step], dy[base + j * step], LOG); }
   let total = workgroup_reduce(t, s, false);
   for (var j = t; j < p.cols; j += WG) {
-    let i = base + j;
+    let i = base + j * step;
     if (LOG) {
       out[i] = dy[i] - exp(y[i]) * total;
     } else {

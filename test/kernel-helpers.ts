@@ -4,15 +4,18 @@
  */
 import '../src/kernels/activation.js';
 import '../src/kernels/attribution.js';
+import '../src/kernels/broadcast.js';
 import '../src/kernels/cam.js';
-import '../src/kernels/path.js';
 import '../src/kernels/concat.js';
-import '../src/kernels/conv2d.js';
 import '../src/kernels/conv2d-tiled.js';
+import '../src/kernels/conv2d.js';
 import '../src/kernels/elementwise.js';
 import '../src/kernels/gemm.js';
 import '../src/kernels/image.js';
+import '../src/kernels/layer-norm.js';
 import '../src/kernels/layout.js';
+import '../src/kernels/lrn.js';
+import '../src/kernels/path.js';
 import '../src/kernels/pool.js';
 import '../src/kernels/reduce.js';
 import '../src/kernels/softmax.js';

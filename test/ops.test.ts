@@ -14,13 +14,27 @@ import { ONNX_OPS, OPS } from '../src/graph/ops/index.js';
 import { Conv, type ConvAttrs } from '../src/graph/ops/conv.js';
 import type { Activation } from '../src/graph/activation.js';
 import { BACKWARD_BOUND, FORWARD_BOUND, useGpu } from './helpers.js';
+import { host, type HostTensor } from '../src/kernels/host.js';
 
 const gpu = useGpu();
 
-/** The first Conv check with `activation` as its epilogue (a 3×3 conv with padding, bias, batch 2). */
+/**
+ * The first Conv check with `activation` as its epilogue (a 3×3 conv with padding, bias, batch 2). An activation checked
+ * on positive (or negative) inputs only — Sqrt, Log, Reciprocal — gets a conv whose outputs have that sign: |x|, ±|w|,
+ * and a bias past the range's bound.
+ */
 function convWith(activation: Activation): OpCheckCase<ConvAttrs> {
   const base = Conv.checks[0]!;
-  return { ...base, name: `Conv 3×3 + ${activation.op}${activation.info ? ` ${activation.info}` : ''} (fused epilogue)`, attrs: { ...base.attrs, activation }, h: 1e-5 };
+  const [lo, hi] = activation.checkRange ?? [-Infinity, Infinity];
+  const sign = lo > 0 ? 1 : hi < 0 ? -1 : 0;
+  const inputs = (): HostTensor[] => {
+    const [x, w, b] = base.inputs();
+    if (sign === 0) return [x!, w!, b!];
+    const bound = sign > 0 ? lo : hi;
+    return [host(x!.shape, x!.data.map(Math.abs)), host(w!.shape, w!.data.map((v) => sign * Math.abs(v))), host(b!.shape, b!.data.map((v) => sign * Math.abs(v) + bound))];
+  };
+  const range = sign === 0 ? '' : `, outputs ${sign > 0 ? `≥ ${lo}` : `≤ ${hi}`}`;
+  return { ...base, inputs, name: `Conv 3×3 + ${activation.op}${activation.info ? ` ${activation.info}` : ''} (fused epilogue${range})`, attrs: { ...base.attrs, activation }, h: 1e-5 };
 }
 
 const cases: { op: AnyOp; check: OpCheckCase<unknown> }[] = [

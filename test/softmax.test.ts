@@ -14,7 +14,9 @@ import { numericalGradient } from '../src/graph/gradcheck.js';
 import { Tape } from '../src/graph/tape.js';
 import { PixelpropError } from '../src/gpu/errors.js';
 import { host, type HostTensor } from '../src/kernels/host.js';
-import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, rand, toGpu, useGpu } from './helpers.js';
+import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, expectPixelpropError, rand, toGpu, useGpu } from './helpers.js';
+import { Model } from '../src/graph/model.js';
+import { expectGpuMatchesCpuPath, ints, smallModel, weights } from './op-models.js';
 
 const gpu = useGpu();
 
@@ -105,16 +107,16 @@ describe('softmax and log softmax', () => {
     for (const t of [x, y, dx!]) t.dispose();
   });
 
-  it('rejects tensors that are not 2-D and mismatched gradients, before dispatching', () => {
+  it('rejects tensors that are neither 2-D nor 3-D, and mismatched gradients, before dispatching', () => {
     const g = gpu();
-    const x3 = toGpu(g, rand([2, 3, 4], 1));
+    const x3 = toGpu(g, rand([2, 3, 4, 5], 1));
     const x = toGpu(g, rand([2, 3], 2));
     const dy = toGpu(g, rand([3, 2], 3));
     const before = g.dispatchCount;
     const inUse = g.memory().inUseBuffers;
     expect(() => softmaxForward(x3)).toThrow(PixelpropError);
-    expect(() => softmaxForward(x3)).toThrow('softmax: expected a 2-D [rows, cols] tensor, got [2,3,4]');
-    expect(() => logSoftmaxForward(x3)).toThrow('log softmax: expected a 2-D');
+    expect(() => softmaxForward(x3)).toThrow('softmax: expected [rows, cols] or [outer, cols, inner], got [2,3,4,5]');
+    expect(() => logSoftmaxForward(x3)).toThrow('log softmax: expected [rows, cols]');
     expect(() => softmaxBackward(dy, x)).toThrow('softmax backward: shapes differ');
     expect(() => logSoftmaxBackward(dy, x)).toThrow('log softmax backward: shapes differ');
     expect(g.dispatchCount).toBe(before);
@@ -123,3 +125,46 @@ describe('softmax and log softmax', () => {
   });
 });
 
+
+describe('Softmax on any axis, as ONNX has it at each opset', () => {
+  /**
+   * x [1,3,8,8] → Conv 4 channels → Softmax (axis as given) → GlobalAveragePool → Reshape [1,4]; `weighted` multiplies
+   * the probabilities by a weight per column first (a softmax over the last axis, averaged, would be the constant 1/8).
+   */
+  const model = (opset: number, axis: number | undefined, op = 'Softmax', weighted = false) =>
+    smallModel({
+      opset,
+      classes: 4,
+      initializers: [weights('w', [4, 3, 3, 3], 1), weights('b', [4], 2), ints('shape', [1, 4]), weights('columns', [8], 5)],
+      nodes: [
+        { name: 'conv', opType: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['z'], attrs: { pads: [1, 1, 1, 1] } },
+        { name: 'sm', opType: op, inputs: ['z'], outputs: weighted ? ['u'] : ['s'], ...(axis !== undefined && { attrs: { axis } }) },
+        ...(weighted ? [{ name: 'weigh', opType: 'Mul', inputs: ['u', 'columns'], outputs: ['s'] }] : []),
+        { name: 'gap', opType: 'GlobalAveragePool', inputs: ['s'], outputs: ['p'] },
+        { name: 'flat', opType: 'Reshape', inputs: ['p', 'shape'], outputs: ['scores'] },
+      ],
+    });
+
+  it('opset 13, axis 1: over the channels at each pixel (each pixel’s probabilities sum to 1, so the pooled scores do)', async () => {
+    const r = await expectGpuMatchesCpuPath(gpu(), model(13, 1), { classes: [0, 2] });
+    expect(r.ops).toContain('Softmax');
+    const m = Model.load(gpu(), model(13, 1));
+    const scores = m.referenceForward(rand([1, 3, 8, 8], 3)).data;
+    expect(Math.abs(scores.reduce((p, v) => p + v, 0) - 1)).toBeLessThan(1e-12);
+    m.dispose();
+  });
+
+  it('opset 11, axis 1: the input flattened from axis 1 (all 256 values one row, so the pooled scores sum to 1/64)', async () => {
+    await expectGpuMatchesCpuPath(gpu(), model(11, 1), { classes: [1, 3] });
+    const m = Model.load(gpu(), model(11, 1));
+    const scores = m.referenceForward(rand([1, 3, 8, 8], 3)).data;
+    expect(Math.abs(scores.reduce((p, v) => p + v, 0) - 1 / 64)).toBeLessThan(1e-12);
+    m.dispose();
+  });
+
+  it('opset 13 default axis −1 and LogSoftmax on axis 2, GPU = CPU path; an axis out of range is refused naming the node', async () => {
+    await expectGpuMatchesCpuPath(gpu(), model(13, undefined, 'Softmax', true), { classes: [0, 1] });
+    await expectGpuMatchesCpuPath(gpu(), model(13, 2, 'LogSoftmax'), { classes: [3, 2] });
+    expectPixelpropError(() => Model.load(gpu(), model(13, 4)), /^node 'sm' \(Softmax\): axis 4 is out of range for \[1,4,8,8\]$/);
+  });
+});

@@ -26,6 +26,11 @@ export interface Activation {
   readonly doc: OpDoc;
   /** the parameters worth printing, e.g. "0…6" ('' when none) */
   readonly info: string;
+  /**
+   * In a gradient check only: the interval z is drawn from when it is not [−4, 4) — a function undefined or singular
+   * somewhere (Sqrt, Log, Reciprocal). A check of the activation as a conv epilogue keeps the conv's outputs in it.
+   */
+  readonly checkRange?: readonly [number, number];
 }
 
 /** y = z (a convolution without an epilogue). */
@@ -65,8 +70,11 @@ export interface ActivationSpec<P> {
   df(z: number, y: number, p: P): number;
   doc(p: P): OpDoc;
   info?(p: P): string;
-  /** parameter sets to check, and the points where f' jumps (check inputs keep away from them) */
-  checks: readonly { params: P; kinks?: readonly number[] }[];
+  /**
+   * parameter sets to check, the points where f' jumps (check inputs keep away from them), and the interval inputs are
+   * drawn from when not [−4, 4) (where f is undefined or singular elsewhere: Sqrt and Log below 0, 1/z at 0)
+   */
+  checks: readonly { params: P; kinks?: readonly number[]; range?: readonly [number, number] }[];
 }
 
 export interface ActivationOp<P> extends OpDefinition<Activation> {
@@ -77,14 +85,15 @@ export interface ActivationOp<P> extends OpDefinition<Activation> {
 }
 
 /**
- * Inputs in [−4, 4) at least `gap` away from every kink, so that no centered difference of step h < gap straddles one
- * (where f' jumps, the finite difference would average the two sides).
+ * Inputs in [lo, hi) (default [−4, 4)) at least `gap` away from every kink, so that no centered difference of step
+ * h < gap straddles one (where f' jumps, the finite difference would average the two sides).
  */
-function valuesAwayFrom(kinks: readonly number[], n: number, seed: number, gap = 0.05): number[] {
+function valuesAwayFrom(kinks: readonly number[], n: number, seed: number, range: readonly [number, number] = [-4, 4], gap = 0.05): number[] {
   const rng = new Rng(seed);
+  const [lo, hi] = range;
   return Array.from({ length: n }, () => {
     let v = 0;
-    do v = -4 + 8 * rng.uniform();
+    do v = lo + (hi - lo) * rng.uniform();
     while (kinks.some((k) => Math.abs(v - k) < gap));
     return v;
   });
@@ -104,9 +113,9 @@ export function defineActivation<P>(spec: ActivationSpec<P>): ActivationOp<P> {
   };
   const map = (x: HostTensor, g: (v: number, i: number) => number): HostTensor => host(x.shape, x.data.map(g));
   const checks: OpCheckCase<Activation>[] = spec.checks.map((c, k) => ({
-    name: `${spec.name}${spec.info?.(c.params) ? ` ${spec.info(c.params)}` : ''} [2,3,5,4]`,
-    inputs: () => [host([2, 3, 5, 4], valuesAwayFrom(c.kinks ?? [], 120, 11 + k))],
-    attrs: make(c.params),
+    name: `${spec.name}${spec.info?.(c.params) ? ` ${spec.info(c.params)}` : ''} [2,3,5,4]${c.range ? ` on [${c.range.join(', ')})` : ''}`,
+    inputs: () => [host([2, 3, 5, 4], valuesAwayFrom(c.kinks ?? [], 120, 11 + k, c.range))],
+    attrs: c.range ? Object.freeze({ ...make(c.params), checkRange: c.range }) : make(c.params),
     h: 1e-3,
   }));
   const op = defineOp<Activation>({

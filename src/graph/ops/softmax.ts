@@ -1,7 +1,9 @@
 /**
  * Softmax and LogSoftmax over one axis: y_j = exp(x_j) / Σ_k exp(x_k) (the max is subtracted first, which changes
- * nothing but overflow), and log of that. They run on the [rows, cols] view of the input, cols being the axis (with
- * opset < 13 every axis from `axis` on, flattened; from opset 13 one axis, which must be the last).
+ * nothing but overflow), and log of that. ONNX has two meanings of `axis`: up to opset 12 the input is flattened to
+ * 2-D at `axis` (every axis from it on is one row: default 1), from opset 13 the function runs along that one axis
+ * (default −1), wherever it is. Both become the [outer, cols, inner] view the kernels run on: flattened, [rows, cols, 1];
+ * one axis, [dims before, the axis, dims after] — a softmax over the channels of NCHW reads its rows H·W apart.
  *
  * Backward (derivations in shaders/softmax.wgsl). Softmax: ∂y_j/∂x_i = y_j (δ_ij − y_i), so dx_i = y_i (dy_i − Σ_j dy_j y_j):
  * every input moves every output, through the shared normalization. LogSoftmax: ∂y_j/∂x_i = δ_ij − softmax(x)_i, so
@@ -29,12 +31,12 @@ export interface SoftmaxAttrs {
   flattenFrom: boolean;
 }
 
-/** The [rows, cols] view the kernels run on. */
-export function softmaxRows(a: SoftmaxAttrs, x: Shape): [number, number] {
+/** The [outer, cols, inner] view the kernels run on: the softmax runs along cols, whose elements are inner apart. */
+export function softmaxView(a: SoftmaxAttrs, x: Shape): [number, number, number] {
   const axis = a.axis < 0 ? a.axis + x.length : a.axis;
   check(axis >= 0 && axis < x.length, () => `axis ${a.axis} is out of range for ${fmtShape(x)}`);
-  check(a.flattenFrom || axis === x.length - 1, () => `softmax over axis ${axis} of ${fmtShape(x)} is not supported (only the last axis)`);
-  return [sizeOf(x.slice(0, axis)), sizeOf(x.slice(axis))];
+  if (a.flattenFrom) return [sizeOf(x.slice(0, axis)), sizeOf(x.slice(axis)), 1];
+  return [sizeOf(x.slice(0, axis)), x[axis]!, sizeOf(x.slice(axis + 1))];
 }
 
 const readAttrs = (r: AttrReader): SoftmaxAttrs => {
@@ -57,9 +59,9 @@ function softmaxOp(
   return {
     name,
     onnx: { types: [name], arity: [1, 1], attrs: readAttrs },
-    shape: ([x], a) => (softmaxRows(a, x!), [x!]),
+    shape: ([x], a) => (softmaxView(a, x!), [x!]),
     forward: ([x], a, ctx) => {
-      const flat = x!.reshape(softmaxRows(a, x!.shape));
+      const flat = x!.reshape(softmaxView(a, x!.shape));
       const y2 = kernels.forward(flat, ctx.name);
       flat.dispose();
       const y = y2.reshape(x!.shape, ctx.name);
@@ -67,18 +69,18 @@ function softmaxOp(
       return { outputs: [y], saved: ctx.recording ? { y } : {} };
     },
     backward: ({ dys: [dy], saved, attrs: a, inputShapes: [xShape] }) => {
-      const rows = softmaxRows(a, xShape!);
-      const [dy2, y2] = [dy!.reshape(rows), saved.y!.reshape(rows)];
+      const v = softmaxView(a, xShape!);
+      const [dy2, y2] = [dy!.reshape(v), saved.y!.reshape(v)];
       const dx2 = kernels.backward(dy2, y2);
       const dx = dx2.reshape(xShape!);
       for (const t of [dy2, y2, dx2]) t.dispose();
       return [dx];
     },
     reference: {
-      forward: ([x], a) => [view(refs.forward(view(x!, softmaxRows(a, x!.shape))), x!.shape)],
+      forward: ([x], a) => [view(refs.forward(view(x!, softmaxView(a, x!.shape))), x!.shape)],
       backward: ([dy], [x], [y], a) => {
-        const rows = softmaxRows(a, x!.shape);
-        return [view(refs.backward(view(dy!, rows), view(y!, rows)), x!.shape)];
+        const v = softmaxView(a, x!.shape);
+        return [view(refs.backward(view(dy!, v), view(y!, v)), x!.shape)];
       },
     },
     doc: { ...doc, saves: 'y.' },
@@ -87,6 +89,9 @@ function softmaxOp(
       { name: `${name} [3,7]`, inputs: () => [random([3, 7], 81)], attrs: { axis: -1, flattenFrom: false } },
       { name: `${name} [2,1000], logits ±8`, inputs: () => [random([2, 1000], 83, 8)], attrs: { axis: -1, flattenFrom: false } },
       { name: `${name} [2,3,4] from axis 1 (opset < 13)`, inputs: () => [random([2, 3, 4], 82)], attrs: { axis: 1, flattenFrom: true } },
+      { name: `${name} [2,5,3,4] over the channels, axis 1 (opset ≥ 13)`, inputs: () => [random([2, 5, 3, 4], 84)], attrs: { axis: 1, flattenFrom: false } },
+      { name: `${name} [3,4,6] axis −2`, inputs: () => [random([3, 4, 6], 85)], attrs: { axis: -2, flattenFrom: false } },
+      { name: `${name} [7,2,3] axis 0`, inputs: () => [random([7, 2, 3], 86)], attrs: { axis: 0, flattenFrom: false } },
     ],
   };
 }

@@ -1,0 +1,106 @@
+/**
+ * LayerNormalization: its gradient checks (x, γ, β) run from its definition in test/ops.test.ts. Here: an opset-17 ONNX
+ * model with it, GPU against the CPU path forward and gradient; the same model written out in ReduceMean, Sub, Pow, Add,
+ * Sqrt, Div, Mul, Add computing the same numbers; its accuracy on rows with a large mean (the two-pass variance); and
+ * the errors that name the node.
+ */
+import { describe, expect, it } from 'vitest';
+import { Tensor } from '../src/gpu/tensor.js';
+import { Model } from '../src/graph/model.js';
+import type { NodeSpec } from '../src/graph/onnx/build-fixture.js';
+import { LayerNormalization } from '../src/graph/ops/layer-normalization.js';
+import { apply1 } from '../src/graph/op.js';
+import { host } from '../src/kernels/host.js';
+import { Rng } from '../src/util/rng.js';
+import { constant, expectGpuMatchesCpuPath, ints, smallModel, weights } from './op-models.js';
+import { FORWARD_BOUND, expectClose, expectPixelpropError, rand, useGpu } from './helpers.js';
+
+const gpu = useGpu();
+
+/** x [1,3,8,8] → Conv 4 channels → (normalization of the last axis: z → n) → ReduceMean over [2,3] → scores [1,4]. */
+function normalized(opset: number, norm: NodeSpec[], extra = [weights('gamma', [8], 3, 0.5, 1.5), weights('beta', [8], 4)]) {
+  return smallModel({
+    opset,
+    classes: 4,
+    initializers: [weights('w', [4, 3, 3, 3], 1), weights('b', [4], 2), ints('spatial', [2, 3]), ...extra],
+    nodes: [
+      { name: 'conv', opType: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['z'], attrs: { pads: [1, 1, 1, 1] } },
+      ...norm,
+      { name: 'square', opType: 'Mul', inputs: ['n', 'n'], outputs: ['n2'] },
+      { name: 'pool', opType: 'ReduceMean', inputs: ['n2'], outputs: ['scores'], attrs: { axes: [2, 3], keepdims: 0 } },
+    ],
+  });
+}
+
+const layerNorm = (attrs: Record<string, number> = {}, inputs = ['z', 'gamma', 'beta']): NodeSpec[] => [
+  { name: 'ln', opType: 'LayerNormalization', inputs, outputs: ['n'], attrs: { epsilon: 1e-5, ...attrs } },
+];
+
+const writtenOut: NodeSpec[] = [
+  { name: 'mu', opType: 'ReduceMean', inputs: ['z'], outputs: ['mu'], attrs: { axes: [-1] } },
+  { name: 'centered', opType: 'Sub', inputs: ['z', 'mu'], outputs: ['c'] },
+  { name: 'sq', opType: 'Pow', inputs: ['c', 'two'], outputs: ['c2'] },
+  { name: 'var', opType: 'ReduceMean', inputs: ['c2'], outputs: ['v'], attrs: { axes: [-1] } },
+  { name: 'var_eps', opType: 'Add', inputs: ['v', 'eps'], outputs: ['ve'] },
+  { name: 'std', opType: 'Sqrt', inputs: ['ve'], outputs: ['s'] },
+  { name: 'div', opType: 'Div', inputs: ['c', 's'], outputs: ['xhat'] },
+  { name: 'scale', opType: 'Mul', inputs: ['xhat', 'gamma'], outputs: ['g'] },
+  { name: 'shift', opType: 'Add', inputs: ['g', 'beta'], outputs: ['n'] },
+];
+
+describe('LayerNormalization in an ONNX model (opset 17)', () => {
+  it('GPU = CPU path, forward and gradient; the written-out form (opset 13) computes the same', async () => {
+    const r = await expectGpuMatchesCpuPath(gpu(), normalized(17, layerNorm()), { classes: [0, 3] });
+    expect(r.ops).toEqual(['Conv', 'LayerNormalization', 'Mul', 'ReduceMean']);
+    const fused = Model.load(gpu(), normalized(17, layerNorm()));
+    const spelled = Model.load(gpu(), normalized(13, writtenOut, [weights('gamma', [8], 3, 0.5, 1.5), weights('beta', [8], 4), constant('two', [], [2]), constant('eps', [], [1e-5])]));
+    try {
+      const x = rand([2, 3, 8, 8], 6);
+      const a = fused.referenceClassScoreGradient(x, [1, 2]);
+      const b = spelled.referenceClassScoreGradient(x, [1, 2]);
+      expectClose(a.scores.data, b.scores.data, 1e-12, 'scores: LayerNormalization vs written out');
+      expectClose(a.grad.data, b.grad.data, 1e-11, 'gradient: LayerNormalization vs written out');
+    } finally {
+      fused.dispose();
+      spelled.dispose();
+    }
+  });
+
+  it('without B, normalizing the last two axes (axis 2): GPU = CPU path', async () => {
+    const r = await expectGpuMatchesCpuPath(gpu(), normalized(17, layerNorm({ axis: 2 }, ['z', 'gamma2']), [weights('gamma2', [8, 8], 5, 0.5, 1.5)]), {
+      classes: [2, 1],
+    });
+    expect(r.forward).toBeLessThan(FORWARD_BOUND);
+  });
+
+  it('refuses, naming the node: a Scale of the wrong shape, an axis out of range, the Mean output', () => {
+    const load = (bytes: Uint8Array) => () => Model.load(gpu(), bytes).dispose();
+    expectPixelpropError(
+      load(normalized(17, layerNorm(), [weights('gamma', [4], 3), weights('beta', [8], 4)])),
+      /^node 'ln' \(LayerNormalization\): Scale \[4\] does not have the normalized shape \[8\] \(the axes from -1 of \[1,4,8,8\]\)$/,
+    );
+    expectPixelpropError(load(normalized(17, layerNorm({ axis: 4 }))), /^node 'ln' \(LayerNormalization\): axis 4 is out of range for \[1,4,8,8\]$/);
+    const withMean: NodeSpec[] = [{ name: 'ln', opType: 'LayerNormalization', inputs: ['z', 'gamma', 'beta'], outputs: ['n', 'mean'] }];
+    expectPixelpropError(load(normalized(17, withMean)), /^node 'ln' \(LayerNormalization\): the Mean and InvStdDev outputs are not supported \(only Y\)$/);
+  });
+});
+
+describe('accuracy', () => {
+  it('rows with mean 100 and spread 1: the two-pass variance keeps y within 1e-3 of float64 (one-pass E[x²] − μ² would not)', async () => {
+    const rng = new Rng(8);
+    const cols = 64;
+    const data = Array.from({ length: 4 * cols }, () => Math.fround(100 + rng.uniform()));
+    const x = Tensor.from(gpu(), [4, cols], data, 'x');
+    const gamma = Tensor.from(gpu(), [cols], new Array(cols).fill(1), 'gamma');
+    const y = apply1(LayerNormalization, [x, gamma], { axis: -1, epsilon: 1e-12 }, 'y');
+    const want = LayerNormalization.reference.forward([host([4, cols], data), host([cols], new Array(cols).fill(1))], { axis: -1, epsilon: 1e-12 })[0]!;
+    // In float32, E[x²] ≈ 1e4 carries an error of ~1e-3 against σ² ≈ 0.08: one pass would be ~1% off. Two passes subtract
+    // μ first, and x − μ keeps ~1e-5 of the spread.
+    const got = await y.read();
+    let worst = 0;
+    for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want.data[i]!));
+    console.log(`LayerNorm on rows of mean 100, spread 1: max |error| ${worst.toExponential(2)} (y ~ 1)`);
+    expect(worst).toBeLessThan(1e-3);
+    for (const t of [x, gamma, y]) t.dispose();
+  });
+});
