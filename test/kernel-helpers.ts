@@ -3,6 +3,7 @@
  * shaders loaded from disk, without a GPU.
  */
 import '../src/kernels/activation.js';
+import '../src/kernels/batchnorm.js';
 import '../src/kernels/concat.js';
 import '../src/kernels/conv2d.js';
 import '../src/kernels/conv2d-tiled.js';

@@ -4,6 +4,7 @@
  */
 export { Add } from './add.js';
 export { AveragePool } from './average-pool.js';
+export { BatchNormalization } from './batch-norm.js';
 export { Clip } from './clip.js';
 export { Concat } from './concat.js';
 export { Conv } from './conv.js';
