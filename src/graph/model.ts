@@ -29,6 +29,8 @@ import { apply } from './op.js';
 import { buildGraph, constantShape, inferShapes, inNode, supportedOnnxOps, type Stage } from './passes/index.js';
 
 export interface ModelOptions extends ParseOptions {
+  /** fold each BatchNormalization that follows a Conv alone into the conv's weights (default true) */
+  foldBatchNorms?: boolean;
   /** fuse each Conv followed only by an activation into one kernel (default true) */
   fuseActivations?: boolean;
   /** compute a channel Concat of convolutions without the concatenation (default true) */
@@ -88,11 +90,16 @@ export class Model {
     }
     // Upload only after every check passed: a broken model costs no GPU memory. Constants no node reads (an IR 3
     // file's leftovers, a Reshape's folded shape) stay on the CPU.
+    this.upload(graph);
+  }
+
+  /** Uploads the constants the nodes of `graph` read that are not on the GPU yet. */
+  private upload(graph: Graph): void {
     const read = new Set(graph.nodes.flatMap((n) => n.inputs));
     for (const [name, c] of graph.constants) {
-      if (!read.has(name)) continue;
+      if (!read.has(name) || this.weights.has(name)) continue;
       check(c.type === 'float32', () => `the int64 constant '${name}' is read as a tensor by a node; pixelprop computes in float32`);
-      this.weights.set(name, Tensor.from(gpu, c.dims.length ? c.dims : [1], c.data as Float32Array, name));
+      this.weights.set(name, Tensor.from(this.gpu, c.dims.length ? c.dims : [1], c.data as Float32Array, name));
     }
   }
 
@@ -207,7 +214,7 @@ export class Model {
   /** The graph built without fusion (once, on first use): every ONNX value is stored there. */
   private unfused(): Plan {
     if (this.graph.hidden.size === 0) return this.plan;
-    this.unfusedPlan ??= planOf(buildGraph(this.onnx, { ...this.options, fuseActivations: false, fuseConcats: false }).graph);
+    this.unfusedPlan ??= planOf(buildGraph(this.onnx, { ...this.options, fuseActivations: false, fuseConcats: false, foldBatchNorms: false }).graph);
     return this.unfusedPlan;
   }
 
@@ -241,6 +248,7 @@ export class Model {
     }
     this.checkInput(x.shape);
     this.checkBatch(x.shape[0]!, plan);
+    if (plan !== this.plan) this.upload(plan.graph); // the weights a folded BatchNormalization replaced, on first use
     const values = new Map<string, Tensor>([[this.inputName, x]]);
     const keepSet = new Set([this.inputName, ...this.outputNames, ...keep.map((k) => plan.graph.aliases.get(k) ?? k)]);
     try {
