@@ -7,6 +7,7 @@ import '../src/kernels/batchnorm.js';
 import '../src/kernels/concat.js';
 import '../src/kernels/conv2d.js';
 import '../src/kernels/conv2d-tiled.js';
+import '../src/kernels/conv2d-depthwise.js';
 import '../src/kernels/elementwise.js';
 import '../src/kernels/gemm.js';
 import '../src/kernels/image.js';

@@ -5,6 +5,7 @@
 export * as batchnorm from './batchnorm.js';
 export * as conv2d from './conv2d.js';
 export * as conv2dTiled from './conv2d-tiled.js';
+export * as conv2dDepthwise from './conv2d-depthwise.js';
 export * as pool from './pool.js';
 export * as concat from './concat.js';
 export * as activation from './activation.js';
