@@ -45,10 +45,11 @@ export class Tensor {
       return;
     }
     const bytes = this.size * 4;
-    const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
-    if (bytes > limit) {
+    // Two limits: a buffer (maxBufferSize) holds the tensor, a binding (maxStorageBufferBindingSize, often smaller)
+    // is what one kernel sees of it. A tensor between the two exists, and only kernels that bind it in windows read it.
+    if (bytes > gpu.bufferLimit) {
       throw new PixelpropError(
-        `tensor '${name}' ${fmtShape(shape)} needs ${fmtBytes(bytes)}, more than this device allows in one buffer (${fmtBytes(limit)})`,
+        `tensor '${name}' ${fmtShape(shape)} needs ${fmtBytes(bytes)}, more than this device allows in one buffer (${fmtBytes(gpu.bufferLimit)})`,
       );
     }
     this.buf = gpu.pool.acquire(bytes, name);
@@ -89,8 +90,22 @@ export class Tensor {
     return this.buf;
   }
 
-  /** The binding of exactly this tensor's bytes (its pooled buffer may be larger). */
+  /** Whether a kernel can bind the whole tensor at once (see Gpu.bindingLimit). */
+  get fitsBinding(): boolean {
+    return this.bytes <= this.gpu.bindingLimit;
+  }
+
+  /**
+   * The binding of exactly this tensor's bytes (its pooled buffer may be larger). A tensor larger than one binding has
+   * none: a kernel that cannot take it in windows fails here, naming it, rather than in WebGPU's validation.
+   */
   get binding(): { buffer: GPUBuffer; size: number } {
+    if (!this.fitsBinding) {
+      throw new PixelpropError(
+        `tensor '${this.name}' ${fmtShape(this.shape)} (${fmtBytes(this.bytes)}) is larger than one storage binding of this device ` +
+          `(${fmtBytes(this.gpu.bindingLimit)}); only Gemm and MatMul read such a tensor, in windows`,
+      );
+    }
     return { buffer: this.buffer, size: this.bytes };
   }
 

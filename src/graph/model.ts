@@ -88,6 +88,7 @@ export class Model {
     for (const name of this.outputNames) {
       check(!graph.aliases.has(name), () => `graph output '${name}' is a plain copy of '${graph.aliases.get(name)}'; not supported`);
     }
+    checkConstantSizes(graph, gpu);
     // Upload only after every check passed: a broken model costs no GPU memory. Constants no node reads (an IR 3
     // file's leftovers, a Reshape's folded shape) stay on the CPU.
     this.upload(graph);
@@ -180,7 +181,7 @@ export class Model {
   checkBatch(batch: number, plan: Plan = this.plan): Map<string, Shape> {
     check(Number.isInteger(batch) && batch >= 1, `batch ${batch} must be a positive integer`);
     const shapes = batch === 1 ? plan.shapes1 : inferShapes(plan.graph, this.inputShape(batch));
-    const limit = Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
+    const limit = this.gpu.bindingLimit;
     let largest = 0;
     for (const s of shapes.values()) largest = Math.max(largest, sizeOf(s) * 4);
     if (largest > limit) {
@@ -188,7 +189,7 @@ export class Model {
       const perItem = largest / batch;
       throw new PixelpropError(
         `batch ${batch} is too large for this device: '${name}' ${fmtShape(shape)} needs ${fmtBytes(largest)}, ` +
-          `the limit per buffer is ${fmtBytes(limit)} (largest batch: ${Math.floor(limit / perItem)})`,
+          `the limit per storage binding is ${fmtBytes(limit)} (largest batch: ${Math.floor(limit / perItem)})`,
       );
     }
     return shapes;
@@ -196,7 +197,7 @@ export class Model {
 
   /** The largest batch whose every activation fits one buffer of this device (what `checkBatch` would accept). */
   maxBatch(): number {
-    const limit = Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
+    const limit = this.gpu.bindingLimit;
     let perItem = 0;
     for (const s of this.shapes.values()) perItem = Math.max(perItem, sizeOf(s) * 4);
     return Math.max(0, Math.floor(limit / perItem));
@@ -364,6 +365,26 @@ export class Model {
     for (const t of this.weights.values()) t.dispose();
     this.weights.clear();
     this.hostConstants.clear();
+  }
+}
+
+/**
+ * Refuses a constant that no buffer of the device holds, or that is larger than one storage binding and read by an op
+ * input that does not take it in windows (OpDefinition.windowedInputs), naming the node: before anything is uploaded.
+ */
+function checkConstantSizes(graph: Graph, gpu: Gpu): void {
+  for (const node of graph.nodes) {
+    node.inputs.forEach((name, k) => {
+      const c = graph.constants.get(name);
+      if (!c) return;
+      const bytes = c.data.length * 4;
+      const what = () => `node '${node.name}' (${node.sources[0]!.opType}): constant '${name}' ${fmtShape(c.dims)} needs ${fmtBytes(bytes)}`;
+      check(bytes <= gpu.bufferLimit, () => `${what()}, more than one buffer of this device holds (${fmtBytes(gpu.bufferLimit)})`);
+      check(
+        bytes <= gpu.bindingLimit || (node.op.windowedInputs ?? []).includes(k),
+        () => `${what()}, more than one storage binding of this device (${fmtBytes(gpu.bindingLimit)}); ${node.op.name} reads it whole (only Gemm and MatMul read larger operands, in windows)`,
+      );
+    });
   }
 }
 
