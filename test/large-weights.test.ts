@@ -7,7 +7,8 @@
  * Most tests lower the device's limits (DeviceOptions.limitsForTesting) so that a few kilobytes exercise the windowed
  * paths: the chunks along n (a transposed weight: blocks of Y's columns), along k (the reduction: partial products
  * added into Y), along m (a weight's gradient: blocks of its rows). The last test runs the real VGG16-sized product on
- * the device's real limits.
+ * the device's real limits. Products of at most 4 rows run on the vector kernels (gemv.wgsl), larger ones on the tiled
+ * kernel (gemm.wgsl): both are windowed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevice, type Gpu } from '../src/gpu/device.js';
@@ -46,6 +47,9 @@ describe('a device whose bindings hold 16 KiB', () => {
     { name: 'B [500,40]: the reduction in chunks added into Y, α 0.5, β 2, C [3,40]', a: [3, 500], b: [500, 40], c: [3, 40], attrs: { alpha: 0.5, beta: 2 }, axis: 'k' },
     { name: 'transA transB, C [3,1]', a: [500, 3], b: [40, 500], c: [3, 1], attrs: { transA: 1, transB: 1, beta: -1 }, axis: 'n' },
     { name: 'transA, no C', a: [500, 3], b: [500, 40], c: null, attrs: { transA: 1 }, axis: 'k' },
+    // 10 rows: the tiled kernel (at most 4 rows run on the vector kernels of gemv.wgsl)
+    { name: '10 rows, transB B [60,300] (tiled kernel)', a: [10, 300], b: [60, 300], c: [60], attrs: { transB: 1 }, axis: 'n' },
+    { name: '10 rows, B [300,60] (tiled kernel, chunks added into Y)', a: [10, 300], b: [300, 60], c: [10, 1], attrs: { beta: 0.5 }, axis: 'k' },
   ];
   for (const c of cases) {
     it(`Gemm ${c.name}: forward and all gradients against float64`, async () => {

@@ -50,7 +50,15 @@ const params = {
 const kernels = {
   gemm: defineKernel({ shader: 'gemm', entry: 'gemm', params, bindings: { a: 'read', b: 'read', y: 'read_write' } }),
   gemmWithC: defineKernel({ shader: 'gemm', entry: 'gemm_with_c', params, bindings: { a: 'read', b: 'read', c: 'read', y: 'read_write' } }),
+  // at most 4 rows of Y (shaders/gemv.wgsl): a stream through B, split over k where B' has contiguous columns
+  gemvSplitK: defineKernel({ shader: ['gemm', 'gemv'], entry: 'gemv_split_k', params, bindings: { a: 'read', b: 'read', c: 'read?', y: 'read_write' } }),
+  gemvColumns: defineKernel({ shader: ['gemm', 'gemv'], entry: 'gemv_columns', params, bindings: { a: 'read', b: 'read', c: 'read?', y: 'read_write' } }),
 };
+
+/** Rows of Y up to which the vector kernels of gemv.wgsl run instead of the tiled one (GEMV rows in a vec4). */
+const GEMV_ROWS = 4;
+/** Invocations per workgroup of the vector kernels (GEMV_WG). */
+const GEMV_WG = 64;
 
 /** ONNX Gemm attributes; transA/transB accept ONNX's 0/1 ints or booleans. */
 export interface GemmAttrs {
@@ -154,6 +162,10 @@ function windowOf(t: Tensor, first: number, count: number): { binding: Binding; 
  * a block of Y (its rows or columns); along k, the reduction, each chunk is a partial product that the chunks after
  * the first add into Y (Y = α·Σ_chunks A'[:, k0:k1]·B'[k0:k1, :] + β·C). Y itself may be the big one (a weight's
  * gradient), written in windows of its rows. Every other operand is bound whole at an element offset.
+ *
+ * A product with at most 4 rows (a classifier at batch ≤ 4, forward and backward to the input) runs on the vector
+ * kernels of gemv.wgsl, which read each element of B once for all rows; the tiled kernel would leave 15 of each
+ * workgroup's 16 rows idle and load B sixteen times over.
  */
 function multiply(a: Tensor, b: Tensor, c: Tensor | null, pr: Product, shape: Shape, name: string): Tensor {
   const gpu = sameDevice(c ? [a, b, c] : [a, b], name);
@@ -227,9 +239,20 @@ function multiply(a: Tensor, b: Tensor, c: Tensor | null, pr: Product, shape: Sh
       y_offset: py!.offset,
     };
     const grid = groupsFor(values.m, values.n);
-    // Along k, the chunks after the first add their part into Y (C was added by the first).
     const bind = { a: pa!.binding, b: pb!.binding, y: py!.binding };
-    if (first > 0 && axis === 'k') {
+    const accumulate = first > 0 && axis === 'k'; // along k, the chunks after the first add their part (C came with the first)
+    if (batch === 1 && values.m <= GEMV_ROWS) {
+      const split = pr.transB === true;
+      const kernel = split ? kernels.gemvSplitK : kernels.gemvColumns;
+      kernel.dispatch(gpu, {
+        bind: { ...bind, c: accumulate ? null : (pc?.binding ?? null) },
+        params: values,
+        grid: gpu.grid(split ? values.n : Math.ceil(values.n / GEMV_WG)),
+        constants: { ...constants, ACCUMULATE: accumulate ? 1 : 0, HAS_C: pc && !accumulate ? 1 : 0 },
+      });
+      continue;
+    }
+    if (accumulate) {
       kernels.gemm.dispatch(gpu, { bind, params: values, grid, constants: { ...constants, ACCUMULATE: 1 } });
     } else if (pc) {
       kernels.gemmWithC.dispatch(gpu, { bind: { ...bind, c: pc.binding }, params: values, grid, constants });
