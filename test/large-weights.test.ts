@@ -1,8 +1,9 @@
 /**
- * Tensors larger than one storage binding (maxStorageBufferBindingSize, 128 MiB on lavapipe) but not than one buffer
- * (maxBufferSize): VGG16's classifier weight [4096, 25088] is 392 MiB, AlexNet's [4096, 9216] 144 MiB. They load, and
- * Gemm and MatMul read them in windows, forward and backward; everything else refuses them with one line before
- * allocating.
+ * Tensors larger than one storage binding (maxStorageBufferBindingSize, 128 MiB on lavapipe): VGG16's classifier
+ * weight [4096, 25088] is 392 MiB, AlexNet's [4096, 9216] 144 MiB. They load, and Gemm and MatMul read them in windows,
+ * forward and backward; everything else refuses them with one line before allocating. A weight larger than one buffer
+ * (maxBufferSize: 4 GiB on lavapipe, 256 MiB on some browsers' adapters) is stored in parts, rows split between
+ * buffers, and read in windows of each part.
  *
  * Most tests lower the device's limits (DeviceOptions.limitsForTesting) so that a few kilobytes exercise the windowed
  * paths: the chunks along n (a transposed weight: blocks of Y's columns), along k (the reduction: partial products
@@ -25,6 +26,29 @@ import { Rng } from '../src/util/rng.js';
 import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, expectPixelpropError, fromGpu, rand, toGpu } from './helpers.js';
 
 const BINDING = 16 * 1024; // bytes: a B of 40 × 500 floats (80 KB) needs 5+ windows
+
+/** input [N,3,6,6] → conv 3→convOut 3×3 → relu → flatten → fc [10, convOut·16] (+ bias) → logits */
+function fcModel(convOut = 4): ModelSpec {
+  const rng = new Rng(9);
+  const features = convOut * 4 * 4;
+  return {
+    opset: 13,
+    inputs: [{ name: 'x', dims: ['N', 3, 6, 6] }],
+    outputs: [{ name: 'logits', dims: ['N', 10] }],
+    initializers: [
+      { name: 'conv.w', dims: [convOut, 3, 3, 3], data: Float32Array.from(rng.uniforms(convOut * 27, -0.3, 0.3)) },
+      { name: 'fc.w', dims: [10, features], data: Float32Array.from(rng.uniforms(10 * features, -0.1, 0.1)) },
+      { name: 'fc.b', dims: [10], data: Float32Array.from(rng.uniforms(10, -0.1, 0.1)) },
+    ],
+    nodes: [
+      { name: 'conv', opType: 'Conv', inputs: ['x', 'conv.w'], outputs: ['conv'], attrs: { kernel_shape: [3, 3] } },
+      { name: 'relu', opType: 'Relu', inputs: ['conv'], outputs: ['relu'] },
+      { name: 'flatten', opType: 'Flatten', inputs: ['relu'], outputs: ['flat'], attrs: { axis: 1 } },
+      { name: 'fc', opType: 'Gemm', inputs: ['flat', 'fc.w', 'fc.b'], outputs: ['logits'], attrs: { transB: 1 } },
+    ],
+  };
+}
+
 
 describe('a device whose bindings hold 16 KiB', () => {
   let gpu: Gpu;
@@ -117,28 +141,6 @@ describe('a device whose bindings hold 16 KiB', () => {
     for (const t of [w, a, wide, x, tall]) t.dispose();
   });
 
-  /** input [N,3,6,6] → conv 3→convOut 3×3 → relu → flatten → fc [10, convOut·16] (+ bias) → logits */
-  function fcModel(convOut = 4): ModelSpec {
-    const rng = new Rng(9);
-    const features = convOut * 4 * 4;
-    return {
-      opset: 13,
-      inputs: [{ name: 'x', dims: ['N', 3, 6, 6] }],
-      outputs: [{ name: 'logits', dims: ['N', 10] }],
-      initializers: [
-        { name: 'conv.w', dims: [convOut, 3, 3, 3], data: Float32Array.from(rng.uniforms(convOut * 27, -0.3, 0.3)) },
-        { name: 'fc.w', dims: [10, features], data: Float32Array.from(rng.uniforms(10 * features, -0.1, 0.1)) },
-        { name: 'fc.b', dims: [10], data: Float32Array.from(rng.uniforms(10, -0.1, 0.1)) },
-      ],
-      nodes: [
-        { name: 'conv', opType: 'Conv', inputs: ['x', 'conv.w'], outputs: ['conv'], attrs: { kernel_shape: [3, 3] } },
-        { name: 'relu', opType: 'Relu', inputs: ['conv'], outputs: ['relu'] },
-        { name: 'flatten', opType: 'Flatten', inputs: ['relu'], outputs: ['flat'], attrs: { axis: 1 } },
-        { name: 'fc', opType: 'Gemm', inputs: ['flat', 'fc.w', 'fc.b'], outputs: ['logits'], attrs: { transB: 1 } },
-      ],
-    };
-  }
-
   it('a model whose classifier weight is larger than a binding loads and runs, forward and gradient, against its CPU path', async () => {
     const model = Model.load(gpu, buildModel(fcModel(40))); // fc.w [10, 640]: 25 KiB
     try {
@@ -166,18 +168,67 @@ describe('a device whose bindings hold 16 KiB', () => {
   });
 });
 
-describe('a device whose buffers hold 64 KiB', () => {
+describe('a device whose buffers hold 32 KiB and bindings 16 KiB', () => {
   let gpu: Gpu;
   beforeAll(async () => {
-    gpu = await createDevice({ limitsForTesting: { maxBufferSize: 64 * 1024 } });
+    gpu = await createDevice({ limitsForTesting: { maxBufferSize: 32 * 1024, maxStorageBufferBindingSize: BINDING } });
   });
   afterAll(() => gpu.destroy());
 
-  it('refuses a tensor no buffer holds before allocating, and a model constant before uploading', () => {
-    expect(gpu.bindingLimit).toBe(64 * 1024); // a binding is never larger than its buffer
+  it('refuses a tensor no buffer holds before allocating, unless asked to store a matrix in parts', async () => {
+    expect(gpu.bufferLimit).toBe(32 * 1024);
     const before = gpu.memory();
-    expectPixelpropError(() => Tensor.empty(gpu, [20000], 'big'), /^tensor 'big' \[20000\] needs 78\.1 KiB, more than this device allows in one buffer \(64\.0 KiB\)$/);
+    expectPixelpropError(() => Tensor.empty(gpu, [40, 500], 'w'), /^tensor 'w' \[40,500\] needs 78\.1 KiB, more than this device allows in one buffer \(32\.0 KiB\)$/);
+    expectPixelpropError(() => Tensor.empty(gpu, [20000], 'bias', { inParts: true }), /^tensor 'bias' \[20000\] needs 78\.1 KiB, more than this device allows in one buffer/);
+    expectPixelpropError(() => Tensor.empty(gpu, [2, 9000], 'wide', { inParts: true }), /one slice \[9000\] of it needs 35\.2 KiB$/);
     expect(gpu.memory()).toEqual(before);
+    const data = rand([40, 500], 30).data;
+    const t = Tensor.from(gpu, [40, 500], Float32Array.from(data), 'w', { inParts: true });
+    expect(t.parts.map((p) => [p.first, p.size])).toEqual([[0, 16 * 500], [16 * 500, 16 * 500], [32 * 500, 8 * 500]]); // 16 rows of 2000 B per 32 KiB
+    expect(Array.from(await t.read())).toEqual(Array.from(Float32Array.from(data)));
+    expectPixelpropError(() => t.buffer, /^tensor 'w' \[40,500\] \(78\.1 KiB\) is stored in 3 buffers, being larger than one buffer of this device \(32\.0 KiB\); only Gemm and MatMul read it, part by part$/);
+    t.dispose();
+    expect(gpu.memory().inUseBuffers).toBe(before.inUseBuffers);
+  });
+
+  for (const c of [
+    { name: 'transB: B [40,500] in 3 buffers, windows inside each', a: [3, 500], b: [40, 500], cShape: [40], attrs: { transB: 1 } },
+    { name: 'B [500,40] in 3 buffers, the reduction chunked and added into Y', a: [6, 500], b: [500, 40], cShape: [6, 40], attrs: { alpha: 2, beta: 0.5 } },
+  ] as { name: string; a: number[]; b: number[]; cShape: number[]; attrs: GemmAttrs }[]) {
+    it(`Gemm ${c.name}: forward and all gradients (dB in parts too) against float64`, async () => {
+      const [a, b, cc] = [rand(c.a, 31), rand(c.b, 32), rand(c.cShape, 33)];
+      const ag = toGpu(gpu, a, 'a');
+      const bg = Tensor.from(gpu, c.b, Float32Array.from(b.data), 'w', { inParts: true });
+      const cg = toGpu(gpu, cc, 'c');
+      expect(bg.parts.length).toBe(3);
+      const y = gemm(ag, bg, cg, c.attrs);
+      expectClose((await fromGpu(y)).data, gemmRef(a, b, cc, c.attrs).data, FORWARD_BOUND, 'forward');
+      const dy = rand(y.shape as number[], 34);
+      const dyg = toGpu(gpu, dy, 'dy');
+      const [da, db, dc] = gemmBackward(dyg, ag, bg, c.cShape, c.attrs, [true, true, true]);
+      const [ra, rb, rc] = gemmBackwardRef(dy, a, b, c.cShape, c.attrs);
+      expect(db!.parts.length).toBe(3);
+      expectClose((await fromGpu(da!)).data, ra.data, BACKWARD_BOUND, 'dA');
+      expectClose((await fromGpu(db!)).data, rb.data, BACKWARD_BOUND, 'dB');
+      expectClose((await fromGpu(dc!)).data, rc!.data, BACKWARD_BOUND, 'dC');
+      for (const t of [ag, bg, cg, y, dyg, da!, db!, dc!]) t.dispose();
+    });
+  }
+
+  it('a model whose classifier weight is larger than a buffer stores it in parts, and agrees with its CPU path', async () => {
+    const model = Model.load(gpu, buildModel(fcModel(100))); // fc.w [10, 1600]: 62.5 KiB, 5 rows per buffer
+    try {
+      expect(model.weights.get('fc.w')!.parts.length).toBe(2);
+      const x = rand([1, 3, 6, 6], 35);
+      const xt = toGpu(gpu, x, 'x');
+      const { scores, grad } = classScoreGradient(model, xt, [6]);
+      const ref = model.referenceClassScoreGradient(x, [6]);
+      expectClose(await scores.read(), ref.scores.data, FORWARD_BOUND, 'scores');
+      expectClose(await grad.read(), ref.grad.data, BACKWARD_BOUND, 'gradient');
+      for (const t of [xt, scores, grad]) t.dispose();
+    } finally {
+      model.dispose();
+    }
   });
 });
 

@@ -100,7 +100,8 @@ export class Model {
     for (const [name, c] of graph.constants) {
       if (!read.has(name) || this.weights.has(name)) continue;
       check(c.type === 'float32', () => `the int64 constant '${name}' is read as a tensor by a node; pixelprop computes in float32`);
-      this.weights.set(name, Tensor.from(this.gpu, c.dims.length ? c.dims : [1], c.data as Float32Array, name));
+      // in parts where larger than one buffer: only Gemm and MatMul read such a constant (checkConstantSizes)
+      this.weights.set(name, Tensor.from(this.gpu, c.dims.length ? c.dims : [1], c.data as Float32Array, name, { inParts: true }));
     }
   }
 
@@ -369,8 +370,9 @@ export class Model {
 }
 
 /**
- * Refuses a constant that no buffer of the device holds, or that is larger than one storage binding and read by an op
- * input that does not take it in windows (OpDefinition.windowedInputs), naming the node: before anything is uploaded.
+ * Refuses, naming the node, before anything is uploaded: a constant larger than one storage binding read by an op input
+ * that does not take it in windows (OpDefinition.windowedInputs), and one larger than a buffer that cannot be stored in
+ * parts (a matrix is split between its rows: one row must fit a buffer).
  */
 function checkConstantSizes(graph: Graph, gpu: Gpu): void {
   for (const node of graph.nodes) {
@@ -379,10 +381,13 @@ function checkConstantSizes(graph: Graph, gpu: Gpu): void {
       if (!c) return;
       const bytes = c.data.length * 4;
       const what = () => `node '${node.name}' (${node.sources[0]!.opType}): constant '${name}' ${fmtShape(c.dims)} needs ${fmtBytes(bytes)}`;
-      check(bytes <= gpu.bufferLimit, () => `${what()}, more than one buffer of this device holds (${fmtBytes(gpu.bufferLimit)})`);
       check(
         bytes <= gpu.bindingLimit || (node.op.windowedInputs ?? []).includes(k),
         () => `${what()}, more than one storage binding of this device (${fmtBytes(gpu.bindingLimit)}); ${node.op.name} reads it whole (only Gemm and MatMul read larger operands, in windows)`,
+      );
+      check(
+        bytes <= gpu.bufferLimit || (c.dims.length >= 2 && bytes / c.dims[0]! <= gpu.bufferLimit),
+        () => `${what()}, more than one buffer of this device holds (${fmtBytes(gpu.bufferLimit)}), and one row of it does not fit one either`,
       );
     });
   }

@@ -20,7 +20,7 @@
 import type { Binding } from '../gpu/device.js';
 import { check, fmtBytes, fmtShape } from '../gpu/errors.js';
 import { defineKernel } from '../gpu/kernel.js';
-import { Tensor, sizeOf, type Shape } from '../gpu/tensor.js';
+import { Tensor, sizeOf, type Shape, type TensorPart } from '../gpu/tensor.js';
 import { sameDevice } from './common.js';
 import { scale } from './elementwise.js';
 import { host, type HostTensor } from './host.js';
@@ -145,12 +145,28 @@ interface Stored {
   cols: number;
 }
 
-/** A binding of elements [first, first + count) of a tensor's buffer, and where the first sits in it. */
+/** The part of `t` that holds element `first` (one part, unless the tensor is larger than one buffer). */
+function partOf(t: Tensor, first: number): TensorPart {
+  return t.parts.find((p) => first < p.first + p.size) ?? t.parts[t.parts.length - 1]!;
+}
+
+/**
+ * A binding of elements [first, first + count) of a tensor, and where the first sits in it: the whole tensor when it
+ * fits one binding, else a window of the buffer that holds them, starting at an allowed offset.
+ */
 function windowOf(t: Tensor, first: number, count: number): { binding: Binding; offset: number } {
   if (t.fitsBinding) return { binding: t.binding, offset: first };
+  const part = partOf(t, first);
+  const at = first - part.first;
   const align = t.gpu.limits.minStorageBufferOffsetAlignment;
-  const start = Math.floor((first * 4) / align) * align;
-  return { binding: { buffer: t.buffer, offset: start, size: (first + count) * 4 - start }, offset: (first * 4 - start) / 4 };
+  const start = Math.floor((at * 4) / align) * align;
+  return { binding: { buffer: part.buffer, offset: start, size: (at + count) * 4 - start }, offset: (at * 4 - start) / 4 };
+}
+
+/** Rows of `cols` elements from row `row` to the end of the part of `t` that holds it. */
+function rowsLeftInPart(t: Tensor, row: number, cols: number): number {
+  const part = partOf(t, row * cols);
+  return Math.floor((part.first + part.size) / cols) - row;
 }
 
 /**
@@ -200,7 +216,7 @@ function multiply(a: Tensor, b: Tensor, c: Tensor | null, pr: Product, shape: Sh
     () => `${name}: a [${pr.m},${pr.k}]·[${pr.k},${pr.n}] product${batch > 1 ? ` ×${batch}` : ''} needs a grid of ${widest.join('×')} workgroups, more than ${max} per dimension`,
   );
 
-  const y = Tensor.empty(gpu, shape, name);
+  const y = Tensor.empty(gpu, shape, name, { inParts: true }); // a weight's gradient may be as large as the weight
   const stored: Stored[] = [
     { tensor: a, rowAxis: pr.transA ? 'k' : 'm', colAxis: pr.transA ? 'm' : 'k', rows: pr.transA ? pr.k : pr.m, cols: pr.transA ? pr.m : pr.k },
     { tensor: b, rowAxis: pr.transB ? 'n' : 'k', colAxis: pr.transB ? 'k' : 'n', rows: pr.transB ? pr.n : pr.k, cols: pr.transB ? pr.k : pr.n },
@@ -211,8 +227,10 @@ function multiply(a: Tensor, b: Tensor, c: Tensor | null, pr: Product, shape: Sh
   const constants = { TRANS_A: pr.transA ? 1 : 0, TRANS_B: pr.transB ? 1 : 0 };
   const length = axis ? dims[axis] : 1;
   const step = axis ? Math.min(chunk, length) : 1;
-  for (let first = 0; first < length; first += step) {
-    const count = Math.min(step, length - first);
+  for (let first = 0, count = 0; first < length; first += count) {
+    count = Math.min(step, length - first);
+    // A tensor larger than one buffer is in parts: a chunk stops where the part holding its first row ends.
+    for (const s of stored) if (axis !== null && s.rowAxis === axis && !s.tensor.fitsBinding) count = Math.min(count, rowsLeftInPart(s.tensor, first, s.cols));
     // Where each operand's part of this chunk starts: `first` rows or columns in, along the chunked axis.
     const part = (s: Stored) => {
       if (axis === null || (s.rowAxis !== axis && s.colAxis !== axis)) return windowOf(s.tensor, 0, s.tensor.size);
