@@ -1,9 +1,9 @@
 /**
- * Kernel benchmark at SqueezeNet 1.1's layer shapes (`npm run bench:kernels`): for each kernel, every version side by
- * side (as in llm.c: v1 is the simple kernel kept as a reference, v2 the optimized one), the median GPU time and the
+ * Kernel benchmark at SqueezeNet 1.1's layer shapes, and MobileNetV2's depthwise and ResNeXt-50's grouped convolutions
+ * (`npm run bench:kernels`): for each kernel, every version side by side (as in llm.c: v1 is the simple kernel kept as a reference, v2 the optimized one), the median GPU time and the
  * arithmetic rate (GFLOP/s, 2 per multiply-add) or memory rate (GB/s, bytes read + written).
  *
- *   node dist/bench/kernels.js [--batch N] [--smoke] [--json]
+ *   node dist/bench/kernels.js [--batch N] [--smoke] [--json] [--only depthwise,grouped,…: convolutions whose name has one]
  */
 import { createDevice, kernels, Tensor, type Gpu } from '../src/index.js';
 import { argFlag, isMain, table, timeGpu } from './harness.js';
@@ -36,7 +36,7 @@ interface ConvCase {
   name: string;
   x: number[];
   w: number[];
-  attrs: { strides?: [number, number]; pads?: [number, number, number, number] };
+  attrs: { strides?: [number, number]; pads?: [number, number, number, number]; group?: number };
 }
 
 function convCases(batch: number): ConvCase[] {
@@ -52,9 +52,26 @@ function convCases(batch: number): ConvCase[] {
   ];
 }
 
+/** MobileNetV2's depthwise and ResNeXt-50 32×4d's grouped 3×3 convolutions (TF "SAME" stride 2: pads [0,0,1,1]). */
+function groupedCases(batch: number): ConvCase[] {
+  const dw = (c: number, hw: number, s: 1 | 2): ConvCase => ({
+    name: `depthwise ${c}ch s${s} ${hw}²`,
+    x: [batch, c, hw, hw],
+    w: [c, 1, 3, 3],
+    attrs: { strides: [s, s], pads: s === 1 ? [1, 1, 1, 1] : [0, 0, 1, 1], group: c },
+  });
+  const rx = (c: number, hw: number, s: 1 | 2): ConvCase => ({
+    name: `grouped g32 ${c / 32}/group s${s} ${hw}²`,
+    x: [batch, c, hw, hw],
+    w: [c, c / 32, 3, 3],
+    attrs: { strides: [s, s], pads: [1, 1, 1, 1], group: 32 },
+  });
+  return [dw(32, 112, 1), dw(96, 112, 2), dw(144, 56, 1), dw(192, 28, 2), dw(384, 14, 1), dw(960, 7, 1), rx(128, 56, 1), rx(256, 28, 1), rx(512, 14, 1), rx(1024, 7, 1)];
+}
+
 const fmtShape = (s: readonly number[]): string => `[${s.join(',')}]`;
 
-export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke: boolean }): Promise<KernelRow[]> {
+export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke: boolean; only?: readonly string[] }): Promise<KernelRow[]> {
   const runs = options.smoke ? 1 : 7;
   const warmup = options.smoke ? 0 : 2;
   const rows: KernelRow[] = [];
@@ -71,7 +88,10 @@ export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke:
     });
   };
 
-  for (const c of options.smoke ? convCases(options.batch).slice(1, 3) : convCases(options.batch)) {
+  const grouped = groupedCases(options.batch);
+  const cases = options.smoke ? [...convCases(options.batch).slice(1, 3), grouped[2]!, grouped[7]!] : [...convCases(options.batch), ...grouped];
+  const only = options.only;
+  for (const c of only ? cases.filter((c) => only.some((o) => c.name.includes(o))) : cases) {
     const x = randomTensor(gpu, c.x, 'x');
     const w = randomTensor(gpu, c.w, 'w', 2);
     const bias = randomTensor(gpu, [c.w[0]!], 'b', 3);
@@ -95,6 +115,7 @@ export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke:
     for (const t of [x, w, bias, y0, dy]) t.dispose();
   }
 
+  if (only) return rows; // --only selects convolutions
   const poolCases: [string, number[]][] = options.smoke ? [['pool1', [options.batch, 64, 111, 111]]] : [
     ['pool1', [options.batch, 64, 111, 111]],
     ['pool3', [options.batch, 128, 55, 55]],
@@ -160,7 +181,9 @@ async function main(): Promise<void> {
   const batchArg = process.argv.indexOf('--batch');
   const batch = batchArg >= 0 ? Number(process.argv[batchArg + 1]) : 1;
   const gpu = await createDevice();
-  const rows = await kernelBenchmark(gpu, { batch, smoke: argFlag('smoke') });
+  const onlyArg = process.argv.indexOf('--only');
+  const only = onlyArg >= 0 ? process.argv[onlyArg + 1]!.split(',') : undefined;
+  const rows = await kernelBenchmark(gpu, { batch, smoke: argFlag('smoke'), ...(only && { only }) });
   if (argFlag('json')) {
     console.log(JSON.stringify({ adapter: gpu.adapterName, kernels: rows }, null, 2));
   } else {

@@ -22,6 +22,12 @@
 //   backward to x:  in = dy, W[m=c, n=o, a, b] with kh = kh0 + s·a, input row = i + off − a, and the output written at
 //                   row rh + s·i: the transposed convolution, split into s² phases (one dispatch each) so that every
 //                   tap a contributes (the derivation is in src/kernels/conv2d-tiled.ts).
+// Grouped convolutions (ResNeXt's): output channel o of group g reads only that group's Cg input channels. A tile's 16
+// rows read one block of channels, found from its first row m0: block b = m0 / group_rows starts at channel
+// b·n_group_offset of `in`. Where a group has at least 16 rows (a multiple of 16) a tile lies inside one group and
+// its block is that group's channels; where a group has fewer (4 or 8), a tile holds several whole groups and its
+// block is all their channels, the weights between a row and another group's channels packed as zeros
+// (shaders/conv2d_group.wgsl). An ungrouped convolution is one block.
 // A reduction over an explicit list of channels (CHANNEL_LIST) skips channels whose gradient is known to be zero:
 // the classifier's backward for one requested class reads one channel of dy instead of 1000. Channel offsets on
 // both sides let several convolutions share one concatenated tensor: each forward writes its slice of a Fire
@@ -69,6 +75,10 @@ struct Params {
   out_off_h: u32,
   out_off_w: u32,
   phase_channels: u32,  // PHASES > 1: the output's channels per phase (C)
+  group_rows: u32,      // grouped convolutions: rows m share a block of channels of `in` while m / group_rows is equal
+  n_group_offset: u32,  // block b's reduction channels start at channel b·n_group_offset of `in`
+  w_group_offset: u32,  // and its weights at b·w_group_offset
+  n_limit: u32,         // channels of `in` the reduction may read: the last block's window stops there
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -147,6 +157,10 @@ fn conv2d_tile(wid: vec3u, nwg: vec3u, lane: u32, sub_lane: u32) {
     dst.col[s] = j * p.out_stride_w + p.out_off_w;
   }
   let in_plane = p.in_h * p.in_w;
+  let block = m0 / p.group_rows;
+  let n_first = block * p.n_group_offset + p.in_channel_offset;
+  let w_first = block * p.w_group_offset;
+  let n_count = min(p.n_count, p.n_limit - block * p.n_group_offset);
 
   var acc0 = vec4f(0.0); var acc1 = vec4f(0.0); var acc2 = vec4f(0.0); var acc3 = vec4f(0.0);
   var acc4 = vec4f(0.0); var acc5 = vec4f(0.0); var acc6 = vec4f(0.0); var acc7 = vec4f(0.0);
@@ -160,11 +174,11 @@ fn conv2d_tile(wid: vec3u, nwg: vec3u, lane: u32, sub_lane: u32) {
       // Taps outside the input read zero padding: the load goes to element 0 and the value is discarded.
       let inside = (ih >= vec4i(0)) & (ih < vec4i(i32(p.in_h))) & (iw >= vec4i(0)) & (iw < vec4i(i32(p.in_w)));
       let at = vec4u(select(vec4i(0), base + ih * i32(p.in_w) + iw, inside));
-      let w_tap = p.w_base + a * p.w_stride_a + b * p.w_stride_b;
-      for (var k = 0u; k < p.n_count; k++) {
+      let w_tap = p.w_base + w_first + a * p.w_stride_a + b * p.w_stride_b;
+      for (var k = 0u; k < n_count; k++) {
         var n = k;
         if (CHANNEL_LIST) { n = channels[k]; }
-        let xo = at + vec4u((n + p.in_channel_offset) * in_plane);
+        let xo = at + vec4u((n + n_first) * in_plane);
         let xv = select(vec4f(0.0), vec4f(src[xo.x], src[xo.y], src[xo.z], src[xo.w]), inside);
         let ws = weights16(w_tap + n * p.w_stride_n, m0, sub_lane);
         acc0 = fma(vec4f(ws[0]), xv, acc0);

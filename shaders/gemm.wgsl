@@ -11,11 +11,19 @@
 // Elements outside the matrices load as 0, which adds nothing, so M, N and K need not be multiples of TILE.
 //
 // Bindings: 0 = Params, 1 = A, 2 = B, 3 = C (gemm_with_c only), 4 = Y.
+//
+// Each matrix is addressed as BLAS does, by an element offset and a leading dimension (the stride between stored rows),
+// so that a dispatch can compute one block of a product: VGG16's classifier weight, [4096, 25088] in float32 (392 MiB),
+// is larger than one storage binding may be (128 MiB on lavapipe), and src/kernels/gemm.ts runs such a product in
+// chunks, each binding a window of the big matrix's rows (the offset inside the window is what a_offset … y_offset
+// say) and writing a block of Y, or adding one chunk of the reduction into Y (ACCUMULATE).
 
 const TILE: u32 = 16u;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+// Y += alpha · A' · B' instead of Y = …: the chunks after the first of a reduction split in chunks.
+override ACCUMULATE: bool = false;
 
 struct Params {
   m: u32,
@@ -27,6 +35,13 @@ struct Params {
   c_col_stride: u32,    //   that axis ([N] and [1, N] have row stride 0, [M, 1] column stride 0, a scalar both)
   a_batch_stride: u32,  // elements between consecutive matrices of a batch; 0 uses one matrix for every batch
   b_batch_stride: u32,
+  lda: u32,             // elements between stored rows of A ([M, K] stored: usually K; transposed [K, M]: usually M)
+  ldb: u32,
+  ldy: u32,
+  a_offset: u32,        // element of the bound A (B, C, Y) where the matrix starts
+  b_offset: u32,
+  c_offset: u32,
+  y_offset: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -41,15 +56,15 @@ var<workgroup> tile_b: array<f32, TILE * TILE>;  // tile_b[kk · TILE + c] = B'(
 // A'(row, col) of the matrix at `base`, 0 outside [M, K]. A is stored [M, K], or [K, M] when transposed.
 fn a_at(base: u32, row: u32, col: u32) -> f32 {
   if (row >= p.m || col >= p.k) { return 0.0; }
-  if (TRANS_A) { return a[base + col * p.m + row]; }
-  return a[base + row * p.k + col];
+  if (TRANS_A) { return a[base + col * p.lda + row]; }
+  return a[base + row * p.lda + col];
 }
 
 // B'(row, col), 0 outside [K, N]. B is stored [K, N], or [N, K] when transposed.
 fn b_at(base: u32, row: u32, col: u32) -> f32 {
   if (row >= p.k || col >= p.n) { return 0.0; }
-  if (TRANS_B) { return b[base + col * p.k + row]; }
-  return b[base + row * p.n + col];
+  if (TRANS_B) { return b[base + col * p.ldb + row]; }
+  return b[base + row * p.ldb + col];
 }
 
 // Σ_k A'(row, k) · B'(k, col) for this invocation's (row, col) = (wid.y·TILE + lid.y, wid.x·TILE + lid.x) of matrix
@@ -58,8 +73,8 @@ fn b_at(base: u32, row: u32, col: u32) -> f32 {
 fn tiled_product(lid: vec3u, wid: vec3u) -> f32 {
   let row = wid.y * TILE + lid.y;
   let col = wid.x * TILE + lid.x;
-  let a_base = wid.z * p.a_batch_stride;
-  let b_base = wid.z * p.b_batch_stride;
+  let a_base = p.a_offset + wid.z * p.a_batch_stride;
+  let b_base = p.b_offset + wid.z * p.b_batch_stride;
   var acc = 0.0;
   for (var k0 = 0u; k0 < p.k; k0 += TILE) {
     tile_a[lid.y * TILE + lid.x] = a_at(a_base, row, k0 + lid.x);
@@ -80,7 +95,12 @@ fn gemm(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let row = wid.y * TILE + lid.y;
   let col = wid.x * TILE + lid.x;
   if (row < p.m && col < p.n) {
-    y[(wid.z * p.m + row) * p.n + col] = p.alpha * acc;
+    let i = p.y_offset + (wid.z * p.m + row) * p.ldy + col;
+    if (ACCUMULATE) {
+      y[i] += p.alpha * acc;
+    } else {
+      y[i] = p.alpha * acc;
+    }
   }
 }
 
@@ -92,6 +112,6 @@ fn gemm_with_c(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) 
   let row = wid.y * TILE + lid.y;
   let col = wid.x * TILE + lid.x;
   if (row < p.m && col < p.n) {
-    y[(wid.z * p.m + row) * p.n + col] = p.alpha * acc + p.beta * c[row * p.c_row_stride + col * p.c_col_stride];
+    y[p.y_offset + (wid.z * p.m + row) * p.ldy + col] = p.alpha * acc + p.beta * c[p.c_offset + row * p.c_row_stride + col * p.c_col_stride];
   }
 }

@@ -114,11 +114,11 @@ describe('conv2d version choice', () => {
   afterAll(() => gpu.destroy());
 
   it('refuses version 2 where it does not apply, and falls back to version 1 by default', async () => {
-    const x = toGpu(gpu, rand([1, 4, 6, 6], 1));
-    const w = toGpu(gpu, rand([4, 2, 3, 3], 2)); // group 2
-    expect(() => conv2dForward(x, w, null, { group: 2 }, { version: 2 })).toThrow('version 2 does not support');
-    const y = conv2dForward(x, w, null, { group: 2 });
-    expect(y.shape).toEqual([1, 4, 4, 4]);
+    const x = toGpu(gpu, rand([1, 6, 6, 6], 1));
+    const w = toGpu(gpu, rand([9, 2, 3, 3], 2)); // group 3 of 3 output channels: tiles of 16 rows would straddle groups
+    expect(() => conv2dForward(x, w, null, { group: 3 }, { version: 2 })).toThrow('version 2 does not support');
+    const y = conv2dForward(x, w, null, { group: 3 });
+    expect(y.shape).toEqual([1, 9, 4, 4]);
     const dilated = toGpu(gpu, rand([3, 4, 3, 3], 3));
     expect(() => conv2dBackwardInput(Tensor.zeros(gpu, [1, 3, 2, 2]), dilated, [1, 4, 6, 6], { dilations: [2, 2] }, { name: 'dx', version: 2 })).toThrow(
       'version 2 does not support',

@@ -4,9 +4,11 @@
  */
 import '../src/kernels/activation.js';
 import '../src/kernels/attribution.js';
+import '../src/kernels/batchnorm.js';
 import '../src/kernels/broadcast.js';
 import '../src/kernels/cam.js';
 import '../src/kernels/concat.js';
+import '../src/kernels/conv2d-depthwise.js';
 import '../src/kernels/conv2d-tiled.js';
 import '../src/kernels/conv2d.js';
 import '../src/kernels/elementwise.js';

@@ -41,6 +41,17 @@ export interface DeviceOptions {
   dawnFlags?: string[];
   /** do not use subgroups even where the adapter has them (tests and benchmarks of the plain kernel variants) */
   noSubgroups?: boolean;
+  /**
+   * Lower the sizes pixelprop treats as the device's limits (never raise them): tests of the paths that read a tensor
+   * larger than one storage binding in windows, and of the refusals, without allocating hundreds of megabytes.
+   */
+  limitsForTesting?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number };
+}
+
+/** What one storage binding, and one buffer, may hold on a device (see Gpu.bindingLimit, Gpu.bufferLimit). */
+export interface SizeLimits {
+  maxStorageBufferBindingSize?: number;
+  maxBufferSize?: number;
 }
 
 /** A parameter of a kernel's uniform struct, tagged with its WGSL scalar type. */
@@ -119,7 +130,7 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Gpu> {
     subgroupMinSize: (info as { subgroupMinSize?: number }).subgroupMinSize ?? 0,
     subgroupMaxSize: (info as { subgroupMaxSize?: number }).subgroupMaxSize ?? 0,
   };
-  const result = new Gpu(device, description);
+  const result = new Gpu(device, description, options.limitsForTesting);
   // Dawn's Node bindings crash the process (a futex error) when the adapter is garbage-collected while its device
   // lives: hold it for as long as the Gpu exists.
   (result as unknown as { adapterHandle: GPUAdapter }).adapterHandle = adapter;
@@ -129,6 +140,13 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Gpu> {
 export class Gpu {
   readonly pool: BufferPool;
   readonly limits: GPUSupportedLimits;
+  /**
+   * The most bytes one storage binding may span (maxStorageBufferBindingSize: 128 MiB on lavapipe and many GPUs). A
+   * kernel binds a whole tensor unless it reads it in windows (Gemm and MatMul do, for VGG's 392 MiB classifier).
+   */
+  readonly bindingLimit: number;
+  /** The most bytes one buffer may hold (maxBufferSize: 4 GiB on lavapipe): the largest tensor there can be. */
+  readonly bufferLimit: number;
   readonly hasTimestamps: boolean;
   readonly hasF16: boolean;
   readonly hasSubgroups: boolean;
@@ -160,9 +178,12 @@ export class Gpu {
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterDescription,
+    lowered: SizeLimits = {},
   ) {
     this.pool = new BufferPool(device);
     this.limits = device.limits;
+    this.bufferLimit = Math.min(device.limits.maxBufferSize, lowered.maxBufferSize ?? Infinity);
+    this.bindingLimit = Math.min(device.limits.maxStorageBufferBindingSize, this.bufferLimit, lowered.maxStorageBufferBindingSize ?? Infinity);
     this.hasTimestamps = device.features.has('timestamp-query');
     this.hasF16 = device.features.has('shader-f16');
     this.hasSubgroups = device.features.has('subgroups' as GPUFeatureName);

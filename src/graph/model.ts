@@ -30,6 +30,8 @@ import { buildGraph, constantShape, inferShapes, inNode, supportedOnnxOps, type 
 import { classCount } from './scores.js';
 
 export interface ModelOptions extends ParseOptions {
+  /** fold each BatchNormalization that follows a Conv alone into the conv's weights (default true) */
+  foldBatchNorms?: boolean;
   /** fuse each Conv followed only by an activation into one kernel (default true) */
   fuseActivations?: boolean;
   /** compute a channel Concat of convolutions without the concatenation (default true) */
@@ -98,13 +100,20 @@ export class Model {
         () => `graph output '${name}' is int64 shape arithmetic (computed while building the model: ${fmtShape(c!.dims)}); pixelprop's outputs are float32 tensors`,
       );
     }
+    checkConstantSizes(graph, gpu);
     // Upload only after every check passed: a broken model costs no GPU memory. Constants no node reads (an IR 3
     // file's leftovers, a Reshape's folded shape) stay on the CPU; a graph output that folded to a constant goes up.
-    const read = new Set([...graph.nodes.flatMap((n) => n.inputs), ...this.outputNames]);
+    this.upload(graph);
+  }
+
+  /** Uploads the constants the nodes of `graph` read (or its outputs are) that are not on the GPU yet. */
+  private upload(graph: Graph): void {
+    const read = new Set([...graph.nodes.flatMap((n) => n.inputs), ...graph.outputs]);
     for (const [name, c] of graph.constants) {
-      if (!read.has(name)) continue;
+      if (!read.has(name) || this.weights.has(name)) continue;
       check(c.type === 'float32', () => `the int64 constant '${name}' is read as a tensor by a node; pixelprop computes in float32`);
-      this.weights.set(name, Tensor.from(gpu, c.dims.length ? c.dims : [1], c.data as Float32Array, name));
+      // in parts where larger than one buffer: only Gemm and MatMul read such a constant (checkConstantSizes)
+      this.weights.set(name, Tensor.from(this.gpu, c.dims.length ? c.dims : [1], c.data as Float32Array, name, { inParts: true }));
     }
   }
 
@@ -211,14 +220,14 @@ export class Model {
     return this.checkFits(batch === this.loadBatch ? plan.shapes : inferShapes(plan.graph, this.inputShape(batch)), batch);
   }
 
-  /** Refuses shapes of which one would not fit a buffer of the device, naming it (per item of a batch when given). */
+  /** Refuses shapes of which one would not fit a storage binding of the device, naming it (per item of a batch when given). */
   private checkFits(shapes: Map<string, Shape>, batch?: number): Map<string, Shape> {
-    const limit = Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
+    const limit = this.gpu.bindingLimit;
     let largest = 0;
     for (const s of shapes.values()) largest = Math.max(largest, sizeOf(s) * 4);
     if (largest > limit) {
       const [name, shape] = [...shapes].find(([, s]) => sizeOf(s) * 4 === largest)!;
-      const needs = `'${name}' ${fmtShape(shape)} needs ${fmtBytes(largest)}, the limit per buffer is ${fmtBytes(limit)}`;
+      const needs = `'${name}' ${fmtShape(shape)} needs ${fmtBytes(largest)}, the limit per storage binding is ${fmtBytes(limit)}`;
       if (batch === undefined) throw new PixelpropError(`these inputs are too large for this device: ${needs}`);
       throw new PixelpropError(`batch ${batch} is too large for this device: ${needs} (largest batch: ${Math.floor(limit / (largest / batch))})`);
     }
@@ -227,7 +236,7 @@ export class Model {
 
   /** The largest batch whose every activation fits one buffer of this device (what `checkBatch` would accept). */
   maxBatch(): number {
-    const limit = Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
+    const limit = this.gpu.bindingLimit;
     let perItem = 0;
     for (const s of this.shapes.values()) perItem = Math.max(perItem, (sizeOf(s) * 4) / this.loadBatch);
     return Math.max(0, Math.floor(limit / perItem));
@@ -246,7 +255,7 @@ export class Model {
   /** The graph built without fusion (once, on first use): every ONNX value is stored there. */
   private unfused(): Plan {
     if (this.graph.hidden.size === 0) return this.plan;
-    this.unfusedPlan ??= planOf(buildGraph(this.onnx, { ...this.options, fuseActivations: false, fuseConcats: false }).graph);
+    this.unfusedPlan ??= planOf(buildGraph(this.onnx, { ...this.options, fuseActivations: false, fuseConcats: false, foldBatchNorms: false }).graph);
     return this.unfusedPlan;
   }
 
@@ -297,6 +306,7 @@ export class Model {
     }
     if (this.inputs.length === 1) this.checkBatch(given.get(inputNames[0]!)!.shape[0]!, plan);
     else this.checkFits(inferShapes(plan.graph, new Map(inputNames.map((name) => [name, given.get(name)!.shape]))));
+    if (plan !== this.plan) this.upload(plan.graph); // the weights a folded BatchNormalization replaced, on first use
     const values = new Map<string, Tensor>(inputNames.map((name) => [name, given.get(name)!]));
     const keepSet = new Set([...inputNames, ...this.outputNames, ...keep.map((k) => plan.graph.aliases.get(k) ?? k)]);
     try {
@@ -440,6 +450,30 @@ export class Model {
     for (const t of this.weights.values()) t.dispose();
     this.weights.clear();
     this.hostConstants.clear();
+  }
+}
+
+/**
+ * Refuses, naming the node, before anything is uploaded: a constant larger than one storage binding read by an op input
+ * that does not take it in windows (OpDefinition.windowedInputs), and one larger than a buffer that cannot be stored in
+ * parts (a matrix is split between its rows: one row must fit a buffer).
+ */
+function checkConstantSizes(graph: Graph, gpu: Gpu): void {
+  for (const node of graph.nodes) {
+    node.inputs.forEach((name, k) => {
+      const c = graph.constants.get(name);
+      if (!c) return;
+      const bytes = c.data.length * 4;
+      const what = () => `node '${node.name}' (${node.sources[0]!.opType}): constant '${name}' ${fmtShape(c.dims)} needs ${fmtBytes(bytes)}`;
+      check(
+        bytes <= gpu.bindingLimit || (node.op.windowedInputs ?? []).includes(k),
+        () => `${what()}, more than one storage binding of this device (${fmtBytes(gpu.bindingLimit)}); ${node.op.name} reads it whole (only Gemm and MatMul read larger operands, in windows)`,
+      );
+      check(
+        bytes <= gpu.bufferLimit || (c.dims.length >= 2 && bytes / c.dims[0]! <= gpu.bufferLimit),
+        () => `${what()}, more than one buffer of this device holds (${fmtBytes(gpu.bufferLimit)}), and one row of it does not fit one either`,
+      );
+    });
   }
 }
 

@@ -158,6 +158,12 @@ export interface OpDefinition<A> {
   describe?(attrs: A): string;
   /** an activation (its attributes are an `Activation`, src/graph/activation.ts): the fusion pass may make it a conv's epilogue */
   readonly epilogue?: boolean;
+  /**
+   * Inputs that may be larger than one storage binding of the device, because the op reads them in windows (Gemm's
+   * and MatMul's operands: VGG16's 392 MiB classifier weight). The model refuses, at load time, a larger constant read
+   * by any other input.
+   */
+  readonly windowedInputs?: readonly number[];
   /** whether the backward keeps zero channels of dy zero in the input's gradient (see BackwardContext.dyChannels) */
   keepsChannels?: boolean | ((attrs: A, inputShapes: readonly Shape[], outputShapes: readonly Shape[]) => boolean);
   /** gradient checks; every registered op has at least one (but a `foldOnly` op, which has `foldChecks`) */

@@ -1,7 +1,9 @@
 /**
  * conv2d version 2: the register-tiled implicit GEMM of shaders/conv2d_tiled.wgsl, for the forward pass and the
- * backward pass to the input. Version 1 (the direct kernels of conv2d.ts) stays as the reference the tests and the
- * kernel benchmark compare against, and as the path for what v2 does not cover (group > 1; a backward with dilation).
+ * backward pass to the input, ungrouped or grouped (depthwise convolutions have a version 2 of their own,
+ * conv2d-depthwise.ts). Version 1 (the direct kernels of conv2d.ts) stays as the reference the tests and the kernel
+ * benchmark compare against, and as the path for what v2 does not cover (groups whose size neither divides nor is a
+ * multiple of 16; a backward with dilation).
  *
  * One kernel, two passes, by describing each as "out[m, pixel] = Σ W[m, n, a, b] · in[n, row(i, a), col(j, b)]":
  *
@@ -59,14 +61,28 @@ export function tiledWorkgroupSize(pixels: number): number {
   return [64, 48, 32].reduce((best, wg) => (waste(wg) < waste(best) ? wg : best));
 }
 
-/** Whether version 2 computes this convolution's forward pass. */
-export function tiledForwardSupports(g: Conv2dGeometry): boolean {
-  return g.group === 1;
+/**
+ * How the 16-row tiles meet groups of `rows` GEMM rows: 'inside' — a tile lies inside one group (rows a multiple of
+ * 16, or one group: the ungrouped conv); 'packed' — a tile holds 16 / rows whole groups (rows 1, 2, 4 or 8), their
+ * weights packed with zeros between groups; null — tiles would straddle group boundaries (the direct kernels then).
+ */
+function groupTiling(group: number, rows: number): 'inside' | 'packed' | null {
+  if (group === 1 || rows % ROWS === 0) return 'inside';
+  return ROWS % rows === 0 ? 'packed' : null;
 }
 
-/** Whether version 2 computes this convolution's backward pass to the input. */
+/**
+ * Whether version 2 computes this convolution's forward pass: ungrouped, or grouped with groups of output channels
+ * that tile (ResNeXt's 4, 8, 16, 32 per group). Depthwise convolutions (one input channel per group) have a kernel of
+ * their own (conv2d-depthwise.ts): here a 16-row tile would multiply 15 zeros for every weight.
+ */
+export function tiledForwardSupports(g: Conv2dGeometry): boolean {
+  return g.group === 1 || (g.groupIn > 1 && groupTiling(g.group, g.groupOut) !== null);
+}
+
+/** Whether version 2 computes this convolution's backward pass to the input (rows are input channels there). */
 export function tiledBackwardInputSupports(g: Conv2dGeometry): boolean {
-  return g.group === 1 && g.dilH === 1 && g.dilW === 1;
+  return g.dilH === 1 && g.dilW === 1 && (g.group === 1 || (g.groupIn > 1 && groupTiling(g.group, g.groupIn) !== null));
 }
 
 interface GemmLayout {
@@ -92,6 +108,16 @@ interface GemmLayout {
   outChannelOffset: number;
   outStride: [number, number];
   outOff: [number, number];
+  /** grouped convolutions (see `Grouping`); absent: one block */
+  grouping?: Grouping;
+}
+
+/** Where the tiles of a grouped convolution read: the Params of the same names in conv2d_tiled.wgsl. */
+interface Grouping {
+  groupRows: number;
+  nGroupOffset: number;
+  wGroupOffset: number;
+  nLimit: number;
 }
 
 /** The fields of conv2d_tiled.wgsl's Params, in order. */
@@ -127,6 +153,10 @@ const params = {
   out_off_h: 'u32',
   out_off_w: 'u32',
   phase_channels: 'u32',
+  group_rows: 'u32',
+  n_group_offset: 'u32',
+  w_group_offset: 'u32',
+  n_limit: 'u32',
 } as const;
 
 function paramsOf(l: GemmLayout, phaseChannels: number): { readonly [K in keyof typeof params]: number } {
@@ -162,6 +192,10 @@ function paramsOf(l: GemmLayout, phaseChannels: number): { readonly [K in keyof 
     out_off_h: l.outOff[0],
     out_off_w: l.outOff[1],
     phase_channels: phaseChannels,
+    group_rows: l.grouping?.groupRows ?? Math.max(1, l.mCount),
+    n_group_offset: l.grouping?.nGroupOffset ?? 0,
+    w_group_offset: l.grouping?.wGroupOffset ?? 0,
+    n_limit: l.grouping?.nLimit ?? l.nCount,
   };
 }
 
@@ -175,6 +209,44 @@ const tiled = defineKernel({
   params,
   bindings: { src: 'read', w: 'read', bias: 'read?', channels: 'read?', out: 'read_write' },
 });
+
+const groupPack = defineKernel({
+  shader: ['common', 'conv2d_group'],
+  entry: 'conv2d_group_pack',
+  constants: { WG: 256 },
+  params: { total: 'u32', n_count: 'u32', taps: 'u32', group_in: 'u32', group_out: 'u32', out_channels: 'u32' },
+  bindings: { w: 'read', out: 'read_write' },
+});
+
+/**
+ * The weights W′ [rows, nCount, KH, KW] of a 'packed' grouping, each tile's window of channels with zeros between
+ * groups (shaders/conv2d_group.wgsl); rows are output channels forward, input channels backward. Made from w on every
+ * call, so a changed w (the sanity check randomizes weights) is always read afresh; the caller disposes it.
+ */
+function packGroupWeights(g: Conv2dGeometry, w: Tensor, backward: boolean, nCount: number): Tensor {
+  const rows = backward ? g.inChannels : g.outChannels;
+  const packed = Tensor.empty(w.gpu, [rows, nCount, g.kH, g.kW], 'conv2d group-packed weights');
+  groupPack.dispatch(w.gpu, {
+    bind: { w, out: packed },
+    params: { total: packed.size, n_count: nCount, taps: g.kH * g.kW, group_in: g.groupIn, group_out: g.groupOut, out_channels: g.outChannels },
+    grid: { threads: packed.size },
+    constants: { BACKWARD: backward ? 1 : 0 },
+  });
+  return packed;
+}
+
+/**
+ * The reduction of a grouped (or ungrouped) convolution's GEMM whose rows come in groups of `rows` and whose reduction
+ * runs over `perGroup` channels of each group: inside a group, a tile reads its group's channels; packed, the channels
+ * of the 16 / rows groups it holds, with weights from `packGroupWeights`. `limit` is the channel count of the input.
+ */
+function groupedReduction(group: number, rows: number, perGroup: number, limit: number): { nCount: number; packed: boolean; grouping: Grouping } {
+  if (groupTiling(group, rows) === 'packed') {
+    const nCount = (ROWS / rows) * perGroup;
+    return { nCount, packed: true, grouping: { groupRows: ROWS, nGroupOffset: nCount, wGroupOffset: 0, nLimit: limit } };
+  }
+  return { nCount: perGroup, packed: false, grouping: { groupRows: rows, nGroupOffset: perGroup, wGroupOffset: 0, nLimit: limit } };
+}
 
 function dispatchTiled(
   gpu: Gpu,
@@ -227,6 +299,9 @@ export function conv2dForwardTiled(
   slice: ChannelSlice = { offset: 0, channels: g.outChannels },
 ): void {
   const taps = g.kH * g.kW;
+  // Rows are output channels, in groups of Og; each reads its group's Cg input channels.
+  const r = groupedReduction(g.group, g.groupOut, g.groupIn, g.inChannels);
+  const weights = r.packed ? packGroupWeights(g, w, false, r.nCount) : w;
   dispatchTiled(
     x.gpu,
     'conv2d.tiled_forward',
@@ -235,7 +310,7 @@ export function conv2dForwardTiled(
       gridH: g.outH,
       gridW: g.outW,
       mCount: g.outChannels,
-      nCount: g.inChannels,
+      nCount: r.nCount,
       tapsH: g.kH,
       tapsW: g.kW,
       inH: g.inH,
@@ -246,17 +321,19 @@ export function conv2dForwardTiled(
       tapStep: [g.dilH, g.dilW],
       inOff: [-g.padTop, -g.padLeft],
       wBase: 0,
-      wStrides: [g.inChannels * taps, taps, g.kW, 1],
+      wStrides: [r.nCount * taps, taps, g.kW, 1],
       outH: g.outH,
       outW: g.outW,
       outChannels: slice.channels,
       outChannelOffset: slice.offset,
       outStride: [1, 1],
       outOff: [0, 0],
+      grouping: r.grouping,
     },
-    { src: x, w, bias, channels: null, out: y },
+    { src: x, w: weights, bias, channels: null, out: y },
     { activation },
   );
+  if (weights !== w) weights.dispose(); // encoded: the pool hands the buffer out again only to later work
 }
 
 /**
@@ -377,8 +454,9 @@ export function conv2dBackwardInputTiled(g: Conv2dGeometry, dy: Tensor, w: Tenso
   const tuning = options.tuning ?? DEFAULT_TUNING;
   const slice = options.slice ?? { offset: 0, channels: g.outChannels };
   const accumulate = options.accumulate ?? false;
-  const channels = tuning.channelLists ? (options.channels ?? null) : null;
-  if (!channels && tuning.phasePacking && g.strideH * g.strideW > 1) {
+  // A channel list names output channels of the whole conv: grouped convs sum over their group's channels instead.
+  const channels = tuning.channelLists && g.group === 1 ? (options.channels ?? null) : null;
+  if (!channels && tuning.phasePacking && g.group === 1 && g.strideH * g.strideW > 1) {
     const cost = backwardCost(g);
     if (cost.packed < cost.perPhase) {
       conv2dBackwardInputPacked(g, dy, w, dx, slice, accumulate);
@@ -387,6 +465,14 @@ export function conv2dBackwardInputTiled(g: Conv2dGeometry, dy: Tensor, w: Tenso
   }
   const list = channels ? gpu.constantBuffer(Uint32Array.from(channels), 'conv2d channel list') : null;
   const taps = g.kH * g.kW;
+  // Rows are input channels, in groups of Cg; each collects from its group's Og output channels. Inside a group the
+  // weights stay where they are: w[o, c − g·Cg] for o = g·Og + k sits at c·taps + k·Cg·taps + g·(Og − 1)·Cg·taps, the
+  // last term the group's offset. Packed, W′[c, k] holds them (zeros between groups) at c·nCount·taps + k·taps.
+  const r = groupedReduction(g.group, g.groupIn, g.groupOut, g.outChannels);
+  const weights = r.packed ? packGroupWeights(g, w, true, r.nCount) : w;
+  const grouping = r.packed ? r.grouping : { ...r.grouping, wGroupOffset: (g.groupOut - 1) * g.groupIn * taps };
+  const wStrides = (sh: number, sw: number): [number, number, number, number] =>
+    r.packed ? [r.nCount * taps, taps, sh * g.kW, sw] : [taps, g.groupIn * taps, sh * g.kW, sw];
   for (let rh = 0; rh < g.strideH; rh++) {
     for (let rw = 0; rw < g.strideW; rw++) {
       const kh0 = (rh + g.padTop) % g.strideH;
@@ -402,7 +488,7 @@ export function conv2dBackwardInputTiled(g: Conv2dGeometry, dy: Tensor, w: Tenso
           gridH,
           gridW,
           mCount: g.inChannels,
-          nCount: channels ? channels.length : g.outChannels,
+          nCount: channels ? channels.length : r.nCount,
           tapsH: Math.max(0, Math.ceil((g.kH - kh0) / g.strideH)),
           tapsW: Math.max(0, Math.ceil((g.kW - kw0) / g.strideW)),
           inH: g.outH,
@@ -413,18 +499,20 @@ export function conv2dBackwardInputTiled(g: Conv2dGeometry, dy: Tensor, w: Tenso
           tapStep: [-1, -1],
           inOff: [(rh + g.padTop - kh0) / g.strideH, (rw + g.padLeft - kw0) / g.strideW],
           wBase: kh0 * g.kW + kw0,
-          wStrides: [taps, g.inChannels * taps, g.strideH * g.kW, g.strideW],
+          wStrides: wStrides(g.strideH, g.strideW),
           outH: g.inH,
           outW: g.inW,
           outChannels: g.inChannels,
           outChannelOffset: 0,
           outStride: [g.strideH, g.strideW],
           outOff: [rh, rw],
+          grouping,
         },
-        { src: dy, w, bias: null, channels: list, out: dx },
+        { src: dy, w: weights, bias: null, channels: list, out: dx },
         { accumulate },
       );
     }
   }
+  if (weights !== w) weights.dispose();
 }
 

@@ -12,9 +12,11 @@
  * The backward derivations are written beside each kernel in the .wgsl file and beside each reference here.
  *
  * Two versions, side by side as in llm.c: version 1, the "direct" kernels here (one invocation per element of the
- * result; simple enough to check by eye), and version 2, the register-tiled implicit GEMM of conv2d-tiled.ts (about
- * 20× faster on lavapipe). Both share `conv2dGeometry`. The forward and the backward to the input use version 2
- * where it applies; the weight and bias gradients, which the techniques never need, stay on version 1.
+ * result; simple enough to check by eye), and version 2, the fast kernels: the register-tiled implicit GEMM of
+ * conv2d-tiled.ts for ordinary and grouped convolutions (about 20× faster on lavapipe), and for depthwise ones
+ * (one input channel per group) the stencil kernel of conv2d-depthwise.ts. All share `conv2dGeometry`. The forward
+ * and the backward to the input use version 2 where it applies; the weight and bias gradients, which the techniques
+ * never need, stay on version 1.
  */
 import { check, fmtShape } from '../gpu/errors.js';
 import { defineKernel } from '../gpu/kernel.js';
@@ -23,6 +25,7 @@ import { IDENTITY, activationConstants, type ActivationFn } from './activation.j
 import { ELEMENTWISE_WG, sameDevice } from './common.js';
 import { host, type HostTensor } from './host.js';
 import { conv2dBackwardInputTiled, conv2dForwardTiled, tiledBackwardInputSupports, tiledForwardSupports, type ConvTuning, DEFAULT_TUNING } from './conv2d-tiled.js';
+import { conv2dBackwardInputDepthwise, conv2dForwardDepthwise, depthwiseBackwardInputSupports, depthwiseForwardSupports } from './conv2d-depthwise.js';
 
 /** Conv attributes as ONNX names them (kernel_shape comes from w; auto_pad must be resolved to pads by the caller). */
 export interface Conv2dAttrs {
@@ -79,7 +82,9 @@ export interface Conv2dForwardOptions {
 
 /** The kernel version used when none is asked for: 2 where it applies. */
 function pickVersion(asked: 1 | 2 | undefined, supported: boolean, tuning: ConvTuning): 1 | 2 {
-  if (asked === 2) check(supported, 'conv2d: version 2 does not support this convolution (group > 1, or a backward with dilation)');
+  if (asked === 2) {
+    check(supported, 'conv2d: version 2 does not support this convolution (groups that do not tile by 16 rows, or a backward with dilation and stride)');
+  }
   return asked ?? (supported ? tuning.defaultVersion : 1);
 }
 
@@ -275,8 +280,10 @@ export function conv2dForward(
   const gpu = sameDevice(bias ? [x, w, bias] : [x, w], `conv2d '${name}'`);
   const y = Tensor.empty(gpu, outputShape(g), name);
   const activation = options.activation ?? IDENTITY;
-  if (pickVersion(options.version, tiledForwardSupports(g), options.tuning ?? DEFAULT_TUNING) === 2) {
-    conv2dForwardTiled(g, x, w, bias, y, activation);
+  const depthwise = depthwiseForwardSupports(g);
+  if (pickVersion(options.version, depthwise || tiledForwardSupports(g), options.tuning ?? DEFAULT_TUNING) === 2) {
+    if (depthwise) conv2dForwardDepthwise(g, x, w, bias, y, activation);
+    else conv2dForwardTiled(g, x, w, bias, y, activation);
     return y;
   }
   kernels.forward.dispatch(gpu, {
@@ -305,8 +312,10 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: Shape, attrs:
   const gpu = sameDevice([dy, w], what);
   const dx = Tensor.empty(gpu, inputShape(g), name);
   const tuning = options.tuning ?? DEFAULT_TUNING;
-  if (pickVersion(options.version, tiledBackwardInputSupports(g), tuning) === 2) {
-    conv2dBackwardInputTiled(g, dy, w, dx, { channels: options.dyChannels ?? null, tuning });
+  const depthwise = depthwiseBackwardInputSupports(g);
+  if (pickVersion(options.version, depthwise || tiledBackwardInputSupports(g), tuning) === 2) {
+    if (depthwise) conv2dBackwardInputDepthwise(g, dy, w, dx);
+    else conv2dBackwardInputTiled(g, dy, w, dx, { channels: options.dyChannels ?? null, tuning });
     return dx;
   }
   kernels.backwardInput.dispatch(gpu, { bind: { w, dy, out: dx }, params: conv2dParams(g, dx.size), grid: { threads: dx.size } });

@@ -17,9 +17,10 @@
  * matrix shared by the batch, A's batch folds into M (a [b·M, K] × [K, N] product). When A is the shared one, its
  * gradient sums the batch's contributions: dA = Σ_z dY_z B_zᵀ.
  */
-import { check, fmtShape } from '../gpu/errors.js';
+import type { Binding } from '../gpu/device.js';
+import { check, fmtBytes, fmtShape } from '../gpu/errors.js';
 import { defineKernel } from '../gpu/kernel.js';
-import { Tensor, sizeOf, type Shape } from '../gpu/tensor.js';
+import { Tensor, sizeOf, type Shape, type TensorPart } from '../gpu/tensor.js';
 import { sameDevice } from './common.js';
 import { scale } from './elementwise.js';
 import { host, type HostTensor } from './host.js';
@@ -38,11 +39,26 @@ const params = {
   c_col_stride: 'u32',
   a_batch_stride: 'u32',
   b_batch_stride: 'u32',
+  lda: 'u32',
+  ldb: 'u32',
+  ldy: 'u32',
+  a_offset: 'u32',
+  b_offset: 'u32',
+  c_offset: 'u32',
+  y_offset: 'u32',
 } as const;
 const kernels = {
   gemm: defineKernel({ shader: 'gemm', entry: 'gemm', params, bindings: { a: 'read', b: 'read', y: 'read_write' } }),
   gemmWithC: defineKernel({ shader: 'gemm', entry: 'gemm_with_c', params, bindings: { a: 'read', b: 'read', c: 'read', y: 'read_write' } }),
+  // at most 4 rows of Y (shaders/gemv.wgsl): a stream through B, split over k where B' has contiguous columns
+  gemvSplitK: defineKernel({ shader: ['gemm', 'gemv'], entry: 'gemv_split_k', params, bindings: { a: 'read', b: 'read', c: 'read?', y: 'read_write' } }),
+  gemvColumns: defineKernel({ shader: ['gemm', 'gemv'], entry: 'gemv_columns', params, bindings: { a: 'read', b: 'read', c: 'read?', y: 'read_write' } }),
 };
+
+/** Rows of Y up to which the vector kernels of gemv.wgsl run instead of the tiled one (GEMV rows in a vec4). */
+const GEMV_ROWS = 4;
+/** Invocations per workgroup of the vector kernels (GEMV_WG). */
+const GEMV_WG = 64;
 
 /** ONNX Gemm attributes; transA/transB accept ONNX's 0/1 ints or booleans. */
 export interface GemmAttrs {
@@ -117,32 +133,151 @@ interface Product {
   c?: [number, number];
 }
 
-/** Encodes Y = alpha·A'·B' (+ beta·C) into a new tensor of `shape`. Checks the grid before allocating. */
+/** An axis of a product: rows of Y (m), columns of Y (n), or the reduction (k). */
+type Axis = 'm' | 'n' | 'k';
+
+/** How one operand is stored: row-major [rows, cols], its rows along product axis `rowAxis`, its columns along `colAxis`. */
+interface Stored {
+  tensor: Tensor;
+  rowAxis: Axis | null;
+  colAxis: Axis | null;
+  rows: number;
+  cols: number;
+}
+
+/** The part of `t` that holds element `first` (one part, unless the tensor is larger than one buffer). */
+function partOf(t: Tensor, first: number): TensorPart {
+  return t.parts.find((p) => first < p.first + p.size) ?? t.parts[t.parts.length - 1]!;
+}
+
+/**
+ * A binding of elements [first, first + count) of a tensor, and where the first sits in it: the whole tensor when it
+ * fits one binding, else a window of the buffer that holds them, starting at an allowed offset.
+ */
+function windowOf(t: Tensor, first: number, count: number): { binding: Binding; offset: number } {
+  if (t.fitsBinding) return { binding: t.binding, offset: first };
+  const part = partOf(t, first);
+  const at = first - part.first;
+  const align = t.gpu.limits.minStorageBufferOffsetAlignment;
+  const start = Math.floor((at * 4) / align) * align;
+  return { binding: { buffer: part.buffer, offset: start, size: (at + count) * 4 - start }, offset: (at * 4 - start) / 4 };
+}
+
+/** Rows of `cols` elements from row `row` to the end of the part of `t` that holds it. */
+function rowsLeftInPart(t: Tensor, row: number, cols: number): number {
+  const part = partOf(t, row * cols);
+  return Math.floor((part.first + part.size) / cols) - row;
+}
+
+/**
+ * Encodes Y = alpha·A'·B' (+ beta·C) into a new tensor of `shape`. Checks the grid, and how the operands fit the
+ * device's bindings, before allocating.
+ *
+ * An operand larger than one storage binding (VGG16's classifier weight: 392 MiB against lavapipe's 128 MiB) is read
+ * in windows of its stored rows: the product is split along the axis those rows run along. Along m or n each chunk is
+ * a block of Y (its rows or columns); along k, the reduction, each chunk is a partial product that the chunks after
+ * the first add into Y (Y = α·Σ_chunks A'[:, k0:k1]·B'[k0:k1, :] + β·C). Y itself may be the big one (a weight's
+ * gradient), written in windows of its rows. Every other operand is bound whole at an element offset.
+ *
+ * A product with at most 4 rows (a classifier at batch ≤ 4, forward and backward to the input) runs on the vector
+ * kernels of gemv.wgsl, which read each element of B once for all rows; the tiled kernel would leave 15 of each
+ * workgroup's 16 rows idle and load B sixteen times over.
+ */
 function multiply(a: Tensor, b: Tensor, c: Tensor | null, pr: Product, shape: Shape, name: string): Tensor {
   const gpu = sameDevice(c ? [a, b, c] : [a, b], name);
   const batch = pr.batch ?? 1;
-  const groups: [number, number, number] = [Math.ceil(pr.n / TILE), Math.ceil(pr.m / TILE), batch];
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  check(
-    groups.every((g) => g <= max),
-    () => `${name}: a [${pr.m},${pr.k}]·[${pr.k},${pr.n}] product${batch > 1 ? ` ×${batch}` : ''} needs a grid of ${groups.join('×')} workgroups, more than ${max} per dimension`,
-  );
   const [cm, cn] = pr.c ?? [1, 1];
-  const values = {
-    m: pr.m,
-    n: pr.n,
-    k: pr.k,
-    alpha: pr.alpha ?? 1,
-    beta: pr.beta ?? 0,
-    c_row_stride: cm === 1 ? 0 : cn, // C is row-major [cm, cn]: stepping a row of Y steps a row of C unless C has one row
-    c_col_stride: cn === 1 ? 0 : 1,
-    a_batch_stride: pr.aBatchStride ?? 0,
-    b_batch_stride: pr.bBatchStride ?? 0,
-  };
+  const dims: Record<Axis, number> = { m: pr.m, n: pr.n, k: pr.k };
+  const yBytes = batch * pr.m * pr.n * 4;
+  // Which operands are too big to bind whole, and the axis their stored rows run along.
+  const big: { what: string; rowAxis: Axis | null; rowBytes: number }[] = [];
+  if (!a.fitsBinding) big.push({ what: `A ${fmtShape(a.shape)}`, rowAxis: pr.transA ? 'k' : 'm', rowBytes: 4 * (pr.transA ? pr.m : pr.k) });
+  if (!b.fitsBinding) big.push({ what: `B ${fmtShape(b.shape)}`, rowAxis: pr.transB ? 'n' : 'k', rowBytes: 4 * (pr.transB ? pr.k : pr.n) });
+  if (c && !c.fitsBinding) big.push({ what: `C ${fmtShape(c.shape)}`, rowAxis: cm === 1 ? null : 'm', rowBytes: 4 * cn });
+  if (yBytes > gpu.bindingLimit) big.push({ what: `the result [${pr.m},${pr.n}]`, rowAxis: 'm', rowBytes: 4 * pr.n });
+  let axis: Axis | null = null;
+  let chunk = Infinity;
+  if (big.length > 0) {
+    const align = gpu.limits.minStorageBufferOffsetAlignment;
+    check(batch === 1, () => `${name}: ${big[0]!.what} is larger than one storage binding (${fmtBytes(gpu.bindingLimit)}), which a batched product cannot split`);
+    axis = big[0]!.rowAxis;
+    check(
+      axis !== null && big.every((t) => t.rowAxis === axis),
+      () => `${name}: ${big.map((t) => t.what).join(' and ')} are larger than one storage binding (${fmtBytes(gpu.bindingLimit)}) along different axes; not supported`,
+    );
+    for (const t of big) chunk = Math.min(chunk, Math.floor((gpu.bindingLimit - align) / t.rowBytes));
+    check(chunk >= 1, () => `${name}: one row of ${big[0]!.what} is larger than one storage binding (${fmtBytes(gpu.bindingLimit)})`);
+  }
+  const groupsFor = (m: number, n: number): [number, number, number] => [Math.ceil(n / TILE), Math.ceil(m / TILE), batch];
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  const widest = groupsFor(axis === 'm' ? Math.min(pr.m, chunk) : pr.m, axis === 'n' ? Math.min(pr.n, chunk) : pr.n);
+  check(
+    widest.every((g) => g <= max),
+    () => `${name}: a [${pr.m},${pr.k}]·[${pr.k},${pr.n}] product${batch > 1 ? ` ×${batch}` : ''} needs a grid of ${widest.join('×')} workgroups, more than ${max} per dimension`,
+  );
+
+  const y = Tensor.empty(gpu, shape, name, { inParts: true }); // a weight's gradient may be as large as the weight
+  const stored: Stored[] = [
+    { tensor: a, rowAxis: pr.transA ? 'k' : 'm', colAxis: pr.transA ? 'm' : 'k', rows: pr.transA ? pr.k : pr.m, cols: pr.transA ? pr.m : pr.k },
+    { tensor: b, rowAxis: pr.transB ? 'n' : 'k', colAxis: pr.transB ? 'k' : 'n', rows: pr.transB ? pr.n : pr.k, cols: pr.transB ? pr.k : pr.n },
+    { tensor: y, rowAxis: 'm', colAxis: 'n', rows: pr.m, cols: pr.n },
+    // C [cm, cn] is broadcast along an axis where it has one row or column: no chunk moves along it there
+    ...(c ? [{ tensor: c, rowAxis: cm === 1 ? null : 'm', colAxis: cn === 1 ? null : 'n', rows: cm, cols: cn } satisfies Stored] : []),
+  ];
   const constants = { TRANS_A: pr.transA ? 1 : 0, TRANS_B: pr.transB ? 1 : 0 };
-  const y = Tensor.empty(gpu, shape, name);
-  if (c) kernels.gemmWithC.dispatch(gpu, { bind: { a, b, c, y }, params: values, grid: groups, constants });
-  else kernels.gemm.dispatch(gpu, { bind: { a, b, y }, params: values, grid: groups, constants });
+  const length = axis ? dims[axis] : 1;
+  const step = axis ? Math.min(chunk, length) : 1;
+  for (let first = 0, count = 0; first < length; first += count) {
+    count = Math.min(step, length - first);
+    // A tensor larger than one buffer is in parts: a chunk stops where the part holding its first row ends.
+    for (const s of stored) if (axis !== null && s.rowAxis === axis && !s.tensor.fitsBinding) count = Math.min(count, rowsLeftInPart(s.tensor, first, s.cols));
+    // Where each operand's part of this chunk starts: `first` rows or columns in, along the chunked axis.
+    const part = (s: Stored) => {
+      if (axis === null || (s.rowAxis !== axis && s.colAxis !== axis)) return windowOf(s.tensor, 0, s.tensor.size);
+      if (s.rowAxis === axis) return windowOf(s.tensor, first * s.cols, count * s.cols);
+      return windowOf(s.tensor, first, s.tensor.size - first);
+    };
+    const [pa, pb, py, pc] = stored.map(part);
+    const values = {
+      m: axis === 'm' ? count : pr.m,
+      n: axis === 'n' ? count : pr.n,
+      k: axis === 'k' ? count : pr.k,
+      alpha: pr.alpha ?? 1,
+      beta: pr.beta ?? 0,
+      c_row_stride: cm === 1 ? 0 : cn, // C is row-major [cm, cn]: stepping a row of Y steps a row of C unless C has one row
+      c_col_stride: cn === 1 ? 0 : 1,
+      a_batch_stride: pr.aBatchStride ?? 0,
+      b_batch_stride: pr.bBatchStride ?? 0,
+      lda: stored[0]!.cols,
+      ldb: stored[1]!.cols,
+      ldy: pr.n,
+      a_offset: pa!.offset,
+      b_offset: pb!.offset,
+      c_offset: pc?.offset ?? 0,
+      y_offset: py!.offset,
+    };
+    const grid = groupsFor(values.m, values.n);
+    const bind = { a: pa!.binding, b: pb!.binding, y: py!.binding };
+    const accumulate = first > 0 && axis === 'k'; // along k, the chunks after the first add their part (C came with the first)
+    if (batch === 1 && values.m <= GEMV_ROWS) {
+      const split = pr.transB === true;
+      const kernel = split ? kernels.gemvSplitK : kernels.gemvColumns;
+      kernel.dispatch(gpu, {
+        bind: { ...bind, c: accumulate ? null : (pc?.binding ?? null) },
+        params: values,
+        grid: gpu.grid(split ? values.n : Math.ceil(values.n / GEMV_WG)),
+        constants: { ...constants, ACCUMULATE: accumulate ? 1 : 0, HAS_C: pc && !accumulate ? 1 : 0 },
+      });
+      continue;
+    }
+    if (accumulate) {
+      kernels.gemm.dispatch(gpu, { bind, params: values, grid, constants: { ...constants, ACCUMULATE: 1 } });
+    } else if (pc) {
+      kernels.gemmWithC.dispatch(gpu, { bind: { ...bind, c: pc.binding }, params: values, grid, constants });
+    } else {
+      kernels.gemm.dispatch(gpu, { bind, params: values, grid, constants });
+    }
+  }
   return y;
 }
 

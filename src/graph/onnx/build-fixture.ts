@@ -363,3 +363,85 @@ export function squeezenetLikeSpec(opts: SqueezeNetLikeOptions = {}): ModelSpec 
 export function squeezenetLikeModel(opts: SqueezeNetLikeOptions = {}): Uint8Array {
   return buildModel(squeezenetLikeSpec(opts));
 }
+
+export interface BatchNormNetOptions {
+  /** Default 13 (BatchNormalization's attributes are the same from 9 to 15; 7 and 8 add `spatial`). */
+  opset?: number;
+  /** Input height and width; default 12. */
+  size?: number;
+  /** Declared batch; default 1. */
+  batch?: number | string;
+  seed?: number;
+}
+
+/**
+ * A small network with a BatchNormalization in each place an exporter puts one (ResNet's, DenseNet's):
+ *
+ *   conv_a 3→8 3×3 (bias) → bn_a → relu_a ─┐
+ *   conv_b 8→8 3×3 group 2 (no bias) → bn_b ┴ concat → bn_c → relu_c → conv_e 16→16 1×1 ─┬─ bn_e ─┐
+ *                                                                                          └──────── add → global pool → flatten → fc
+ *
+ * bn_a and bn_b follow a conv alone (the fold-batchnorm pass folds them into its weights); bn_c follows a Concat and
+ * bn_e a conv whose output is also read by the Add (both stay BatchNormalization nodes). Every normalization has
+ * random statistics and affine parameters, so that none of them is the identity.
+ */
+export function batchNormNetSpec(opts: BatchNormNetOptions = {}): ModelSpec {
+  const opset = opts.opset ?? 13;
+  const size = opts.size ?? 12;
+  const rng = new Rng(opts.seed ?? 5);
+  const initializers: TensorSpec[] = [];
+  const nodes: NodeSpec[] = [];
+  const weight = (name: string, dims: number[], fanIn: number) =>
+    initializers.push({ name, dims, data: Float32Array.from(rng.normals(dims.reduce((a, b) => a * b, 1), Math.sqrt(2 / fanIn))) });
+  const conv = (name: string, x: string, cin: number, cout: number, k: number, opts2: { bias: boolean; group?: number }) => {
+    const group = opts2.group ?? 1;
+    weight(`${name}.weight`, [cout, cin / group, k, k], (cin / group) * k * k);
+    if (opts2.bias) initializers.push({ name: `${name}.bias`, dims: [cout], data: Float32Array.from(rng.uniforms(cout, -0.2, 0.2)) });
+    const p = (k - 1) / 2;
+    nodes.push({
+      name,
+      opType: 'Conv',
+      inputs: [x, `${name}.weight`, ...(opts2.bias ? [`${name}.bias`] : [])],
+      outputs: [name],
+      attrs: { kernel_shape: [k, k], pads: [p, p, p, p], group },
+    });
+    return name;
+  };
+  const bn = (name: string, x: string, c: number, epsilon?: number) => {
+    initializers.push({ name: `${name}.weight`, dims: [c], data: Float32Array.from(rng.uniforms(c, 0.5, 1.5)) });
+    initializers.push({ name: `${name}.bias`, dims: [c], data: Float32Array.from(rng.uniforms(c, -0.5, 0.5)) });
+    initializers.push({ name: `${name}.running_mean`, dims: [c], data: Float32Array.from(rng.uniforms(c, -0.5, 0.5)) });
+    initializers.push({ name: `${name}.running_var`, dims: [c], data: Float32Array.from(rng.uniforms(c, 0.3, 2)) });
+    const attrs: Record<string, AttrSpec> = { momentum: floatAttr(0.9) };
+    if (epsilon !== undefined) attrs.epsilon = floatAttr(epsilon);
+    if (opset < 9) attrs.spatial = 1;
+    nodes.push({ name, opType: 'BatchNormalization', inputs: [x, ...['weight', 'bias', 'running_mean', 'running_var'].map((p) => `${name}.${p}`)], outputs: [name], attrs });
+    return name;
+  };
+  const relu = (x: string) => {
+    nodes.push({ name: `${x}_relu`, opType: 'Relu', inputs: [x], outputs: [`${x}_relu`] });
+    return `${x}_relu`;
+  };
+  const a = relu(bn('bn_a', conv('conv_a', 'input', 3, 8, 3, { bias: true }), 8));
+  const b = bn('bn_b', conv('conv_b', a, 8, 8, 3, { bias: false, group: 2 }), 8, 1e-3);
+  nodes.push({ name: 'concat', opType: 'Concat', inputs: [a, b], outputs: ['concat'], attrs: { axis: 1 } });
+  const c = relu(bn('bn_c', 'concat', 16));
+  const e = conv('conv_e', c, 16, 16, 1, { bias: true });
+  nodes.push({ name: 'add', opType: 'Add', inputs: [e, bn('bn_e', e, 16)], outputs: ['add'] });
+  nodes.push({ name: 'pool', opType: 'GlobalAveragePool', inputs: ['add'], outputs: ['pool'] });
+  nodes.push({ name: 'flatten', opType: 'Flatten', inputs: ['pool'], outputs: ['flat'], attrs: { axis: 1 } });
+  weight('fc.weight', [10, 16], 16);
+  initializers.push({ name: 'fc.bias', dims: [10], data: Float32Array.from(rng.uniforms(10, -0.1, 0.1)) });
+  nodes.push({ name: 'fc', opType: 'Gemm', inputs: ['flat', 'fc.weight', 'fc.bias'], outputs: ['logits'], attrs: { transB: 1 } });
+  const batch = opts.batch ?? 1;
+  return {
+    irVersion: opset >= 9 ? 7 : 3,
+    opset,
+    graphName: 'batchnorm_net',
+    inputs: [{ name: 'input', dims: [batch, 3, size, size] }],
+    outputs: [{ name: 'logits', dims: [batch, 10] }],
+    initializers,
+    nodes,
+    initializersAsInputs: opset < 9,
+  };
+}

@@ -5,6 +5,7 @@
 export { Abs } from './abs.js';
 export { Add } from './add.js';
 export { AveragePool } from './average-pool.js';
+export { BatchNormalization } from './batch-norm.js';
 export { Cast } from './cast.js';
 export { Clip } from './clip.js';
 export { Concat } from './concat.js';

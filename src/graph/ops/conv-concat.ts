@@ -189,5 +189,22 @@ export const ConvConcat = defineOp<ConvConcatAttrs>({
         activation: NO_ACTIVATION,
       },
     },
+    {
+      // A grouped part (4 channels per group: tiles hold several groups) writing its slice beside a dense one.
+      name: 'ConvConcat 3×3 group 2 ‖ 1×1, shared input',
+      inputs: () => {
+        const r = new Rng(23);
+        const t = (shape: number[]): HostTensor => host(shape, r.uniforms(shape.reduce((p, d) => p * d, 1)));
+        const x = t([1, 8, 5, 6]);
+        return [x, t([8, 4, 3, 3]), t([8]), x, t([3, 8, 1, 1]), t([3])];
+      },
+      attrs: {
+        parts: [
+          { conv: convAttrs({ pads: [1, 1, 1, 1], group: 2 }), hasBias: true },
+          { conv: convAttrs(), hasBias: true },
+        ],
+        activation: NO_ACTIVATION,
+      },
+    },
   ],
 });

@@ -210,5 +210,7 @@ function convChecks() {
     check('Conv 3×3 s1 p1 + relu', [1, 4, 6, 6], [6, 4, 3, 3], convAttrs({ pads: [1, 1, 1, 1], activation: Relu.with({}) }), 4, 1e-5),
     check('Conv 2×3 pads 0,1,2,0 s2,1 d1,2', [1, 3, 7, 8], [4, 3, 2, 3], convAttrs({ pads: [0, 1, 2, 0], strides: [2, 1], dilations: [1, 2] }), 5),
     check('Conv 3×3 group 2', [1, 4, 5, 5], [6, 2, 3, 3], convAttrs({ pads: [1, 1, 1, 1], group: 2 }), 6),
+    check('Conv 3×3 depthwise s2 pads 0,0,1,1', [2, 6, 7, 7], [6, 1, 3, 3], convAttrs({ strides: [2, 2], pads: [0, 0, 1, 1], group: 6 }), 7),
+    check('Conv 3×3 group 4 of 4×4 (tiles hold 4 groups)', [1, 16, 5, 5], [16, 4, 3, 3], convAttrs({ pads: [1, 1, 1, 1], group: 4 }), 8),
   ];
 }

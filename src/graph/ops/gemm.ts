@@ -32,6 +32,7 @@ export const Gemm = defineOp<GemmAttrs>({
     outputs: [gemmKernel(a!, b!, c ?? null, attrs, ctx.name)],
     saved: ctx.recording ? { a: a!, b: b! } : {},
   }),
+  windowedInputs: [0, 1, 2],
   backward: ({ dys: [dy], saved, attrs, needs, inputShapes }) =>
     gemmBackward(dy!, saved.a!, saved.b!, inputShapes[2] ?? null, attrs, [...needs]).slice(0, inputShapes.length),
   reference: {

@@ -17,6 +17,7 @@ export const MatMul = defineOp<Record<string, never>>({
   onnx: { types: ['MatMul'], arity: [2, 2], attrs: () => ({}) },
   shape: ([a, b]) => [matmulShape(a!, b!).out],
   forward: ([a, b], _, ctx) => ({ outputs: [matmulKernel(a!, b!, ctx.name)], saved: ctx.recording ? { a: a!, b: b! } : {} }),
+  windowedInputs: [0, 1],
   backward: ({ dys: [dy], saved, needs }) => matmulBackward(dy!, saved.a!, saved.b!, [...needs]),
   reference: {
     forward: ([a, b]) => [matmulRef(a!, b!)],

@@ -5,6 +5,7 @@
  *   import          ONNX nodes → engine ops, constants; input counts checked          (import-onnx.ts)
  *   fold            attributes read; nodes of constants and shape arithmetic         (fold-constants.ts)
  *                   computed on the CPU
+ *   fold-batchnorm  a BatchNormalization after a Conv folded into its weights         (fold-batchnorm.ts)
  *   alias           Identity and Dropout become other names of their inputs          (remove-identities.ts)
  *   fuse            conv + activation epilogue                                       (fuse-activations.ts)
  *   fuse-concat     channel concatenations of convs computed in place               (fuse-concats.ts)
@@ -15,6 +16,7 @@
 import type { ConvTuning } from '../../kernels/conv2d-tiled.js';
 import type { Graph } from '../ir.js';
 import type { OnnxGraph } from '../onnx/ir.js';
+import { foldBatchNorms } from './fold-batchnorm.js';
 import { foldConstants } from './fold-constants.js';
 import { fuseActivations } from './fuse-activations.js';
 import { fuseConcats } from './fuse-concats.js';
@@ -23,6 +25,8 @@ import { removeIdentities } from './remove-identities.js';
 import { checkShapes } from './shapes.js';
 
 export interface PassOptions {
+  /** fold each BatchNormalization that follows a Conv alone into the conv's weights (default true) */
+  foldBatchNorms?: boolean;
   /** fuse each Conv followed only by an activation into one kernel (default true) */
   fuseActivations?: boolean;
   /** compute a channel Concat of convolutions without the concatenation (default true) */
@@ -48,6 +52,7 @@ export function buildGraph(onnx: OnnxGraph, options: PassOptions = {}): { graph:
     stages.push({ pass, graph: g });
   };
   run('fold', (x) => foldConstants(x, options.tuning ? { tuning: options.tuning } : {}));
+  if (options.foldBatchNorms ?? true) run('fold-batchnorm', foldBatchNorms);
   run('alias', removeIdentities);
   if (options.fuseActivations ?? true) run('fuse', fuseActivations);
   if (options.fuseConcats ?? true) run('fuse-concat', fuseConcats);
