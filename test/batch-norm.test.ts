@@ -22,6 +22,7 @@ import { host, type HostTensor } from '../src/kernels/host.js';
 import { classScoreGradient } from '../src/techniques/gradient.js';
 import { relError } from '../src/graph/gradcheck.js';
 import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, expectPixelpropError, rand, toGpu, useGpu } from './helpers.js';
+import { pythonWith } from './python.js';
 
 const gpu = useGpu();
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -126,10 +127,9 @@ describe('fold-batchnorm on a small network', () => {
 // ---------------------------------------------------------------------------------------------------------------
 // torchvision's ResNet-18 through PyTorch's own exporter.
 
-const PYTHONS = process.env.PYTHON ? [process.env.PYTHON] : ['python3', '/usr/bin/python3'];
-const PYTHON = PYTHONS.find((p) => spawnSync(p, ['-c', 'import torch, torchvision']).status === 0);
+const PYTHON = pythonWith('torch, torchvision', 'the torchvision ResNet-18 export');
 
-describe.skipIf(!PYTHON)(`torchvision ResNet-18, random weights, exported by PyTorch${PYTHON ? '' : ' (skipped: no python3 with torch and torchvision)'}`, () => {
+describe.skipIf(!PYTHON)('torchvision ResNet-18, random weights, exported by PyTorch', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pixelprop-resnet18-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const SIZE = 64;

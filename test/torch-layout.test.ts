@@ -20,9 +20,9 @@ import { Tensor } from '../src/gpu/tensor.js';
 import { Model } from '../src/graph/model.js';
 import { Tape } from '../src/graph/tape.js';
 import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, useGpu } from './helpers.js';
+import { pythonWith } from './python.js';
 
-const PYTHONS = process.env.PYTHON ? [process.env.PYTHON] : ['python3', '/usr/bin/python3'];
-const python = PYTHONS.find((p) => spawnSync(p, ['-c', 'import torch']).status === 0);
+const python = pythonWith('torch', 'the PyTorch layout exports');
 /** Each network, and the layout ops its graph must still run on the GPU once the shape arithmetic is folded. */
 const NETWORKS: Record<string, string[]> = {
   viewflatten: ['Reshape'],
@@ -86,4 +86,3 @@ describe.skipIf(!python)('PyTorch exports: layout ops and folded shape arithmeti
   }
 });
 
-if (!python) console.log('PyTorch exports skipped: no python3 with torch (scripts/setup.sh installs python3-torch)');

@@ -17,12 +17,24 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The `count` candidates closest to `query` (case-insensitive): substring matches first, then by edit distance. */
+/** Whether the letters of `short` appear in `long` in order ("intgrad" in "integrated-gradients"): an abbreviation. */
+function abbreviates(short: string, long: string): boolean {
+  let i = 0;
+  for (const ch of long) if (ch === short[i]) i++;
+  return i === short.length;
+}
+
+/**
+ * The `count` candidates closest to `query` (case-insensitive): substring matches first, then abbreviations of
+ * three letters or more, then by edit distance.
+ */
 export function closest(query: string, candidates: readonly string[], count = 3): string[] {
   const q = query.toLowerCase();
   const scored = candidates.map((c) => {
     const n = c.toLowerCase();
-    return { c, score: n.includes(q) || q.includes(n) ? Math.abs(n.length - q.length) / 100 : editDistance(q, n) };
+    if (n.includes(q) || q.includes(n)) return { c, score: Math.abs(n.length - q.length) / 100 };
+    if (q.length >= 3 && abbreviates(q, n)) return { c, score: 0.5 + Math.abs(n.length - q.length) / 1000 };
+    return { c, score: editDistance(q, n) };
   });
   scored.sort((a, b) => a.score - b.score);
   return [...new Set(scored.map((s) => s.c))].slice(0, count);

@@ -31,8 +31,9 @@ export interface AttributionResult {
   completeness?: { attributionSum: number[]; scoreDelta: number[]; relError: number[] };
 }
 
+/** x as images [N, C, H, W] (C is 3 for photos; the model checks its own input shape). */
 export function checkImages(x: Tensor, what: string): [number, number, number, number] {
-  check(x.shape.length === 4 && x.shape[1] === 3, () => `${what}: expected images [N,3,H,W], got ${fmtShape(x.shape)}`);
+  check(x.shape.length === 4, () => `${what}: expected images [N,C,H,W], got ${fmtShape(x.shape)}`);
   return x.shape as unknown as [number, number, number, number];
 }
 

@@ -86,14 +86,18 @@ function settings(model: Model, method: PathMethod, o: PathOptions) {
   return { steps, batch, baseline, noise, seed, blurSigma, range, quadrature };
 }
 
+function checkRange(range: { lo: readonly number[]; hi: readonly number[] }, channels: number): void {
+  check(range.lo.length === channels && range.hi.length === channels, () => `pixelRange gives ${range.lo.length} channel(s) for images of ${channels}`);
+}
+
 /** Uniform noise images [count, C, H, W] between black and white per channel. */
 function noiseImages(model: Model, shape: readonly number[], count: number, range: { lo: readonly number[]; hi: readonly number[] }, rng: Rng): Tensor {
   const [, c, h, w] = shape as [number, number, number, number];
+  checkRange(range, c);
   const data = new Float32Array(count * c * h * w);
   for (let k = 0; k < count; k++)
     for (let ch = 0; ch < c; ch++) {
-      const lo = range.lo[ch] ?? 0;
-      const hi = range.hi[ch] ?? 1;
+      const [lo, hi] = [range.lo[ch]!, range.hi[ch]!]; // one per channel: checked in pathAttribution
       for (let p = 0; p < h * w; p++) data[(k * c + ch) * h * w + p] = lo + (hi - lo) * rng.uniform();
     }
   return Tensor.from(model.gpu, [count, c, h, w], data, 'baseline.noise');
@@ -105,7 +109,8 @@ function baselineOf(model: Model, x: Tensor, i: number, kind: BaselineKind, o: R
   if (kind === 'noise') return noiseImages(model, x.shape, 1, o.range, rng);
   if (kind === 'black') {
     const data = new Float32Array(c * h * w);
-    for (let ch = 0; ch < c; ch++) data.fill(o.range.lo[ch] ?? 0, ch * h * w, (ch + 1) * h * w);
+    checkRange(o.range, c);
+    for (let ch = 0; ch < c; ch++) data.fill(o.range.lo[ch]!, ch * h * w, (ch + 1) * h * w);
     return Tensor.from(model.gpu, [1, c, h, w], data, 'baseline.black');
   }
   // blur: x[i] blurred with a wide Gaussian, the image with its details (and little else) removed
