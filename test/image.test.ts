@@ -745,6 +745,11 @@ describe('colormaps', () => {
     }
   });
 
+  it("'jet' matches matplotlib at its quarter points", () => {
+    // matplotlib 3.6: colormaps['jet']([0, .25, .5, .75, 1], bytes=True)
+    expect([0, 0.25, 0.5, 0.75, 1].map((t) => colorOf('jet', t))).toEqual([[0, 0, 127], [0, 128, 255], [124, 255, 121], [255, 148, 0], [127, 0, 0]]);
+  });
+
   it("'bwr' is blue–white–red with white at the middle; 'gray' is the identity ramp", () => {
     expect(colorOf('bwr', 0)).toEqual([0, 0, 255]);
     expect(colorOf('bwr', 0.5)).toEqual([255, 254, 254]);
@@ -757,13 +762,14 @@ describe('colormaps', () => {
   it.skipIf(!hasMatplotlib)('every table entry equals matplotlib', () => {
     const out = python(
       `import sys, numpy as np, matplotlib; from matplotlib import colormaps\n` +
-        `np.save(sys.stdout.buffer, np.stack([colormaps[n](np.arange(256), bytes=True)[:, :3] for n in ('hot', 'bwr', 'gray')]))`,
+        `np.save(sys.stdout.buffer, np.stack([colormaps[n](np.arange(256), bytes=True)[:, :3] for n in ('hot', 'bwr', 'gray', 'jet')]))`,
     );
     const mpl = decodeNpy(new Uint8Array(out));
-    expect(mpl.shape).toEqual([3, 256, 3]);
+    expect(mpl.shape).toEqual([4, 256, 3]);
     expect(Array.from(colormapLut('hot'))).toEqual(Array.from(mpl.data.subarray(0, 768)));
     expect(Array.from(colormapLut('bwr'))).toEqual(Array.from(mpl.data.subarray(768, 1536)));
-    expect(Array.from(colormapLut('gray'))).toEqual(Array.from(mpl.data.subarray(1536)));
+    expect(Array.from(colormapLut('gray'))).toEqual(Array.from(mpl.data.subarray(1536, 2304)));
+    expect(Array.from(colormapLut('jet'))).toEqual(Array.from(mpl.data.subarray(2304)));
   });
 
   it('colorize divides by the max (hot) or the max magnitude (bwr); constant maps and non-finite values', () => {

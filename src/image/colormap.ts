@@ -9,13 +9,14 @@
  * - 'hot': black → red → yellow → white, the map of the CS231n saliency figures (magnitudes).
  * - 'bwr': blue → white → red, diverging, for signed values (a gradient's sign): white is 0.
  * - 'gray': black → white.
+ * - 'jet': dark blue → cyan → yellow → dark red, what Grad-CAM overlays are conventionally drawn in.
  *
  * Pure: runs the same in Node and in a browser.
  */
 import { PixelpropError, check } from '../gpu/errors.js';
 import type { RgbImage8 } from './image.js';
 
-export type ColormapName = 'hot' | 'bwr' | 'gray';
+export type ColormapName = 'hot' | 'bwr' | 'gray' | 'jet';
 
 /** Rows [x, y0, y1] of one channel, x increasing from 0 to 1. */
 type Segments = ReadonlyArray<readonly [number, number, number]>;
@@ -37,6 +38,11 @@ const SEGMENT_DATA: Record<ColormapName, readonly [Segments, Segments, Segments]
     [[0, 0, 0], [1, 1, 1]],
     [[0, 0, 0], [1, 1, 1]],
     [[0, 0, 0], [1, 1, 1]],
+  ],
+  jet: [
+    [[0, 0, 0], [0.35, 0, 0], [0.66, 1, 1], [0.89, 1, 1], [1, 0.5, 0.5]],
+    [[0, 0, 0], [0.125, 0, 0], [0.375, 1, 1], [0.64, 1, 1], [0.91, 0, 0], [1, 0, 0]],
+    [[0, 0.5, 0.5], [0.11, 1, 1], [0.34, 1, 1], [0.65, 0, 0], [1, 0, 0]],
   ],
 };
 
