@@ -11,7 +11,8 @@
 #                          because Dawn refuses bookworm's Mesa 22.3). Harmless beside a real GPU: Dawn prefers it.
 #   the page's e2e test    chromium (headless, WebGPU on SwiftShader)
 #   test references        python3-numpy python3-pil python3-matplotlib (image I/O), python3-torch
-#                          python3-torchvision (real architectures, autograd), libonnx-testdata (ONNX's node tests)
+#                          python3-torchvision (real architectures, autograd), libonnx-testdata (ONNX's node tests),
+#                          python3-scipy python3-skimage (Spearman's rho and SSIM of the attribution evaluation)
 # Elsewhere it prints what to install and goes on with the npm steps.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,7 +32,7 @@ for arg in "$@"; do
   esac
 done
 
-PACKAGES=(chromium python3-numpy python3-pil python3-matplotlib python3-torch python3-torchvision libonnx-testdata)
+PACKAGES=(chromium python3-numpy python3-pil python3-matplotlib python3-torch python3-torchvision libonnx-testdata python3-scipy python3-skimage)
 MESA_MIN=24
 
 # The installed Mesa's major version, or nothing (dpkg-query fails for a package that is not installed).

@@ -23,8 +23,8 @@ import { attribute, METHOD_NAMES, methodNamed } from '../src/techniques/attribut
 import { camLayers, defaultCamLayer } from '../src/techniques/attribution/layers.js';
 import { ruleAttributionRef } from '../src/techniques/attribution/rules.js';
 import { classScoreGradient } from '../src/techniques/gradient.js';
-import { Rng } from '../src/util/rng.js';
 import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, fromGpu, rand, toGpu, useGpu } from './helpers.js';
+import { smoothNet } from './attribution-fixtures.js';
 import { pythonWith } from './python.js';
 import { MODEL_PATH, repoRoot } from './shared-data.js';
 
@@ -261,36 +261,10 @@ describe('every method on SqueezeNet 1.1 and a real photo: GPU = float64 referen
 });
 
 describe('Integrated Gradients point by point, on a smooth network (no kinks: float32 and float64 take the same path)', () => {
-  // conv 3→4 (3×3, pad 1) → tanh → conv 4→5 (3×3) → sigmoid → global average pool → [1, 5]: every function smooth, so
-  // the GPU's gradient at each point of the path is float64's up to rounding, wherever the point is.
-  const smooth = (): Uint8Array => {
-    const rng = new Rng(21);
-    const weights = (name: string, dims: number[]) => ({ name, dims, data: Float32Array.from(rng.normals(dims.reduce((a, b) => a * b, 1), 0.3)) });
-    return buildModel({
-      irVersion: 8,
-      opset: 13,
-      inputs: [{ name: 'x', dims: [1, 3, 12, 12] }],
-      outputs: [{ name: 's', dims: [1, 5] }],
-      initializers: [
-        weights('w1', [4, 3, 3, 3]),
-        weights('b1', [4]),
-        weights('w2', [5, 4, 3, 3]),
-        weights('b2', [5]),
-        { name: 'shape', dims: [2], type: 'int64', data: [1, 5] },
-      ],
-      nodes: [
-        { name: 'conv1', opType: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['z1'], attrs: { pads: [1, 1, 1, 1] } },
-        { name: 'tanh', opType: 'Tanh', inputs: ['z1'], outputs: ['a1'] },
-        { name: 'conv2', opType: 'Conv', inputs: ['a1', 'w2', 'b2'], outputs: ['z2'] },
-        { name: 'sigmoid', opType: 'Sigmoid', inputs: ['z2'], outputs: ['a2'] },
-        { name: 'gap', opType: 'GlobalAveragePool', inputs: ['a2'], outputs: ['p'] },
-        { name: 'flat', opType: 'Reshape', inputs: ['p', 'shape'], outputs: ['s'] },
-      ],
-    });
-  };
-
+  // smoothNet: every function smooth, so the GPU's gradient at each point of the path is float64's up to rounding,
+  // wherever the point is.
   it('8 Gauss–Legendre points from black: the float64 gradients at the same points, weighted and summed', async () => {
-    const model = Model.load(gpu(), smooth());
+    const model = Model.load(gpu(), smoothNet());
     const xh = rand([1, 3, 12, 12], 22, -2, 2);
     const x = toGpu(gpu(), xh, 'x');
     const r = await attribute(model, x, 'integrated-gradients', [3], { steps: 8, baseline: 'black' });

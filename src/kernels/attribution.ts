@@ -152,3 +152,16 @@ export function occludedRef(x: HostTensor, image: number, grid: PatchGrid, first
   }
   return out;
 }
+
+export function revealPixelsRef(from: HostTensor, to: HostTensor, image: number, rank: ArrayLike<number>, counts: readonly number[]): HostTensor {
+  const [, c, h, w] = nchw(from, 'reveal pixels reference');
+  const sample = c * h * w;
+  const out = host([counts.length, c, h, w]);
+  counts.forEach((count, k) => {
+    for (let j = 0; j < sample; j++) {
+      const shown = rank[j % (h * w)]! < count;
+      out.data[k * sample + j] = (shown ? to : from).data[image * sample + j]!;
+    }
+  });
+  return out;
+}

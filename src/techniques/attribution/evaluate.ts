@@ -150,10 +150,12 @@ function unitRange(m: ArrayLike<number>): Float64Array {
  * SSIM (Z. Wang, A. Bovik, H. Sheikh, E. Simoncelli, IEEE TIP 2004) of two [h, w] maps scaled to [0, 1]: the mean over
  * the image of (2μ_aμ_b + C1)(2σ_ab + C2) / ((μ_a² + μ_b² + C1)(σ_a² + σ_b² + C2)), local statistics under an 11×11
  * Gaussian window of σ 1.5, C1 = (0.01)², C2 = (0.03)² — the paper's constants, as scikit-image's
- * structural_similarity(gaussian_weights=True, use_sample_covariance=False) computes them (edges by reflection).
+ * structural_similarity(gaussian_weights=True, use_sample_covariance=False) computes them: edges by reflection, and the
+ * mean taken away from the window's radius (5 pixels) of each border, where the reflected statistics are not the image's.
  */
 export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, h: number, w: number): number {
   check(a.length === h * w && b.length === h * w, () => `ssim: maps of ${a.length} and ${b.length} values for ${h}×${w}`);
+  check(h >= 11 && w >= 11, () => `ssim: a ${h}×${w} map is smaller than the 11×11 window`);
   const x = unitRange(a);
   const y = unitRange(b);
   const radius = 5;
@@ -185,13 +187,15 @@ export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, h: number, w: n
   const xy = blur(x.map((v, i) => v * y[i]!));
   const [c1, c2] = [0.01 ** 2, 0.03 ** 2];
   let sum = 0;
-  for (let i = 0; i < h * w; i++) {
-    const vx = xx[i]! - mx[i]! ** 2;
-    const vy = yy[i]! - my[i]! ** 2;
-    const cov = xy[i]! - mx[i]! * my[i]!;
-    sum += ((2 * mx[i]! * my[i]! + c1) * (2 * cov + c2)) / ((mx[i]! ** 2 + my[i]! ** 2 + c1) * (vx + vy + c2));
-  }
-  return sum / (h * w);
+  for (let r = radius; r < h - radius; r++)
+    for (let cc = radius; cc < w - radius; cc++) {
+      const i = r * w + cc;
+      const vx = xx[i]! - mx[i]! ** 2;
+      const vy = yy[i]! - my[i]! ** 2;
+      const cov = xy[i]! - mx[i]! * my[i]!;
+      sum += ((2 * mx[i]! * my[i]! + c1) * (2 * cov + c2)) / ((mx[i]! ** 2 + my[i]! ** 2 + c1) * (vx + vy + c2));
+    }
+  return sum / ((h - 2 * radius) * (w - 2 * radius));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
