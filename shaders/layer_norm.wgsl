@@ -10,6 +10,7 @@
 
 override WG: u32 = 256;          // invocations per row (or per column), a power of two; see layer-norm.ts
 override HAS_BIAS: bool = true;  // whether β is bound (ONNX's B is optional)
+override HAS_DSTATS: bool = false; // whether gradients reach the statistics (ONNX's Mean and InvStdDev outputs)
 
 struct Params {
   rows: u32,
@@ -28,6 +29,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read> stats: array<f32>;
 // The parameters' gradients, one per column.
 @group(0) @binding(6) var<storage, read_write> dbias: array<f32>;
+// Per row, the gradients reaching the statistics as outputs: ∂L/∂μ at 2·row, ∂L/∂r at 2·row + 1.
+@group(0) @binding(6) var<storage, read> dstats: array<f32>;
 
 var<workgroup> scratch: array<f32, WG>;
 
@@ -80,6 +83,9 @@ fn layer_norm_forward(@builtin(local_invocation_index) t: u32, @builtin(workgrou
 // so
 //   dx_j = Σ_k g_k ∂x̂_k/∂x_j = r · (g_j − mean_k(g_k) − x̂_j · mean_k(g_k·x̂_k)).
 // Two sums per row (Σ g and Σ g·x̂), then one pass writing dx.
+// When μ and r are outputs too (dμ = ∂L/∂μ, dr = ∂L/∂r reach them), their own paths add
+//   ∂μ/∂x_j = 1/n   and   ∂r/∂x_j = −½·r³·∂σ²/∂x_j = −r³·(x_j − μ)/n = −r²·x̂_j/n
+// (∂σ²/∂x_j = 2(x_j − μ)/n: the Σ_k (x_k − μ) term of ∂μ vanishes), so dx_j += dμ/n − dr·r²·x̂_j/n.
 @compute @workgroup_size(WG)
 fn layer_norm_backward(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3u,
                        @builtin(num_workgroups) nwg: vec3u) {
@@ -98,9 +104,15 @@ fn layer_norm_backward(@builtin(local_invocation_index) t: u32, @builtin(workgro
   }
   let mean_g = workgroup_sum(t, sg) / n;
   let mean_gx = workgroup_sum(t, sgx) / n;
+  var dmean = 0.0;
+  var dr = 0.0;
+  if (HAS_DSTATS) {
+    dmean = dstats[2u * row];
+    dr = dstats[2u * row + 1u];
+  }
   for (var j = t; j < p.cols; j += WG) {
     let xhat = (x[base + j] - mean) * r;
-    out[base + j] = r * (dy[base + j] * scale[j] - mean_g - xhat * mean_gx);
+    out[base + j] = r * (dy[base + j] * scale[j] - mean_g - xhat * mean_gx) + (dmean - dr * r * r * xhat) / n;
   }
 }
 

@@ -1,19 +1,21 @@
 /**
  * LayerNormalization: its gradient checks (x, γ, β) run from its definition in test/ops.test.ts. Here: an opset-17 ONNX
  * model with it, GPU against the CPU path forward and gradient; the same model written out in ReduceMean, Sub, Pow, Add,
- * Sqrt, Div, Mul, Add computing the same numbers; its accuracy on rows with a large mean (the two-pass variance); and
- * the errors that name the node.
+ * Sqrt, Div, Mul, Add computing the same numbers; its accuracy on rows with a large mean (the two-pass variance); the
+ * optional Mean and InvStdDev outputs (forward, and gradients reaching x through them); and the errors that name the node.
  */
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../src/gpu/tensor.js';
+import { numericalGradient } from '../src/graph/gradcheck.js';
+import { Tape } from '../src/graph/tape.js';
 import { Model } from '../src/graph/model.js';
 import type { NodeSpec } from '../src/graph/onnx/build-fixture.js';
-import { LayerNormalization } from '../src/graph/ops/layer-normalization.js';
-import { apply1 } from '../src/graph/op.js';
-import { host } from '../src/kernels/host.js';
+import { LayerNormalization, type LayerNormAttrs } from '../src/graph/ops/layer-normalization.js';
+import { apply, apply1 } from '../src/graph/op.js';
+import { host, type HostTensor } from '../src/kernels/host.js';
 import { Rng } from '../src/util/rng.js';
 import { constant, expectGpuMatchesCpuPath, ints, smallModel, weights } from './op-models.js';
-import { FORWARD_BOUND, expectClose, expectPixelpropError, rand, useGpu } from './helpers.js';
+import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, expectPixelpropError, rand, useGpu } from './helpers.js';
 
 const gpu = useGpu();
 
@@ -73,16 +75,97 @@ describe('LayerNormalization in an ONNX model (opset 17)', () => {
     expect(r.forward).toBeLessThan(FORWARD_BOUND);
   });
 
-  it('refuses, naming the node: a Scale of the wrong shape, an axis out of range, the Mean output', () => {
+  it('refuses, naming the node: a Scale of the wrong shape, an axis out of range, Mean in a stash_type other than float', () => {
     const load = (bytes: Uint8Array) => () => Model.load(gpu(), bytes).dispose();
     expectPixelpropError(
       load(normalized(17, layerNorm(), [weights('gamma', [4], 3), weights('beta', [8], 4)])),
       /^node 'ln' \(LayerNormalization\): Scale \[4\] does not have the normalized shape \[8\] \(the axes from -1 of \[1,4,8,8\]\)$/,
     );
     expectPixelpropError(load(normalized(17, layerNorm({ axis: 4 }))), /^node 'ln' \(LayerNormalization\): axis 4 is out of range for \[1,4,8,8\]$/);
-    const withMean: NodeSpec[] = [{ name: 'ln', opType: 'LayerNormalization', inputs: ['z', 'gamma', 'beta'], outputs: ['n', 'mean'] }];
-    expectPixelpropError(load(normalized(17, withMean)), /^node 'ln' \(LayerNormalization\): the Mean and InvStdDev outputs are not supported \(only Y\)$/);
+    const doubleMean: NodeSpec[] = [{ name: 'ln', opType: 'LayerNormalization', inputs: ['z', 'gamma', 'beta'], outputs: ['n', 'mean'], attrs: { stash_type: 11 } }];
+    expectPixelpropError(
+      load(normalized(17, doubleMean)),
+      /^node 'ln' \(LayerNormalization\): stash_type 11: Mean and InvStdDev are computed in float32 \(stash_type 1\) only$/,
+    );
   });
+
+  it('InvStdDev without Mean (outputs Y, "", InvStdDev): GPU = CPU path, forward and gradient through both outputs', async () => {
+    // scores = mean over [2,3] of n² + 1/σ of each channel: the gradient reaches x through Y and through InvStdDev.
+    const bytes = smallModel({
+      opset: 17,
+      classes: 4,
+      initializers: [weights('w', [4, 3, 3, 3], 1), weights('b', [4], 2), ints('spatial', [2, 3]), weights('gamma', [8, 8], 3, 0.5, 1.5)],
+      nodes: [
+        { name: 'conv', opType: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['z'], attrs: { pads: [1, 1, 1, 1] } },
+        { name: 'ln', opType: 'LayerNormalization', inputs: ['z', 'gamma'], outputs: ['n', '', 'inv'], attrs: { axis: 2 } },
+        { name: 'square', opType: 'Mul', inputs: ['n', 'n'], outputs: ['n2'] },
+        { name: 'pool', opType: 'ReduceMean', inputs: ['n2'], outputs: ['m'], attrs: { axes: [2, 3], keepdims: 0 } },
+        { name: 'inv_flat', opType: 'ReduceMean', inputs: ['inv'], outputs: ['i'], attrs: { axes: [2, 3], keepdims: 0 } },
+        { name: 'sum', opType: 'Add', inputs: ['m', 'i'], outputs: ['scores'] },
+      ],
+    });
+    const r = await expectGpuMatchesCpuPath(gpu(), bytes, { classes: [0, 3] });
+    expect(r.ops).toContain('LayerNormalization');
+  });
+});
+
+describe('the Mean and InvStdDev outputs', () => {
+  const cases: { name: string; x: number[]; params: number[]; attrs: LayerNormAttrs; bias: boolean }[] = [
+    { name: 'the last axis, with B', x: [3, 4, 10], params: [10], attrs: { axis: -1, epsilon: 1e-5, meanOutput: true, invStdDevOutput: true }, bias: true },
+    { name: 'axes from 1, no B', x: [2, 3, 5], params: [3, 5], attrs: { axis: 1, epsilon: 1e-3, meanOutput: true, invStdDevOutput: true }, bias: false },
+    { name: 'InvStdDev alone, axis 0 (one row)', x: [4, 6], params: [4, 6], attrs: { axis: 0, epsilon: 1e-5, invStdDevOutput: true }, bias: true },
+    { name: 'Mean alone, a row longer than a workgroup', x: [2, 300], params: [300], attrs: { axis: 1, epsilon: 1e-5, meanOutput: true }, bias: true },
+  ];
+  const inputsOf = (c: (typeof cases)[number], seed: number): HostTensor[] => [
+    // an offset, so that the mean is not ~0 and its gradient path matters
+    host(c.x, rand(c.x, seed).data.map((v) => Math.fround(2 * v + 0.7))),
+    rand(c.params, seed + 1, 0.5, 1.5),
+    ...(c.bias ? [rand(c.params, seed + 2)] : []),
+  ];
+  const flat = (ts: readonly HostTensor[]): Float64Array => Float64Array.from(ts.flatMap((t) => [...t.data]));
+
+  for (const [n, c] of cases.entries()) {
+    for (const withY of [true, false]) {
+      it(`${c.name}: shapes, GPU = float64 (≤ ${FORWARD_BOUND}); gradients ${withY ? 'from all outputs' : 'from the statistics alone'} = float64 (≤ ${BACKWARD_BOUND}) = finite differences`, async () => {
+        const inputs = inputsOf(c, 500 + 10 * n);
+        const ref = LayerNormalization.reference.forward(inputs, c.attrs);
+        const statShape = c.x.map((d, k) => (k < (c.attrs.axis + c.x.length) % c.x.length ? d : 1));
+        expect(ref.map((t) => t.shape)).toEqual([c.x, ...(c.attrs.meanOutput ? [statShape] : []), ...(c.attrs.invStdDevOutput ? [statShape] : [])]);
+        // A loss over every output (or the statistics only): L = Σ_k ⟨s_k, output_k⟩.
+        const rng = new Rng(600 + n);
+        const seeds = ref.map((t, k) => host(t.shape, Float64Array.from(Float32Array.from(rng.uniforms(t.data.length).map((v) => (k === 0 && !withY ? 0 : v))))));
+        const xs = inputs.map((t, i) => Tensor.from(gpu(), t.shape, Float32Array.from(t.data), `in${i}`));
+        xs.forEach((t) => (t.requiresGrad = true));
+        const tape = new Tape();
+        const owned: Tensor[] = [...xs];
+        try {
+          const ys = tape.record(() => apply(LayerNormalization, xs, c.attrs, 'ln'));
+          owned.push(...ys);
+          expect(ys.map((t) => [...t.shape])).toEqual(ref.map((t) => t.shape));
+          for (const [k, y] of ys.entries()) expectClose(await y.read(), ref[k]!.data, FORWARD_BOUND, `output ${k} GPU vs float64`);
+          const roots = ys.flatMap((root, k) => (k === 0 && !withY ? [] : [{ root, seed: Tensor.from(gpu(), root.shape, Float32Array.from(seeds[k]!.data), `s${k}`) }]));
+          owned.push(...roots.map((r) => r.seed));
+          const grads = tape.backwardFrom(roots, xs);
+          owned.push(...grads);
+          const needs = inputs.map(() => true);
+          const refGrads = LayerNormalization.reference.backward(seeds, inputs, ref, c.attrs, needs);
+          const all = (ins: HostTensor[]): HostTensor => ({ shape: [-1], data: flat(LayerNormalization.reference.forward(ins, c.attrs)) });
+          for (const [i, g] of grads.entries()) {
+            const reference = refGrads[i]!;
+            const gpuErr = expectClose(await g.read(), reference.data, BACKWARD_BOUND, `input ${i}: GPU vs float64`);
+            const numeric = numericalGradient(all, inputs, i, flat(seeds), 1e-4);
+            const fdErr = expectClose(reference.data, numeric, 1e-6, `input ${i}: float64 vs finite differences`);
+            if (i === 0) console.log(`LayerNormalization ${c.name}${withY ? '' : ', statistics only'}: dx GPU vs float64 ${gpuErr.toExponential(2)}, float64 vs FD ${fdErr.toExponential(2)}`);
+          }
+          // With the statistics alone, γ and β get no gradient at all.
+          if (!withY) for (const i of [1, 2].filter((i) => i < inputs.length)) expect(refGrads[i]!.data.every((v) => v === 0)).toBe(true);
+        } finally {
+          tape.dispose();
+          for (const t of owned) if (!t.disposed) t.dispose();
+        }
+      });
+    }
+  }
 });
 
 describe('accuracy', () => {

@@ -4,8 +4,8 @@
  *
  *   y_j = γ_j · (x_j − μ) / √(σ² + ε) + β_j.
  *
- * The forward also writes each row's μ and r = 1/√(σ² + ε) ([rows, 2]) for the backward; the backward to x is one
- * workgroup per row, the backward to γ and β one per column. The float64 references beside them are the loops of the
+ * The forward also writes each row's μ and r = 1/√(σ² + ε) ([rows, 2]) for the backward (and for ONNX's Mean and
+ * InvStdDev outputs, which the backward to x then takes gradients from too); the backward to x is one workgroup per row, the backward to γ and β one per column. The float64 references beside them are the loops of the
  * definition.
  */
 import { check, fmtShape } from '../gpu/errors.js';
@@ -26,7 +26,7 @@ const kernels = {
     shader: 'layer_norm',
     entry: 'layer_norm_backward',
     params,
-    bindings: { x: 'read', scale: 'read', dy: 'read', stats: 'read', out: 'read_write' },
+    bindings: { x: 'read', scale: 'read', dy: 'read', stats: 'read', out: 'read_write', dstats: 'read?' },
   }),
   backwardParams: defineKernel({
     shader: 'layer_norm',
@@ -72,15 +72,19 @@ export function layerNormForward(x: Tensor, scale: Tensor, bias: Tensor | null, 
   return { y, stats };
 }
 
-/** dx = r · (g − mean(g) − x̂ · mean(g·x̂)), g = dy·γ (derivation in the shader). */
-export function layerNormBackward(dy: Tensor, x: Tensor, scale: Tensor, stats: Tensor, cols: number, name = 'layer_norm.dx'): Tensor {
+/**
+ * dx = r · (g − mean(g) − x̂ · mean(g·x̂)), g = dy·γ, plus dμ/n − dr·r²·x̂/n when `dstats` ([rows, 2]: ∂L/∂μ, ∂L/∂r)
+ * brings gradients reaching the statistics as outputs (derivation in the shader).
+ */
+export function layerNormBackward(dy: Tensor, x: Tensor, scale: Tensor, stats: Tensor, cols: number, name = 'layer_norm.dx', dstats: Tensor | null = null): Tensor {
   const rows = rowsCols(x.shape, cols, name);
+  if (dstats) check(dstats.size === 2 * rows, () => `${name}: the statistics' gradient ${fmtShape(dstats.shape)} is not [${rows},2]`);
   const dx = Tensor.empty(x.gpu, x.shape, name);
   kernels.backward.dispatch(x.gpu, {
-    bind: { x, scale, dy, stats, out: dx },
+    bind: { x, scale, dy, stats, out: dx, dstats },
     params: { rows, cols, eps: 0 },
     grid: x.gpu.grid(rows),
-    constants: { WG: invocations(cols) },
+    constants: { WG: invocations(cols), HAS_DSTATS: dstats ? 1 : 0 },
   });
   return dx;
 }
@@ -101,8 +105,8 @@ export function layerNormParamsBackward(dy: Tensor, x: Tensor, stats: Tensor, co
 
 // ---- float64 references -------------------------------------------------------------------------------------------
 
-/** μ and r = 1/√(σ² + ε) of each row. */
-function rowStats(x: HostTensor, rows: number, cols: number, eps: number): { mean: Float64Array; r: Float64Array } {
+/** μ and r = 1/√(σ² + ε) of each row (ONNX's Mean and InvStdDev). */
+export function layerNormRowStats(x: HostTensor, rows: number, cols: number, eps: number): { mean: Float64Array; r: Float64Array } {
   const mean = new Float64Array(rows);
   const r = new Float64Array(rows);
   for (let i = 0; i < rows; i++) {
@@ -120,7 +124,7 @@ function rowStats(x: HostTensor, rows: number, cols: number, eps: number): { mea
 export function layerNormRef(x: HostTensor, scale: HostTensor, bias: HostTensor | null, cols: number, eps: number): HostTensor {
   const rows = rowsCols(x.shape, cols, 'layer norm reference');
   checkParams(cols, scale, bias, 'layer norm reference');
-  const { mean, r } = rowStats(x, rows, cols, eps);
+  const { mean, r } = layerNormRowStats(x, rows, cols, eps);
   const y = host(x.shape);
   for (let i = 0; i < rows; i++)
     for (let j = 0; j < cols; j++) {
@@ -130,7 +134,11 @@ export function layerNormRef(x: HostTensor, scale: HostTensor, bias: HostTensor 
   return y;
 }
 
-/** The gradients of x, γ and β (null where not asked), from the definition: the x gradient as the full Jacobian sum. */
+/**
+ * The gradients of x, γ and β (null where not asked), from the definition: the x gradient as the full Jacobian sum,
+ * plus, when gradients reach the statistics as outputs (`dstats`: ∂L/∂μ and ∂L/∂r per row), their paths
+ * ∂μ/∂x_j = 1/n and ∂r/∂x_j = −r³·(x_j − μ)/n.
+ */
 export function layerNormBackwardRef(
   dy: HostTensor,
   x: HostTensor,
@@ -138,9 +146,10 @@ export function layerNormBackwardRef(
   cols: number,
   eps: number,
   needs: readonly boolean[],
+  dstats?: { dmean: ArrayLike<number>; dr: ArrayLike<number> },
 ): { dx: HostTensor | null; dscale: HostTensor | null; dbias: HostTensor | null } {
   const rows = rowsCols(x.shape, cols, 'layer norm backward reference');
-  const { mean, r } = rowStats(x, rows, cols, eps);
+  const { mean, r } = layerNormRowStats(x, rows, cols, eps);
   const xhat = (i: number, j: number): number => (x.data[i * cols + j]! - mean[i]!) * r[i]!;
   let dx: HostTensor | null = null;
   if (needs[0]) {
@@ -153,6 +162,7 @@ export function layerNormBackwardRef(
           const jac = r[i]! * ((j === k ? 1 : 0) - 1 / cols) - (xhat(i, k) * xhat(i, j) * r[i]!) / cols;
           g += dy.data[i * cols + k]! * scale.data[k]! * jac;
         }
+        if (dstats) g += dstats.dmean[i]! / cols - (dstats.dr[i]! * r[i]! ** 3 * (x.data[i * cols + j]! - mean[i]!)) / cols;
         dx.data[i * cols + j] = g;
       }
   }
