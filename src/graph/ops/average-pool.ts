@@ -6,7 +6,7 @@
  * each input of the window: dy_o is spread evenly, dy_o/d_o to each, and an input in several windows sums what it gets.
  */
 import type { Tensor } from '../../gpu/tensor.js';
-import { host } from '../../kernels/host.js';
+import { host, type HostTensor } from '../../kernels/host.js';
 import { averagePoolBackward, averagePoolBackwardRef, averagePoolForward, averagePoolRef, type AveragePoolAttributes } from '../../kernels/pool.js';
 import type { Shape } from '../../gpu/tensor.js';
 import { Rng } from '../../util/rng.js';
@@ -21,6 +21,25 @@ export interface AveragePoolAttrs extends PoolAttrs {
 function passes(a: AveragePoolAttrs, x: Shape): { stages: (PoolStage & { attrs: AveragePoolAttributes })[]; output: number[] } {
   const { stages, output } = poolStages('AveragePool', a, x);
   return { stages: stages.map((s) => ({ ...s, attrs: { ...s.attrs, countIncludePad: a.countIncludePad } })), output };
+}
+
+/** dx for dy of y = AveragePool(x), a linear map: its transpose, pass by pass (the backward; LRP's rules reuse it). */
+export function averagePoolGradient(dy: Tensor, a: AveragePoolAttrs, xShape: Shape, name = 'averagepool.dx'): Tensor {
+  const { stages } = passes(a, xShape);
+  let g = dy;
+  for (let k = stages.length - 1; k >= 0; k--) {
+    const s = stages[k]!;
+    const dx = withShape(g, s.output, (v) => averagePoolBackward(v, s.input, s.attrs));
+    if (g !== dy) g.dispose();
+    g = dx;
+  }
+  return reshapedOwned(g, xShape, name);
+}
+
+/** The same in float64. */
+export function averagePoolGradientRef(dy: HostTensor, a: AveragePoolAttrs, xShape: Shape): HostTensor {
+  const { stages } = passes(a, xShape);
+  return hostView(stages.reduceRight((g, s) => averagePoolBackwardRef(hostView(g, s.output), s.input, s.attrs), dy), xShape);
 }
 
 const random = (shape: number[], seed: number) => host(shape, new Rng(seed).uniforms(shape.reduce((p, d) => p * d, 1)));
@@ -39,26 +58,13 @@ export const AveragePool = defineOp<AveragePoolAttrs>({
     }
     return { outputs: [reshapedOwned(y, output)] };
   },
-  backward: ({ dys: [dy], attrs: a, inputShapes: [xShape], name }) => {
-    const { stages } = passes(a, xShape!);
-    let g = dy!;
-    for (let k = stages.length - 1; k >= 0; k--) {
-      const s = stages[k]!;
-      const dx = withShape(g, s.output, (v) => averagePoolBackward(v, s.input, s.attrs));
-      if (g !== dy) g.dispose();
-      g = dx;
-    }
-    return [reshapedOwned(g, xShape!, `grad(${name})`)];
-  },
+  backward: ({ dys: [dy], attrs: a, inputShapes: [xShape], name }) => [averagePoolGradient(dy!, a, xShape!, `grad(${name})`)],
   reference: {
     forward: ([x], a) => {
       const { stages, output } = passes(a, x!.shape);
       return [hostView(stages.reduce((t, s) => averagePoolRef(hostView(t, s.input), s.attrs), x!), output)];
     },
-    backward: ([dy], [x], _, a) => {
-      const { stages } = passes(a, x!.shape);
-      return [hostView(stages.reduceRight((g, s) => averagePoolBackwardRef(hostView(g, s.output), s.input, s.attrs), dy!), x!.shape)];
-    },
+    backward: ([dy], [x], _, a) => [averagePoolGradientRef(dy!, a, x!.shape)],
   },
   doc: {
     forward:

@@ -38,7 +38,7 @@ export interface PoolAttrs extends PlaneWindow {
 }
 
 /** The kernels' attributes of a 2-D window for an NCHW input of shape x (auto_pad resolved). */
-export function poolAttributesFor(a: PlaneWindow & { ceilMode: boolean }, x: Shape): PoolAttributes {
+function poolAttributesFor(a: PlaneWindow & { ceilMode: boolean }, x: Shape): PoolAttributes {
   return {
     kernelShape: a.kernelShape,
     strides: a.window.strides,
