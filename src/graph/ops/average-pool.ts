@@ -11,7 +11,7 @@ import { averagePoolBackward, averagePoolBackwardRef, averagePoolForward, averag
 import type { Shape } from '../../gpu/tensor.js';
 import { Rng } from '../../util/rng.js';
 import { apply1, defineOp } from '../op.js';
-import { describePool, hostView, poolAttrs, poolStages, readPoolAttrs, reshapedOwned, withShape, type PoolAttrs, type PoolStage } from './max-pool.js';
+import { backwardPasses, describePool, forwardPasses, hostView, poolAttrs, poolStages, readPoolAttrs, type PoolAttrs, type PoolStage } from './max-pool.js';
 
 export interface AveragePoolAttrs extends PoolAttrs {
   countIncludePad: boolean;
@@ -26,14 +26,7 @@ function passes(a: AveragePoolAttrs, x: Shape): { stages: (PoolStage & { attrs: 
 /** dx for dy of y = AveragePool(x), a linear map: its transpose, pass by pass (the backward; LRP's rules reuse it). */
 export function averagePoolGradient(dy: Tensor, a: AveragePoolAttrs, xShape: Shape, name = 'averagepool.dx'): Tensor {
   const { stages } = passes(a, xShape);
-  let g = dy;
-  for (let k = stages.length - 1; k >= 0; k--) {
-    const s = stages[k]!;
-    const dx = withShape(g, s.output, (v) => averagePoolBackward(v, s.input, s.attrs));
-    if (g !== dy) g.dispose();
-    g = dx;
-  }
-  return reshapedOwned(g, xShape, name);
+  return backwardPasses(dy, stages, xShape, name, (v, s, k) => averagePoolBackward(v, s.input, stages[k]!.attrs));
 }
 
 /** The same in float64. */
@@ -49,14 +42,8 @@ export const AveragePool = defineOp<AveragePoolAttrs>({
   onnx: { types: ['AveragePool'], arity: [1, 1], attrs: (r) => ({ ...readPoolAttrs(r), countIncludePad: r.int('count_include_pad', 0) === 1 }) },
   shape: ([x], a) => [passes(a, x!).output],
   forward: ([x], a, ctx) => {
-    const { stages, output } = passes(a, x!.shape);
-    let y = x!;
-    for (const [k, s] of stages.entries()) {
-      const next = withShape(y, s.input, (v) => averagePoolForward(v, s.attrs, k === stages.length - 1 ? ctx.name : `${ctx.name}.pass${k}`));
-      if (y !== x) y.dispose();
-      y = next;
-    }
-    return { outputs: [reshapedOwned(y, output)] };
+    const all = passes(a, x!.shape);
+    return { outputs: [forwardPasses(x!, all, ctx.name, (v, _, k, name) => averagePoolForward(v, all.stages[k]!.attrs, name))] };
   },
   backward: ({ dys: [dy], attrs: a, inputShapes: [xShape], name }) => [averagePoolGradient(dy!, a, xShape!, `grad(${name})`)],
   reference: {

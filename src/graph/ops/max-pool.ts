@@ -83,7 +83,7 @@ export function poolStages(op: PoolOp, a: PoolAttrs, x: Shape): { stages: PoolSt
 }
 
 /** f of t seen with `shape` (a view, released after; t itself when the shapes agree). */
-export function withShape<T>(t: Tensor, shape: Shape, f: (view: Tensor) => T): T {
+function withShape<T>(t: Tensor, shape: Shape, f: (view: Tensor) => T): T {
   if (t.shape.length === shape.length && t.shape.every((d, k) => d === shape[k])) return f(t);
   const view = t.reshape(shape);
   try {
@@ -94,11 +94,37 @@ export function withShape<T>(t: Tensor, shape: Shape, f: (view: Tensor) => T): T
 }
 
 /** t, which the caller owns, handed back seen with `shape` (t itself when the shapes agree). */
-export function reshapedOwned(t: Tensor, shape: Shape, name = t.name): Tensor {
+function reshapedOwned(t: Tensor, shape: Shape, name = t.name): Tensor {
   if (t.shape.length === shape.length && t.shape.every((d, k) => d === shape[k])) return t;
   const view = t.reshape(shape, name);
   t.dispose();
   return view;
+}
+
+/**
+ * x through the passes, `pass` running pass k on its input seen as `stages[k].input` (the last one named `name`);
+ * the result seen with the output's shape. Intermediates are released.
+ */
+export function forwardPasses(x: Tensor, { stages, output }: { stages: readonly PoolStage[]; output: Shape }, name: string, pass: (view: Tensor, s: PoolStage, k: number, name: string) => Tensor): Tensor {
+  let y = x;
+  for (const [k, s] of stages.entries()) {
+    const next = withShape(y, s.input, (v) => pass(v, s, k, k === stages.length - 1 ? name : `${name}.pass${k}`));
+    if (y !== x) y.dispose();
+    y = next;
+  }
+  return reshapedOwned(y, output);
+}
+
+/** dy back through the passes, last first, `pass` running pass k's backward on its gradient seen as `stages[k].output`. */
+export function backwardPasses(dy: Tensor, stages: readonly PoolStage[], xShape: Shape, name: string, pass: (view: Tensor, s: PoolStage, k: number) => Tensor): Tensor {
+  let g = dy;
+  for (let k = stages.length - 1; k >= 0; k--) {
+    const s = stages[k]!;
+    const dx = withShape(g, s.output, (v) => pass(v, s, k));
+    if (g !== dy) g.dispose();
+    g = dx;
+  }
+  return reshapedOwned(g, xShape, name);
 }
 
 /** A host tensor seen with another shape of the same size. */
@@ -177,29 +203,18 @@ export const MaxPool = defineOp<PoolAttrs>({
   },
   shape: ([x], a) => [poolStages('MaxPool', a, x!).output],
   forward: ([x], a, ctx) => {
-    const { stages, output } = poolStages('MaxPool', a, x!.shape);
     const saved: Record<string, Tensor> = {};
-    let y = x!;
-    for (const [k, s] of stages.entries()) {
-      const pass = withShape(y, s.input, (v) => maxPoolForward(v, s.attrs, k === stages.length - 1 ? ctx.name : `${ctx.name}.pass${k}`, ctx.recording));
-      if (y !== x) y.dispose();
-      if (pass.argmax) saved[`argmax${k}`] = pass.argmax;
-      y = pass.y;
-    }
-    return { outputs: [reshapedOwned(y, output)], saved };
+    const y = forwardPasses(x!, poolStages('MaxPool', a, x!.shape), ctx.name, (v, s, k, name) => {
+      const { y, argmax } = maxPoolForward(v, s.attrs, name, ctx.recording);
+      if (argmax) saved[`argmax${k}`] = argmax;
+      return y;
+    });
+    return { outputs: [y], saved };
   },
-  backward: ({ dys: [dy], saved, attrs: a, inputShapes: [xShape], name }) => {
-    const { stages } = poolStages('MaxPool', a, xShape!);
-    // The passes backwards, each scattering through its own argmax.
-    let g = dy!;
-    for (let k = stages.length - 1; k >= 0; k--) {
-      const s = stages[k]!;
-      const dx = withShape(g, s.output, (v) => maxPoolBackwardFromArgmax(v, saved[`argmax${k}`]!, s.input, s.attrs));
-      if (g !== dy) g.dispose();
-      g = dx;
-    }
-    return [reshapedOwned(g, xShape!, `grad(${name})`)];
-  },
+  // The passes backwards, each scattering through its own argmax.
+  backward: ({ dys: [dy], saved, attrs: a, inputShapes: [xShape], name }) => [
+    backwardPasses(dy!, poolStages('MaxPool', a, xShape!).stages, xShape!, `grad(${name})`, (v, s, k) => maxPoolBackwardFromArgmax(v, saved[`argmax${k}`]!, s.input, s.attrs)),
+  ],
   reference: {
     forward: ([x], a) => {
       const { stages, output } = poolStages('MaxPool', a, x!.shape);
