@@ -167,6 +167,51 @@ describe('the modified rules on cases worked out by hand', () => {
   });
 });
 
+describe('LRP-ε through AveragePool over 1, 2 and 3 spatial axes (the rule uses the pool’s own transpose)', () => {
+  // x [1,3,8,8] seen as [1,3,64], [1,3,8,8] or [1,3,4,4,4], average-pooled, flattened, and a Gemm to 5 scores.
+  const pooled = (view: number[], pool: Record<string, number | number[]>, features: number): Uint8Array =>
+    buildModel({
+      irVersion: 8,
+      opset: 13,
+      inputs: [{ name: 'x', dims: [1, 3, 8, 8] }],
+      outputs: [{ name: 'scores', dims: [1, 5] }],
+      initializers: [
+        { name: 'view', dims: [view.length], type: 'int64', data: view },
+        { name: 'flat', dims: [2], type: 'int64', data: [1, features] },
+        { name: 'w', dims: [5, features], data: Float32Array.from(rand([5, features], 31).data) },
+        { name: 'b', dims: [5], data: Float32Array.from(rand([5], 32).data) },
+      ],
+      nodes: [
+        { name: 'seen', opType: 'Reshape', inputs: ['x', 'view'], outputs: ['v'] },
+        { name: 'pool', opType: 'AveragePool', inputs: ['v'], outputs: ['p'], attrs: pool },
+        { name: 'flatten', opType: 'Reshape', inputs: ['p', 'flat'], outputs: ['f'] },
+        { name: 'fc', opType: 'Gemm', inputs: ['f', 'w', 'b'], outputs: ['scores'], attrs: { transB: 1 } },
+      ],
+    });
+  const cases = [
+    { name: '1-D k4 s4 pads 1,1 count_include_pad', bytes: () => pooled([1, 3, 64], { kernel_shape: [4], strides: [4], pads: [1, 1], count_include_pad: 1 }, 3 * 16) },
+    { name: '2-D k3×3 s2 pads 1', bytes: () => pooled([1, 3, 8, 8], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, 3 * 16) },
+    { name: '3-D k2×3×2 s2 ceil', bytes: () => pooled([1, 3, 4, 4, 4], { kernel_shape: [2, 3, 2], strides: [2, 2, 2], ceil_mode: 1 }, 3 * 8) },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: GPU = float64 reference`, async () => {
+      const model = Model.load(gpu(), c.bytes());
+      const xh = rand([1, 3, 8, 8], 33);
+      const x = toGpu(gpu(), xh);
+      try {
+        const r = await attribute(model, x, 'lrp-epsilon', [2], { epsilon: 0.1 });
+        const ref = ruleAttributionRef(model, xh, 'lrp-epsilon', [2], { epsilon: 0.1 });
+        expect(ref.data.some((v) => v !== 0)).toBe(true);
+        const err = expectClose(r.attributions!, ref.data, BACKWARD_BOUND, `LRP-ε through AveragePool ${c.name}`);
+        measured.push(`LRP-ε through AveragePool ${c.name}: ${err.toExponential(2)}`);
+      } finally {
+        x.dispose();
+        model.dispose();
+      }
+    });
+  }
+});
+
 describe('every method on SqueezeNet 1.1 and a real photo: GPU = float64 reference (≤ 1e-4)', () => {
   let model: Model;
   let x: Tensor;

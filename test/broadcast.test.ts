@@ -106,6 +106,46 @@ describe('ONNX models', () => {
     expect(gpu().memory().inUseBuffers).toBe(before);
   });
 
+  it('Pow with an int64 exponent (ONNX T1, opset 12): read as the float32 number, = the float exponent; beyond 2^24 refused; Mul still refuses int64', async () => {
+    const model = (exponent: ReturnType<typeof ints>, opType = 'Pow') =>
+      smallModel({
+        classes: 4,
+        initializers: [weights('w', [4, 3, 3, 3], 1), weights('b', [4], 2), exponent, ints('shape', [1, 4])],
+        nodes: [
+          { name: 'conv', opType: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['z'], attrs: { pads: [1, 1, 1, 1] } },
+          { name: 'cube', opType, inputs: ['z', 'e'], outputs: ['c'] },
+          { name: 'gap', opType: 'GlobalAveragePool', inputs: ['c'], outputs: ['p'] },
+          { name: 'flat', opType: 'Reshape', inputs: ['p', 'shape'], outputs: ['scores'] },
+        ],
+      });
+    const r = await expectGpuMatchesCpuPath(gpu(), model(ints('e', [3])), { classes: [1, 3] });
+    console.log(`Pow with an int64 exponent: GPU vs CPU path forward ${r.forward.toExponential(2)}, gradient ${r.backward.toExponential(2)}`);
+    const asInt = Model.load(gpu(), model(ints('e', [3])));
+    const asFloat = Model.load(gpu(), model(constant('e', [1], [3])));
+    try {
+      // The int64 constant stays int64 (other nodes may read it as shape arithmetic); the Pow reads a float32 copy.
+      expect(asInt.graph.constants.get('e')!.type).toBe('int64');
+      expect(asInt.graph.nodes.find((n) => n.name === 'cube')!.inputs[1]).toBe('e (as float32)');
+      const x = rand([2, 3, 8, 8], 7);
+      const a = asInt.referenceClassScoreGradient(x, [0, 2]);
+      const b = asFloat.referenceClassScoreGradient(x, [0, 2]);
+      expect(Array.from(a.scores.data)).toEqual(Array.from(b.scores.data));
+      expect(Array.from(a.grad.data)).toEqual(Array.from(b.grad.data));
+    } finally {
+      asInt.dispose();
+      asFloat.dispose();
+    }
+    expectPixelpropError(
+      () => Model.load(gpu(), model(ints('e', [2 ** 24 + 1]))),
+      /^node 'cube' \(Pow\): input 'e' holds the int64 value 16777217, which the float32 Pow operand cannot hold exactly \(\|v\| ≤ 2\^24\)$/,
+    );
+    // Only the ops that say so (int64AsFloat) read an int64 constant as a number: Mul's T has no integer beside float.
+    expectPixelpropError(
+      () => Model.load(gpu(), model(ints('e', [3]), 'Mul')),
+      /^node 'cube' \(Mul\): input 'e' is int64 \(shape arithmetic\), but the node runs on the GPU in float32 \(its input 'z' is computed\)$/,
+    );
+  });
+
   it('a squeeze-and-excitation block with a residual (EfficientNet, MobileNetV3): GPU = CPU path', async () => {
     const bytes = smallModel({
       classes: 8,

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   averagePoolBackward,
@@ -26,7 +27,9 @@ import { Tape } from '../src/graph/tape.js';
 import { averagePool } from '../src/graph/ops/average-pool.js';
 import { globalAveragePool } from '../src/graph/ops/global-average-pool.js';
 import { maxPool, poolAttrs, separatedValues } from '../src/graph/ops/max-pool.js';
+import { Rng } from '../src/util/rng.js';
 import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, fromGpu, rand, toGpu, useGpu, expectPixelpropError } from './helpers.js';
+import { pythonWith } from './python.js';
 
 const gpu = useGpu();
 
@@ -336,5 +339,80 @@ describe('the ops on the tape (their gradient checks run in test/ops.test.ts)', 
     dx!.dispose();
     y.dispose();
     x.dispose();
+  });
+});
+
+/**
+ * 1-D and 3-D pools run on the 2-D kernels (a 1-D pool as H = 1; a 3-D one as (H, W), then D — see PoolAttrs.spatial
+ * in src/graph/ops/max-pool.ts), and their float64 references are the same passes: the truth here is PyTorch's own
+ * max_pool1d/3d and avg_pool1d/3d in float64, forward and input gradient. (Torch's pads are symmetric, so these are.)
+ */
+const TORCH = pythonWith('torch', 'the 1-D and 3-D pools against PyTorch');
+
+const TORCH_POOL = `
+import json, sys, torch
+import torch.nn.functional as F
+out = []
+for c in json.load(sys.stdin):
+    x = torch.tensor(c['x'], dtype=torch.float64).reshape(c['shape']).requires_grad_()
+    n = len(c['kernel'])
+    if c['op'] == 'MaxPool':
+        f = [F.max_pool1d, F.max_pool2d, F.max_pool3d][n - 1]
+        y = f(x, c['kernel'], c['strides'], c['pads'], dilation=c['dilations'], ceil_mode=c['ceil'])
+    else:
+        f = [F.avg_pool1d, F.avg_pool2d, F.avg_pool3d][n - 1]
+        y = f(x, c['kernel'], c['strides'], c['pads'], ceil_mode=c['ceil'], count_include_pad=c['countIncludePad'])
+    r = torch.tensor(c['r'], dtype=torch.float64).reshape(y.shape)
+    (y * r).sum().backward()
+    out.append({'shape': list(y.shape), 'y': y.flatten().tolist(), 'dx': x.grad.flatten().tolist()})
+print(json.dumps(out))
+`;
+
+describe.skipIf(!TORCH)('1-D and 3-D pools against PyTorch (float64): forward and input gradient', () => {
+  const cases = [
+    { op: 'MaxPool', shape: [2, 4, 11], kernel: [3], strides: [2], pads: [1], dilations: [1], ceil: true, countIncludePad: false },
+    { op: 'MaxPool', shape: [2, 3, 6, 7, 5], kernel: [3, 2, 3], strides: [2, 2, 1], pads: [1, 0, 1], dilations: [1, 2, 1], ceil: true, countIncludePad: false },
+    { op: 'AveragePool', shape: [2, 4, 11], kernel: [4], strides: [3], pads: [2], dilations: [1], ceil: true, countIncludePad: false },
+    { op: 'AveragePool', shape: [1, 2, 5, 6, 7], kernel: [3, 3, 2], strides: [2, 1, 2], pads: [1, 1, 0], dilations: [1, 1, 1], ceil: true, countIncludePad: true },
+    { op: 'AveragePool', shape: [1, 2, 5, 6, 7], kernel: [3, 3, 2], strides: [2, 1, 2], pads: [1, 1, 0], dilations: [1, 1, 1], ceil: true, countIncludePad: false },
+  ] as const;
+
+  it(cases.map((c) => `${c.op} ${c.kernel.length}-D [${c.shape}] k${c.kernel.join('×')}`).join('; '), async () => {
+    const runs: { x: HostTensor; r: Float64Array; y: number[]; yShape: number[]; dx: number[] }[] = [];
+    for (const [n, c] of cases.entries()) {
+      const attrs = poolAttrs({ kernelShape: c.kernel, strides: [...c.strides], pads: [...c.pads, ...c.pads], dilations: [...c.dilations], ceilMode: c.ceil });
+      // MaxPool on well-separated values: no ties, so the gradient has one answer.
+      const x = c.op === 'MaxPool' ? separatedValues([...c.shape], 90 + n) : rand([...c.shape], 90 + n);
+      const xg = toGpu(gpu(), x, 'x');
+      xg.requiresGrad = true;
+      const tape = new Tape();
+      const y = tape.record(() => (c.op === 'MaxPool' ? maxPool(xg, attrs) : averagePool(xg, { ...attrs, countIncludePad: c.countIncludePad })));
+      const r = Float64Array.from(Float32Array.from(new Rng(95 + n).uniforms(y.size)));
+      const [dx] = tape.backward(y, [xg], { seed: toGpu(gpu(), host(y.shape, r), 'seed') });
+      runs.push({ x, r, y: [...(await y.read())], yShape: [...y.shape], dx: [...(await dx!.read())] });
+      for (const t of [dx!, y, xg]) t.dispose();
+    }
+    const input = JSON.stringify(cases.map((c, n) => ({ ...c, x: [...runs[n]!.x.data], r: [...runs[n]!.r] })));
+    const py = spawnSync(TORCH!, ['-c', TORCH_POOL], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
+    expect(py.status, py.stderr).toBe(0);
+    const torch = JSON.parse(py.stdout) as { shape: number[]; y: number[]; dx: number[] }[];
+    for (const [n, c] of cases.entries()) {
+      const what = `${c.op} ${c.kernel.length}-D [${c.shape}]${c.op === 'AveragePool' ? ` count_include_pad ${c.countIncludePad}` : ''}`;
+      expect(runs[n]!.yShape, `${what}: output shape`).toEqual(torch[n]!.shape);
+      const fwd = expectClose(runs[n]!.y, torch[n]!.y, FORWARD_BOUND, `${what}: forward vs PyTorch`);
+      const bwd = expectClose(runs[n]!.dx, torch[n]!.dx, BACKWARD_BOUND, `${what}: input gradient vs PyTorch`);
+      expect(torch[n]!.dx.some((v) => v !== 0)).toBe(true);
+      measured.push(`  ${what} → [${torch[n]!.shape}] vs PyTorch: forward ${fwd.toExponential(1)}, gradient ${bwd.toExponential(1)}`);
+    }
+  });
+
+  it('a 3-D window on a 4-D input, and a 4-D window, are one-line errors', () => {
+    const x = toGpu(gpu(), rand([1, 2, 4, 4], 99), 'x');
+    try {
+      expectPixelpropError(() => maxPool(x, poolAttrs({ kernelShape: [2, 2, 2] })), /^MaxPool: a 3-D window pools 5-D inputs \[N, C, D, H, W\], not \[1,2,4,4\]$/);
+      expectPixelpropError(() => poolAttrs({ kernelShape: [2, 2, 2, 2] }), /^kernel_shape \[2,2,2,2\] has 4 axes: pools over 1, 2 or 3 spatial axes are supported$/);
+    } finally {
+      x.dispose();
+    }
   });
 });

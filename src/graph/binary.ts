@@ -44,6 +44,8 @@ export interface BinarySpec {
   ranges?: { a?: OperandRange; b?: OperandRange };
   /** checks of this op beyond the shared broadcast patterns */
   extraChecks?: readonly OpCheckCase<BinaryAttrs>[];
+  /** operands that may be int64 constants standing for numbers (OpDefinition.int64AsFloat) */
+  int64AsFloat?: readonly number[];
 }
 
 export interface BinaryOp extends OpDefinition<BinaryAttrs> {
@@ -110,6 +112,7 @@ export function defineBinary(spec: BinarySpec): BinaryOp {
         needs[1] ? binaryGradient(code, 1, dy!, operands, `grad(${name}.b)`) : null,
       ];
     },
+    ...(spec.int64AsFloat && { int64AsFloat: spec.int64AsFloat }),
     // dy · ∂f/∂operand is zero where dy is; the channel list carries over to an operand that has the result's axis 1.
     keepsChannels: (_, inputs, [y]) => y!.length >= 2 && inputs.every((s) => s.length === y!.length && s[1] === y![1]),
     reference: {

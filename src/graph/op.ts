@@ -164,6 +164,12 @@ export interface OpDefinition<A> {
    * by any other input.
    */
   readonly windowedInputs?: readonly number[];
+  /**
+   * Inputs that may be int64 constants standing for numbers, not shapes: Pow's exponent (ONNX types it T1, any numeric
+   * type beside a float base, and the result has the base's type). When the node runs on the GPU such a constant is
+   * read as float32 — exact up to 2^24 in magnitude, and refused beyond (src/graph/passes/fold-constants.ts).
+   */
+  readonly int64AsFloat?: readonly number[];
   /** whether the backward keeps zero channels of dy zero in the input's gradient (see BackwardContext.dyChannels) */
   keepsChannels?: boolean | ((attrs: A, inputShapes: readonly Shape[], outputShapes: readonly Shape[]) => boolean);
   /** gradient checks; every registered op has at least one (but a `foldOnly` op, which has `foldChecks`) */

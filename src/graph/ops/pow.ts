@@ -9,6 +9,9 @@
  *   ∂y/∂a = b · a^(b−1), taken as 0 where b = 0 (y = 1 does not depend on a; PyTorch does the same, avoiding 0·∞ at a = 0);
  *   ∂y/∂b = a^b · ln a, taken as 0 where a = 0 and b ≥ 0 (PyTorch's convention; for a < 0 it is NaN: ln a is not real).
  * Each is multiplied by dy and summed over the axes its operand was broadcast along.
+ *
+ * ONNX lets the exponent be an integer type beside a float base (opset 12; the result has the base's type): an int64
+ * exponent constant is read as the float32 number it is (int64AsFloat), exact up to 2^24.
  */
 import { binaryBackwardDoc, defineBinary, operand, type BinaryAttrs } from '../binary.js';
 import type { OpCheckCase } from '../op.js';
@@ -31,6 +34,7 @@ export const Pow = defineBinary({
   da: (a, b) => (b === 0 ? 0 : b * Math.pow(a, b - 1)),
   db: (a, b) => (a === 0 && b >= 0 ? 0 : Math.pow(a, b) * Math.log(a)),
   reads: { a: ['a', 'b'], b: ['a', 'b'] },
+  int64AsFloat: [1],
   doc: {
     forward: 'y = a^b, element by element over the broadcast shape (a^0 = 1; a negative base needs an integral exponent).',
     backward: binaryBackwardDoc('∂y/∂a = b·a^(b−1) (0 where b = 0) and ∂y/∂b = a^b·ln a (0 where a = 0 and b ≥ 0)'),

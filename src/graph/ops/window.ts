@@ -1,7 +1,8 @@
 /**
  * The sliding-window attributes that Conv and the pools share (ONNX names them the same): strides, dilations, and the
  * padding, given either as explicit pads or as auto_pad, which depends on the input's size and so is resolved per
- * shape. Only 2-D windows over NCHW tensors.
+ * shape. Conv takes 2-D windows over NCHW tensors only; the pools read 1-D and 3-D ones too (readSpatialWindow) and
+ * run them on the 2-D kernels (src/graph/ops/max-pool.ts, poolStages).
  */
 import { fmtShape } from '../../gpu/errors.js';
 import type { AttrReader } from '../op.js';
@@ -16,23 +17,52 @@ export interface WindowAttrs {
   autoPad: AutoPad;
 }
 
-function list(r: AttrReader, name: string, length: number, fallback: number[]): number[] {
+function list(r: AttrReader, name: string, length: number, fallback: number[], why: string): number[] {
   const v = r.ints(name);
   if (v === undefined) return fallback;
-  if (v.length !== length) r.fail(`${name} ${fmtShape(v)} must have ${length} values (only 2-D windows are supported)`);
+  if (v.length !== length) r.fail(`${name} ${fmtShape(v)} must have ${length} values (${why})`);
   return v;
 }
 
-export function readWindow(r: AttrReader): WindowAttrs {
+function readAutoPad(r: AttrReader): AutoPad {
   const autoPad = r.string('auto_pad', 'NOTSET');
   if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) {
     r.fail(`auto_pad '${autoPad}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER`);
   }
+  return autoPad as AutoPad;
+}
+
+export function readWindow(r: AttrReader): WindowAttrs {
+  const why = 'only 2-D windows are supported';
   return {
-    strides: list(r, 'strides', 2, [1, 1]) as [number, number],
-    dilations: list(r, 'dilations', 2, [1, 1]) as [number, number],
-    pads: list(r, 'pads', 4, [0, 0, 0, 0]) as [number, number, number, number],
-    autoPad: autoPad as AutoPad,
+    strides: list(r, 'strides', 2, [1, 1], why) as [number, number],
+    dilations: list(r, 'dilations', 2, [1, 1], why) as [number, number],
+    pads: list(r, 'pads', 4, [0, 0, 0, 0], why) as [number, number, number, number],
+    autoPad: readAutoPad(r),
+  };
+}
+
+/** A window over `spatial` axes as ONNX lists it: one stride and dilation per axis, pads [begins…, ends…]. */
+export interface SpatialWindow {
+  kernelShape: number[];
+  strides: number[];
+  dilations: number[];
+  pads: number[];
+  autoPad: AutoPad;
+}
+
+/** kernel_shape (required) and the window attributes of a pool over as many spatial axes as kernel_shape has. */
+export function readSpatialWindow(r: AttrReader): SpatialWindow {
+  const kernelShape = r.ints('kernel_shape');
+  if (!kernelShape) r.fail('kernel_shape is required');
+  const n = kernelShape!.length;
+  const why = `one per axis of kernel_shape ${fmtShape(kernelShape!)}`;
+  return {
+    kernelShape: kernelShape!,
+    strides: list(r, 'strides', n, new Array<number>(n).fill(1), why),
+    dilations: list(r, 'dilations', n, new Array<number>(n).fill(1), why),
+    pads: list(r, 'pads', 2 * n, new Array<number>(2 * n).fill(0), `two per axis of kernel_shape ${fmtShape(kernelShape!)}`),
+    autoPad: readAutoPad(r),
   };
 }
 

@@ -17,7 +17,9 @@
  * Constants keep their ONNX dims here ([] for a scalar; the GPU and the float64 references hold a scalar as [1]), so
  * that a folded value's dims are its op's shape rule applied to its inputs' dims: Gather of a scalar index drops an
  * axis, Unsqueeze adds one back. Ops that exist only for shape arithmetic (`foldOnly`) are refused, naming the node,
- * when they cannot be computed here; and no int64 value may reach a node that runs on the GPU (it computes in float32).
+ * when they cannot be computed here; and no int64 value may reach a node that runs on the GPU (it computes in float32)
+ * — but where the op says an int64 constant stands for a number (`int64AsFloat`: Pow's integer exponent), which the
+ * node then reads as a float32 copy.
  */
 import { PixelpropError, check, fmtShape } from '../../gpu/errors.js';
 import { sizeOf, type Shape } from '../../gpu/tensor.js';
@@ -97,13 +99,35 @@ export function foldConstants(g: Graph, options: FoldOptions = {}): Graph {
       node.outputs.forEach((name, k) => constants.set(name, folded[k]!));
       continue;
     }
-    inNode(node, () => refuseOnGpu(node, inputs));
-    nodes.push({ ...node, attrs });
+    const onGpu = inNode(node, () => withFloatOperands(node, inputs, constants));
+    inNode(node, () => refuseOnGpu(onGpu, inputs));
+    nodes.push({ ...onGpu, attrs });
     const ins = inputs.map((i) => (i.constant ? (i.dims!.length ? i.dims : [1]) : i.dims));
     const outs = ins.every((s) => s !== undefined) ? inNode(node, () => node.op.shape(ins as Shape[], attrs)) : [];
     node.outputs.forEach((name, k) => shapes.set(name, outs[k]));
   }
   return { ...g, nodes, constants };
+}
+
+/**
+ * The node reading float32 copies of its int64 constants that stand for numbers (OpDefinition.int64AsFloat), under
+ * names of their own: the int64 constant itself may be shape arithmetic for other nodes. `inputs` is updated in place.
+ */
+function withFloatOperands(node: Node, inputs: FoldInput[], constants: Map<string, Constant>): Node {
+  let names = node.inputs;
+  for (const k of node.op.int64AsFloat ?? []) {
+    const c = inputs[k]?.constant;
+    if (c?.type !== 'int64') continue;
+    const tooLarge = c.data.find((v) => Math.abs(v) > 2 ** 24);
+    if (tooLarge !== undefined) {
+      throw new PixelpropError(`input '${node.inputs[k]}' holds the int64 value ${tooLarge}, which the float32 ${node.op.name} operand cannot hold exactly (|v| ≤ 2^24)`);
+    }
+    const name = `${node.inputs[k]} (as float32)`;
+    if (!constants.has(name)) constants.set(name, { dims: c.dims, type: 'float32', data: Float32Array.from(c.data) });
+    inputs[k] = { ...inputs[k], constant: constants.get(name)! };
+    names = names.map((n, j) => (j === k ? name : n));
+  }
+  return names === node.inputs ? node : { ...node, inputs: names };
 }
 
 /** A node that stays for the GPU: refused if it is shape arithmetic, or if it would read an int64 value. */

@@ -35,7 +35,7 @@ import { concatBackward } from '../../kernels/concat.js';
 import { conv2dBackwardInput, conv2dBackwardInputRef, conv2dForward, conv2dRef } from '../../kernels/conv2d.js';
 import { gemm as gemmKernel, gemmBackward, gemmBackwardRef, gemmRef } from '../../kernels/gemm.js';
 import { host, type HostTensor } from '../../kernels/host.js';
-import { averagePoolBackward, averagePoolBackwardRef, globalAveragePoolBackward, globalAveragePoolBackwardRef } from '../../kernels/pool.js';
+import { globalAveragePoolBackward, globalAveragePoolBackwardRef } from '../../kernels/pool.js';
 import { argmaxIndices } from '../../kernels/reduce.js';
 import { add } from '../../kernels/elementwise.js';
 import { stabilizedRatio, stabilizedRatioRef } from '../../kernels/attribution.js';
@@ -44,8 +44,7 @@ import { concatBackwardRef } from '../../kernels/concat.js';
 import type { ConvAttrs } from '../../graph/ops/conv.js';
 import { conv2dAttrsFor } from '../../graph/ops/conv.js';
 import type { ConvConcatAttrs } from '../../graph/ops/conv-concat.js';
-import type { AveragePoolAttrs } from '../../graph/ops/average-pool.js';
-import { poolAttributesFor } from '../../graph/ops/max-pool.js';
+import { averagePoolGradient, averagePoolGradientRef, type AveragePoolAttrs } from '../../graph/ops/average-pool.js';
 import type { GemmAttrs } from '../../kernels/gemm.js';
 import { Relu } from '../../graph/ops/relu.js';
 import { oneHotSeed } from '../gradient.js';
@@ -243,7 +242,7 @@ function lrpRules(variant: 'epsilon' | 'zplus', eps: number, image: Tensor): Map
     const c =
       node.op.name === 'GlobalAveragePool'
         ? globalAveragePoolBackward(s, x.shape)
-        : averagePoolBackward(s, x.shape, { ...poolAttributesFor(ctx.attrs as unknown as AveragePoolAttrs, x.shape), countIncludePad: (ctx.attrs as unknown as AveragePoolAttrs).countIncludePad });
+        : averagePoolGradient(s, ctx.attrs as unknown as AveragePoolAttrs, x.shape);
     s.dispose();
     return [timesInput(x, c, `R(${node.name})`)];
   };
@@ -326,7 +325,7 @@ export function lrpReferenceRules(variant: 'epsilon' | 'zplus', eps: number, ima
     const c =
       node.op === 'GlobalAveragePool'
         ? globalAveragePoolBackwardRef(s, x!.shape)
-        : averagePoolBackwardRef(s, x!.shape, { ...poolAttributesFor(attrs, x!.shape), countIncludePad: attrs.countIncludePad });
+        : averagePoolGradientRef(s, attrs, x!.shape);
     return [timesRef(x!, c)];
   };
   ops.set('AveragePool', average);
