@@ -1,7 +1,7 @@
 /**
  * The submissions the exercise tests make, per exercise (src/teaching/exercises.ts): the reference solution, a classic
- * mistake, and one that does not compile. The last two are the solution with one edit, so that they follow it, and so
- * that the line a compile error must name is the edited line.
+ * mistake, and one that does not compile. The last two are the solution (or the stub) with one edit, so that they
+ * follow it, and so that the line a compile error must name is the edited line.
  */
 import { exercise, type ExerciseId } from '../src/teaching/exercises.js';
 
@@ -34,7 +34,8 @@ export interface Broken {
 const solution = (id: ExerciseId): string => exercise(id).solution;
 
 export const MISTAKES: Record<ExerciseId, Mistake> = {
-  relu: { what: 'ReLU without its mask', source: edit(solution('relu'), 'dx[i] = select(0.0, dy[i], y[i] > 0.0);', 'dx[i] = dy[i];') },
+  // from the stub, as a student would write it (the page's screenshot shows this one)
+  relu: { what: 'ReLU without its mask', source: edit(exercise('relu').stub, 'dx[i] = 0.0; // your chain rule here', 'dx[i] = dy[i];') },
   maxpool: {
     what: 'max pooling routing dy to every element of the window',
     source: edit(

@@ -113,7 +113,7 @@ function select(id: ExerciseId): void {
   const ex = exercise(id);
   state.exercise = id;
   for (const other of EXERCISE_IDS) byId(`ex-tab-${other}`).setAttribute('aria-selected', String(other === id));
-  byId('ex-title').textContent = `${ex.title} (${ex.opName})`;
+  byId('ex-title').textContent = `${ex.title}: the backward of the engine’s ${ex.opName} op`;
   byId('ex-forward').textContent = ex.forwardWgsl;
   byId('ex-hint-text').textContent = ex.hint;
   byId('ex-hint-text').hidden = true;
@@ -128,6 +128,8 @@ byId('ex-hint').addEventListener('click', () => (byId('ex-hint-text').hidden = !
 byId('ex-solution').addEventListener('click', () => (byId('ex-solution-box').hidden = !byId('ex-solution-box').hidden));
 byId('ex-use-solution').addEventListener('click', () => setSource(exercise(state.exercise).solution));
 byId('ex-reset').addEventListener('click', () => setSource(exercise(state.exercise).stub));
+
+const maxOf = (values: Float32Array): number => values.reduce((m, v) => Math.max(m, v), 0);
 
 // ---- checking ---------------------------------------------------------------------------------------------------------
 const checkButton = byId<HTMLButtonElement>('ex-check');
@@ -161,13 +163,15 @@ async function check(): Promise<void> {
     }
     setStatus('Running SqueezeNet backward twice: the engine’s, and with your kernel…');
     const s = await call('saliency', { exercise: id, source: text });
-    const range: [number, number] = [0, Math.max(...s.engineMap, 1e-30)]; // one scale for both, the engine's
-    paint(byId('ex-map-engine'), colorize(s.engineMap, s.width, s.height, { cmap: 'hot', range }));
-    paint(byId('ex-map-student'), colorize(s.studentMap, s.width, s.height, { cmap: 'hot', range }));
+    // each map on its own scale (divided by its maximum), so that a wrong kernel's pattern shows even when its
+    // magnitude is far off; the caption gives the ratio of the maxima
+    paint(byId('ex-map-engine'), colorize(s.engineMap, s.width, s.height, { cmap: 'hot' }));
+    paint(byId('ex-map-student'), colorize(s.studentMap, s.width, s.height, { cmap: 'hot' }));
+    const ratio = maxOf(s.studentMap) / maxOf(s.engineMap);
     const kept = s.kept.length ? `; ${s.kept.length} left to the engine (${[...new Set(s.kept.map((k) => k.why))].join(', ')})` : '';
     byId('ex-map-meta').textContent =
       `Class ${s.classIndex}. Your kernel ran as the backward of ${s.substituted} ${exercise(id).opName} node${s.substituted === 1 ? '' : 's'}${kept}. ` +
-      `Maps differ by ${s.mapError.toExponential(2)} (max|Δ|/max|engine|).`;
+      `Maps differ by ${s.mapError.toExponential(2)} (max|Δ|/max|engine|); the largest value of yours is ${ratio.toPrecision(3)}× the engine’s.`;
     state.saliency = { exercise: id, mapError: s.mapError, substituted: s.substituted, classIndex: s.classIndex };
     state.runs++;
     setStatus('Ready.');
@@ -182,7 +186,9 @@ checkButton.addEventListener('click', () => void check());
 
 // ---- start ------------------------------------------------------------------------------------------------------------
 select('relu');
-call('init', { modelUrl: 'weights/squeezenet1.1.onnx', imageUrl: 'samples/chelsea.png' })
+// absolute: the worker would resolve a relative URL against its own script's folder
+const fromPage = (path: string): string => new URL(path, location.href).href;
+call('init', { modelUrl: fromPage('weights/squeezenet1.1.onnx'), imageUrl: fromPage('samples/chelsea.png') })
   .then((r) => {
     byId('ex-image').textContent = r.image;
     setStatus(`Ready (${r.adapter}).`);
