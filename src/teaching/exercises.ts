@@ -21,7 +21,7 @@
  * one invocation per element of dx in workgroups of 64. The pipelines get an explicit layout, so that a submission
  * that ignores a binding (ReLU without its mask never reads y) still runs — and is caught by the numbers.
  */
-import type { Gpu, Param } from '../gpu/device.js';
+import type { Binding, Gpu, Param } from '../gpu/device.js';
 import { PixelpropError } from '../gpu/errors.js';
 import { Kernel, type BindingSpec, type Scalar } from '../gpu/kernel.js';
 import { registerShaders } from '../gpu/shaders.js';
@@ -350,10 +350,10 @@ async function compileUncached(
       if (groups > gpu.limits.maxComputeWorkgroupsPerDimension) {
         throw new PixelpropError(`${entry}: ${threads} elements are more than one row of workgroups of ${WORKGROUP} covers on this device`);
       }
-      const slotted: GPUBuffer[] | { buffer: GPUBuffer; size: number }[] = [];
+      const slotted: (Binding | undefined)[] = [];
       const values: Param[] = params.map((p) => ({ t: 'u32', v: sizes[p]! }));
-      (slotted as unknown[])[slots.get('p')!] = gpu.uniform(values);
-      for (const b of Object.keys(bindings)) (slotted as unknown[])[slots.get(b)!] = bind[b]!.binding;
+      slotted[slots.get('p')!] = gpu.uniform(values);
+      for (const b of Object.keys(bindings)) slotted[slots.get(b)!] = bind[b]!.binding;
       gpu.dispatch(entry, pipeline, slotted, [Math.max(1, groups)]);
     },
   };
@@ -449,7 +449,7 @@ function compare(got: ArrayLike<number>, expected: HostTensor): { maxRelError: n
   return { maxRelError, largest: report(worstAt), first: first === null ? null : report(first) };
 }
 
-/** The gradient's error against finite differences, and its verdict, as one phrase. */
+/** The gradient's agreement with finite differences, as the message says it. */
 const fdPhrase = (fd: number): string => `finite differences agree to ${fmt(fd)}`;
 
 /**
