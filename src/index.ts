@@ -51,3 +51,17 @@ export {
 export { saliencyFigure, foolingFigure, classVisualizationFigure, differenceImage, type Captioned } from './techniques/figures.js';
 export * from './image/index.js';
 export * as kernels from './kernels/index.js';
+export {
+  checkSubmission,
+  compareSaliency,
+  exercise,
+  exercises,
+  EXERCISE_IDS,
+  EXERCISE_BOUND,
+  type Exercise,
+  type ExerciseId,
+  type CheckResult,
+  type CompileError,
+  type ElementReport,
+  type SaliencyComparison,
+} from './teaching/exercises.js';

@@ -88,7 +88,7 @@ export interface ActivationOp<P> extends OpDefinition<Activation> {
  * Inputs in [lo, hi) (default [−4, 4)) at least `gap` away from every kink, so that no centered difference of step
  * h < gap straddles one (where f' jumps, the finite difference would average the two sides).
  */
-function valuesAwayFrom(kinks: readonly number[], n: number, seed: number, range: readonly [number, number] = [-4, 4], gap = 0.05): number[] {
+export function valuesAwayFrom(kinks: readonly number[], n: number, seed: number, range: readonly [number, number] = [-4, 4], gap = 0.05): number[] {
   const rng = new Rng(seed);
   const [lo, hi] = range;
   return Array.from({ length: n }, () => {

@@ -16,7 +16,7 @@
 import { PixelpropError, check } from '../gpu/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
-import { Tape, type BackwardRule } from '../graph/tape.js';
+import { Tape, type BackwardRule, type TapeOptions } from '../graph/tape.js';
 import { host } from '../kernels/host.js';
 import type { BackwardRuleName } from '../kernels/activation.js';
 import { argmaxIndices } from '../kernels/reduce.js';
@@ -27,10 +27,10 @@ import { SCORES_OVERFLOW, checkFinite } from '../util/finite.js';
  * Runs `body` with x marked as a leaf that requires a gradient, on a fresh tape; afterwards x is as it was and the
  * tape's saved tensors are freed — also when `body` throws, or when the promise it returns rejects.
  */
-export function onTape<T>(x: Tensor, body: (tape: Tape) => T): T {
+export function onTape<T>(x: Tensor, body: (tape: Tape) => T, tapeOptions: TapeOptions = {}): T {
   const wasLeaf = x.requiresGrad;
   x.requiresGrad = true;
-  const tape = new Tape();
+  const tape = new Tape(tapeOptions);
   const done = (): void => {
     x.requiresGrad = wasLeaf;
     tape.dispose();
@@ -105,6 +105,8 @@ export interface GradientOptions {
   rules?: ReadonlyMap<string, BackwardRule>;
   /** a modified rule for every activation, alone or fused (guided backprop, deconvnet) */
   activationRule?: BackwardRuleName;
+  /** how the tape records (rules that read every node's input, as a student's max-pooling backward does, retain values) */
+  tape?: TapeOptions;
 }
 
 /** The forward of a gradient, recorded: the scores, the kept layers, the regularizer's value. */
@@ -169,7 +171,7 @@ function backwardFor(model: Model, x: Tensor, tape: Tape, r: Recorded, classes: 
 export function classScoreGradient(model: Model, x: Tensor, classes: readonly number[], options: GradientOptions = {}): ScoreGradient {
   check(classes.length === x.shape[0], () => `${classes.length} classes for a batch of ${x.shape[0]} images`);
   oneHotSeed(model, classes); // checks each class is in range, before any pass runs
-  return onTape(x, (tape) => backwardFor(model, x, tape, recordForward(model, x, tape, options), classes, options));
+  return onTape(x, (tape) => backwardFor(model, x, tape, recordForward(model, x, tape, options), classes, options), options.tape);
 }
 
 /**
@@ -188,7 +190,7 @@ export async function predictedClassGradient(model: Model, x: Tensor, options: G
       throw e;
     }
     return { ...backwardFor(model, x, tape, r, classes, options), classes };
-  });
+  }, options.tape);
 }
 
 /**
