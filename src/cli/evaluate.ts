@@ -228,20 +228,19 @@ async function run(argv: string[]): Promise<number> {
     }
     const width = Math.max(...methods.map((m) => m.length));
     const finals = summary.randomization.map((r) => ({ mode: r.mode, last: r.layers[r.layers.length - 1]!, scores: r.scores }));
-    const header = [
-      'method'.padEnd(width),
-      'deletion AUC ↓',
-      'insertion AUC ↑',
-      ...finals.map((f) => `${f.mode} to ${f.last}: ρ|map|    ρ   SSIM`),
-    ];
     console.log(`${files.length} image${files.length === 1 ? '' : 's'}, ${curveSteps} curve steps; means over the images`);
+    for (const f of finals) {
+      const what = f.mode === 'cascading' ? `every layer from the top down to ${f.last} randomized` : `${f.last} alone randomized`;
+      console.log(`${f.mode}: similarity to the trained model's map with ${what}`);
+    }
+    const column = (text: string, size: number): string => text.padStart(size);
+    const header = ['method'.padEnd(width), 'deletion AUC ↓', 'insertion AUC ↑', ...finals.flatMap((f) => [column(`${f.mode} ρ|map|`, 18), column('ρ', 6), column('SSIM', 6)])];
     console.log(header.join('  '));
     for (const m of summary.methods) {
-      const cells = [m.method.padEnd(width), m.deletionAuc.toFixed(4).padStart(14), m.insertionAuc.toFixed(4).padStart(15)];
+      const cells = [m.method.padEnd(width), column(m.deletionAuc.toFixed(4), 14), column(m.insertionAuc.toFixed(4), 15)];
       for (const f of finals) {
-        const s = f.scores.filter((x) => x.method === m.method && x.layer === f.last).at(-1)!;
-        const label = `${f.mode} to ${f.last}: `;
-        cells.push(`${' '.repeat(label.length)}${s.spearmanAbs.toFixed(3).padStart(6)} ${s.spearman.toFixed(3).padStart(6)} ${s.ssim.toFixed(3).padStart(6)}`);
+        const s = f.scores.find((x) => x.method === m.method && x.layer === f.last)!;
+        cells.push(column(s.spearmanAbs.toFixed(3), 18), column(s.spearman.toFixed(3), 6), column(s.ssim.toFixed(3), 6));
       }
       console.log(cells.join('  '));
     }
