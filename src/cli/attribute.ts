@@ -217,7 +217,8 @@ ${METHOD_USAGE}
   --out DIR       output folder, created if needed (default: the current folder); files there are replaced
   --npy           also write DIR/attribution-M.npy [N,H,W] per method (float32, np.load reads them)
   --json          print one object per image and method: {file, method, class, className, layer, output, npy, min,
-                  max}, and for integrated-gradients completeness: {attributionSum, scoreDelta, relError}
+                  max}, and for integrated-gradients and LRP completeness: {attributionSum, scoreDelta, relError}
+                  (Σ attributions against s(x) − s(baseline); LRP: Σ relevance against s(x))
   --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx)
 
   example: pixelprop attribute cat.jpg --method integrated-gradients --baseline blur --out maps --npy`;
@@ -245,9 +246,15 @@ function range(map: Float32Array): { min: number; max: number } {
   return { min, max };
 }
 
-/** "Σ attributions 12.34 against s(x) − s(x′) 12.40: relative error 0.48%" */
-export function completenessText(c: NonNullable<ImageMap['completeness']>): string {
-  return `completeness: Σ attributions ${c.attributionSum.toPrecision(5)} against s(x) − s(x′) ${c.scoreDelta.toPrecision(5)}: relative error ${(100 * c.relError).toFixed(2)}%`;
+/**
+ * "completeness: Σ attributions 12.34 against s(x) − s(x′) 12.40: relative error 0.48%". Integrated Gradients' sum
+ * approximates a score difference (from its baseline x′); LRP's relevance is conserved from the score itself, less
+ * what biases and ε absorb.
+ */
+export function completenessText(method: string, c: NonNullable<ImageMap['completeness']>): string {
+  const what = methodNamed(method).family === 'rule' ? 'Σ relevance' : 'Σ attributions';
+  const target = methodNamed(method).family === 'rule' ? 's(x)' : 's(x) − s(x′)';
+  return `completeness: ${what} ${c.attributionSum.toPrecision(5)} against ${target} ${c.scoreDelta.toPrecision(5)}: relative error ${(100 * c.relError).toFixed(2)}%`;
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -336,7 +343,7 @@ async function run(argv: string[]): Promise<number> {
       for (const s of summaries) {
         const at = s.layer !== null ? ` at ${s.layer}` : '';
         console.log(`${s.file}: ${s.method} of ${classLabel(session.labels, s.class)}${at}, map in [${s.min.toPrecision(3)}, ${s.max.toPrecision(3)}]`);
-        if (s.completeness) console.log(`  ${completenessText(s.completeness)}`);
+        if (s.completeness) console.log(`  ${completenessText(s.method, s.completeness)}`);
       }
       console.log(`wrote ${[...new Set(figures.values()), ...npy.values()].join(', ')}`);
     }

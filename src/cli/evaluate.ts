@@ -67,7 +67,7 @@ const USAGE = `pixelprop evaluate IMAGE... [--methods LIST] [--curve-steps N] [-
 ${METHOD_USAGE}
   --out DIR          output folder, created if needed (default: the current folder); files there are replaced
   --json             print {images, curveSteps, methods: [{method, deletionAuc, insertionAuc, images: [{file,
-                     deletionAuc, insertionAuc, completeness (integrated-gradients)}]}],
+                     deletionAuc, insertionAuc, completeness (integrated-gradients, LRP)}]}],
                      randomization: [{mode, layers, restored, scores, images}], outputs}
   --weights PATH     an ONNX model (default: weights/squeezenet1.1.onnx)
 
