@@ -100,11 +100,6 @@ export function checkLayerUse(settings: MethodSettings, methods: readonly string
   }
 }
 
-/** Checks --layer against the model (before any map is computed); the layer the CAMs will read. */
-export function camLayerOf(session: Session, settings: MethodSettings): string {
-  return resolveCamLayer(session.model, settings.layer);
-}
-
 /** The library's options for `method`: --steps counts Integrated Gradients' path points, --samples the other draws. */
 export function optionsFor(method: string, s: MethodSettings): AttributionOptions {
   const draws = method === 'integrated-gradients' ? s.steps : s.samples;
@@ -284,7 +279,8 @@ async function run(argv: string[]): Promise<number> {
   const session = await openSession(str(values, 'weights'));
   try {
     const classes = classesOf(session, classSpecs, files.length);
-    if (methods.some((m) => methodNamed(m).family === 'cam')) camLayerOf(session, settings);
+    // --layer checked against the model before any map is computed.
+    if (methods.some((m) => methodNamed(m).family === 'cam')) resolveCamLayer(session.model, settings.layer);
     const maps = new Map<string, ImageMap[]>(methods.map((m) => [m, []]));
     const pictures: RgbImage8[] = [];
     await forChunks(session, images, CHUNK, async (x, start, seen) => {

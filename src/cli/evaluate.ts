@@ -11,7 +11,7 @@ import { PixelpropError, className, type RgbImage } from '../index.js';
 import { encodePng, readImage } from '../image/node-io.js';
 import type { RgbImage8 } from '../image/image.js';
 import { fmtRange } from '../techniques/ranges.js';
-import { METHOD_NAMES, methodNamed } from '../techniques/attribution/index.js';
+import { METHOD_NAMES, methodNamed, resolveCamLayer } from '../techniques/attribution/index.js';
 import {
   CURVE_DEFAULTS,
   deletionInsertion,
@@ -27,7 +27,6 @@ import { flag, num, parse, str } from './args.js';
 import {
   METHOD_OPTIONS,
   METHOD_USAGE,
-  camLayerOf,
   checkLayerUse,
   forChunks,
   mapsOf,
@@ -122,7 +121,8 @@ async function run(argv: string[]): Promise<number> {
   const session = await openSession(str(values, 'weights'));
   try {
     const { model, labels } = session;
-    if (methods.some((m) => methodNamed(m).family === 'cam')) camLayerOf(session, settings);
+    // --layer checked against the model before any map is computed.
+    if (methods.some((m) => methodNamed(m).family === 'cam')) resolveCamLayer(model, settings.layer);
     if (layerNames) {
       const known = layersOf(model).map((l) => l.name);
       for (const name of layerNames) {
