@@ -4,6 +4,8 @@
  * largest batch the device's buffer limit allows.
  */
 import { PixelpropError } from '../index.js';
+import { camLayers, defaultCamLayer } from '../techniques/attribution/index.js';
+import { fmtShape } from '../gpu/errors.js';
 import { str, parse } from './args.js';
 import { openSession, type Session } from './common.js';
 import type { Command } from './main.js';
@@ -11,13 +13,36 @@ import type { Command } from './main.js';
 const USAGE = `pixelprop info [--weights PATH] [--passes]
 
   Prints the model's graph summary (IR version, opset, inputs, outputs, ops, parameters), the engine graph the
-  model-building passes made of it, node by node with batch-1 output shapes, the WebGPU adapter and its features,
-  and the largest batch of images that fits the device's largest buffer.
+  model-building passes made of it, node by node with batch-1 output shapes, the layers a class activation map can
+  read (attribute --layer; the default marked), the WebGPU adapter and its features, and the largest batch of images
+  that fits the device's largest buffer.
 
   --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx)
   --passes        the graph after each pass (import, fold, alias, fuse, fuse-concat, shapes), not only the last`;
 
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** The CAM layers (every activation with spatial extent), the default marked; why there are none, when none. */
+function camLayersText(model: Session['model']): string[] {
+  let layers: ReturnType<typeof camLayers>;
+  try {
+    layers = camLayers(model);
+  } catch (e) {
+    if (e instanceof PixelpropError) return [`CAM layers: none: ${e.message}`];
+    throw e;
+  }
+  if (layers.length === 0) return ['CAM layers: none (no activation [N,K,h,w] with h·w > 1)'];
+  const chosen = defaultCamLayer(model);
+  const width = Math.max(...layers.map((l) => l.name.length));
+  return [
+    'CAM layers (attribute --layer L; batch-1 shapes; * the default: the last spatial activation before global pooling;',
+    '  (fused): computed inside a fused step, so asking for it runs the unfused graph):',
+    ...layers.map((l) => {
+      const fused = l.hidden ? '  (fused)' : '';
+      return `  ${l.name === chosen ? '*' : ' '} ${l.name.padEnd(width)}  ${fmtShape(l.shape).padEnd(18)} ${l.op}${fused}`;
+    }),
+  ];
+}
 
 function classesText(model: Session['model'], named: boolean): string {
   try {
@@ -47,6 +72,8 @@ async function run(argv: string[]): Promise<number> {
         ...(values.passes
           ? model.describePasses().split('\n')
           : ['engine graph (after the passes; output shapes for batch 1; `--passes` shows each pass):', ...model.describeSteps().split('\n').map((l) => `  ${l}`)]),
+        '',
+        ...camLayersText(model),
         '',
         row('adapter', gpu.adapterName),
         row('features', `${features.length ? features.join(', ') : 'none'} (those pixelprop asks for, where the adapter has them)`),

@@ -15,6 +15,8 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   classify: async () => (await import('./classify.js')).command,
   saliency: async () => (await import('./saliency.js')).command,
+  attribute: async () => (await import('./attribute.js')).command,
+  evaluate: async () => (await import('./evaluate.js')).command,
   fool: async () => (await import('./fool.js')).command,
   classviz: async () => (await import('./classviz.js')).command,
   demo: async () => (await import('./demo.js')).command,

@@ -11,7 +11,7 @@
  *   Guided Grad-CAM (Selvaraju et al.):              max_c | guided backprop ⊙ upsample(Grad-CAM) |
  *
  * The layer defaults to the last spatial activation before global pooling (layers.ts); any ONNX value name of the
- * model with spatial extent works (`pixelprop info --layers` lists them). One forward and one backward per batch:
+ * model with spatial extent works (`pixelprop info` lists them). One forward and one backward per batch:
  * the layer's activation and gradient come from the same pass as the input's (model.forward's `keep`).
  */
 import type { Tensor } from '../../gpu/tensor.js';

@@ -6,6 +6,7 @@ import { PixelpropError } from '../../gpu/errors.js';
 import type { Tensor } from '../../gpu/tensor.js';
 import type { Model } from '../../graph/model.js';
 import { closest } from '../../util/suggest.js';
+import { SEED_RANGE, type NumberRange } from '../ranges.js';
 import { saliency } from '../saliency.js';
 import { CAM_METHODS, classActivationMap, type CamMethod, type CamOptions } from './cam.js';
 import type { AttributionResult } from './common.js';
@@ -46,6 +47,21 @@ export const METHODS: readonly MethodInfo[] = [
 ];
 
 export const METHOD_NAMES: readonly string[] = METHODS.map((m) => m.name);
+
+/**
+ * The range of each numeric setting a person gives (src/techniques/ranges.ts): steps are Integrated Gradients' path
+ * points, samples the random draws of the other path methods and SmoothGrad; noise is σ as a fraction of the image's
+ * value range (10 is already pure noise); patch and stride are occlusion's, in pixels (the patch also at most the
+ * image's side, checked by the method).
+ */
+export const ATTRIBUTION_RANGES = {
+  steps: { min: 1, max: 100_000, integer: true },
+  samples: { min: 1, max: 10_000, integer: true },
+  noise: { min: 0, max: 10 },
+  seed: SEED_RANGE,
+  patch: { min: 1, max: 4096, integer: true },
+  stride: { min: 1, max: 4096, integer: true },
+} as const satisfies Record<string, NumberRange>;
 
 /** The method named `name`, or a one-line error with the closest names. */
 export function methodNamed(name: string): MethodInfo {
