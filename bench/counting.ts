@@ -19,8 +19,9 @@
  * re-reads its input (v1 convolutions do, through the cache) moves more, which the roofline shows as distance below
  * the bandwidth roof.
  */
-import { kernels, type Model, type Shape } from '../src/index.js';
+import { kernels, type Shape } from '../src/index.js';
 import { inferShapes } from '../src/graph/passes/shapes.js';
+import type { Stage } from '../src/graph/passes/index.js';
 
 const { conv2d } = kernels;
 
@@ -118,14 +119,15 @@ export interface ModelMacs {
 }
 
 /**
- * Multiply-adds of a model at `batch`, from its graph after constant folding (shapes inferred at [batch, ...input]),
- * before fusion merged nodes: every Conv, Gemm and MatMul, counted from its weight's and output's shapes.
+ * Multiply-adds of a model (its passes' stages: Model.stages) for the input shape `input` ([batch, ...]), from its
+ * graph after constant folding, before fusion merged nodes: every Conv, Gemm and MatMul, counted from its weight's and
+ * output's shapes. No GPU: the shapes are inferred on the CPU.
  */
-export function modelMacs(model: Model, batch: number): ModelMacs {
-  const stage = model.stages.find((s) => s.pass === 'fold');
-  if (!stage) throw new Error(`the model has no 'fold' stage (passes: ${model.stages.map((s) => s.pass).join(', ')})`);
+export function modelMacs(stages: readonly Stage[], input: Shape): ModelMacs {
+  const stage = stages.find((s) => s.pass === 'fold');
+  if (!stage) throw new Error(`the model has no 'fold' stage (passes: ${stages.map((s) => s.pass).join(', ')})`);
   const g = stage.graph;
-  const shapes = inferShapes(g, model.inputShape(batch));
+  const shapes = inferShapes(g, input);
   const shapeOf = (name: string): Shape => {
     const s = shapes.get(name) ?? g.constants.get(name)?.dims;
     if (!s) throw new Error(`no shape for '${name}'`);

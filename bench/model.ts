@@ -93,7 +93,7 @@ export function rateFields(macs: number, medianMs: number, ceilings: Pick<Ceilin
 async function forwardRows(model: Model, modelName: string, x: Tensor, ceilings: Ceilings, wall: { runs: number; warmup: number; useTimestamps: false }): Promise<ModelRow[]> {
   const batch = x.shape[0]!;
   const classes = Array.from({ length: batch }, (_, i) => (76 + 37 * i) % 1000);
-  const macs = modelMacs(model, batch);
+  const macs = modelMacs(model.stages, model.inputShape(batch));
   const forward = await timeGpu(model.gpu, () => model.forward(x), wall);
   const backward = await timeGpu(model.gpu, () => {
     const { scores, grad } = classScoreGradient(model, x, classes);
