@@ -28,6 +28,9 @@ export interface ModelRow {
   batch: number;
   medianMs: number;
   runs: number;
+  /** the fastest run, and how it was timed (the timed rows: forward, forward+backward) */
+  minMs?: number;
+  clock?: string;
   /** which model the row ran (results from before MobileNetV2 rows lack it: SqueezeNet 1.1) */
   model?: string;
   /** multiply-adds of one run (forward and forward+backward rows), counted from the graph */
@@ -102,7 +105,7 @@ async function forwardRows(model: Model, modelName: string, x: Tensor, ceilings:
   return [
     { name: 'forward', batch, ...forward, model: modelName, ...rateFields(macs.forward, forward.medianMs, ceilings) },
     { name: 'forward+backward', batch, ...backward, model: modelName, ...rateFields(macs.forwardGradient, backward.medianMs, ceilings) },
-  ].map(({ clock: _clock, minMs: _min, ...row }) => row);
+  ];
 }
 
 export async function modelBenchmark(options: ModelBenchOptions): Promise<BenchResult> {
