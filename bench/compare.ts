@@ -5,6 +5,7 @@
  * loads were alike, which the ceilings of both runs (when both have them) help judge.
  */
 import { table } from './harness.js';
+import { SQUEEZENET } from './models.js';
 
 /** What --compare reads from a bench JSON: the fields every version of it has had. */
 export interface ComparableResult {
@@ -51,8 +52,7 @@ export function parseBenchJson(text: string, what: string): ComparableResult {
 }
 
 // Results written before MobileNetV2 rows existed had SqueezeNet 1.1 rows only, without a model field.
-const DEFAULT_MODEL = 'SqueezeNet 1.1';
-const modelKey = (r: ComparableResult['model'][number]): string => `${r.model ?? DEFAULT_MODEL} ${r.name} batch ${r.batch}`;
+const modelKey = (r: ComparableResult['model'][number]): string => `${r.model ?? SQUEEZENET} ${r.name} batch ${r.batch}`;
 const kernelKey = (r: ComparableResult['kernels'][number]): string => `${r.kernel} ${r.version} ${r.shape}`;
 
 export function compareResults(now: ComparableResult, old: ComparableResult): Comparison[] {

@@ -241,6 +241,7 @@ export function table(header: string[], rows: (string | number)[][]): string {
 
 const fmtError = (e: number): string => (Number.isNaN(e) ? 'NaN' : e.toExponential(2));
 
+// bench/models.ts' SQUEEZENET, repeated: this file runs in the page too and must not import Node modules.
 const DEFAULT_MODEL = 'SqueezeNet 1.1';
 
 /** The report: the ceilings, one table of rows with the ratio beside each peer row, then the gate, then the problems. */
