@@ -54,7 +54,7 @@ export function rooflineChart(points: readonly RooflinePoint[], c: Pick<Ceilings
       {
         data: { values: roofs },
         mark: { type: 'line', strokeWidth: 2 },
-        encoding: { x, y, color: { field: 'roof', type: 'nominal', title: 'ceiling (measured)', scale: { range: ['#444444', '#999999'] } } },
+        encoding: { x, y, color: { field: 'roof', type: 'nominal', title: 'ceiling (measured)', scale: { range: ['#444444', '#999999'] }, legend: { labelLimit: 400 } } },
       },
       {
         data: { values: points.map((p) => ({ ...p })) },
