@@ -1,12 +1,27 @@
 /**
  * Kernel benchmark at SqueezeNet 1.1's layer shapes, and MobileNetV2's depthwise and ResNeXt-50's grouped convolutions
  * (`npm run bench:kernels`): for each kernel, every version side by side (as in llm.c: v1 is the simple kernel kept as a reference, v2 the optimized one), the median GPU time and the
- * arithmetic rate (GFLOP/s, 2 per multiply-add) or memory rate (GB/s, bytes read + written).
+ * arithmetic rate (GFLOP/s, 2 per multiply-add), memory rate (GB/s, bytes read + written) and arithmetic intensity
+ * (FLOP/byte), all from the work counted from the shapes (bench/counting.ts). `npm run bench` places these rows on a
+ * roofline (bench/roofline.ts).
  *
  *   node dist/bench/kernels.js [--batch N] [--smoke] [--json] [--only depthwise,grouped,…: convolutions whose name has one]
  */
 import { createDevice, kernels, Tensor, type Gpu } from '../src/index.js';
 import { argFlag, isMain, table, timeGpu } from './harness.js';
+import {
+  convBackwardInputWork,
+  convForwardWork,
+  globalAveragePoolWork,
+  intensity,
+  l2NormWork,
+  maxPoolBackwardWork,
+  maxPoolForwardWork,
+  movementWork,
+  bytesOnlyWork,
+  reluBackwardWork,
+  type Work,
+} from './counting.js';
 
 const { conv2d, pool, concat, activation, softmax, reduce, image } = kernels;
 const RELU: kernels.activation.ActivationFn = { code: 'RELU', alpha: 0, beta: 0, gradFromZ: false };
@@ -19,6 +34,11 @@ export interface KernelRow {
   gflops?: number;
   gbps?: number;
   clock: string;
+  /** the work counted from the shapes (bench/counting.ts): FLOPs (absent where the kernel does no arithmetic), bytes */
+  flops?: number;
+  bytes?: number;
+  /** flops / bytes: the kernel's x on the roofline */
+  intensity?: number;
 }
 
 function randomTensor(gpu: Gpu, shape: number[], name: string, seed = 1): Tensor {
@@ -76,15 +96,19 @@ export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke:
   const warmup = options.smoke ? 0 : 2;
   const rows: KernelRow[] = [];
   const time = (run: () => Tensor | Tensor[]) => timeGpu(gpu, run, { runs, warmup });
-  const add = (kernel: string, version: string, shape: string, t: { medianMs: number; clock: string }, work: { flops?: number; bytes?: number }): void => {
+  /** A row: GFLOP/s where the kernel does arithmetic, GB/s always, both from the counted work over the median. */
+  const add = (kernel: string, version: string, shape: string, t: { medianMs: number; clock: string }, work: Work): void => {
     rows.push({
       kernel,
       version,
       shape,
       medianMs: t.medianMs,
       ...(work.flops ? { gflops: work.flops / (t.medianMs * 1e6) } : {}),
-      ...(work.bytes ? { gbps: work.bytes / (t.medianMs * 1e6) } : {}),
+      gbps: work.bytes / (t.medianMs * 1e6),
       clock: t.clock,
+      ...(work.flops ? { flops: work.flops } : {}),
+      bytes: work.bytes,
+      intensity: intensity(work),
     });
   };
 
@@ -96,21 +120,20 @@ export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke:
     const w = randomTensor(gpu, c.w, 'w', 2);
     const bias = randomTensor(gpu, [c.w[0]!], 'b', 3);
     const y0 = conv2d.conv2dForward(x, w, bias, c.attrs);
-    const macs = y0.size * (c.w[1]! * c.w[2]! * c.w[3]!);
     const dy = randomTensor(gpu, y0.shape as number[], 'dy', 4);
     const shape = `${fmtShape(c.x)}*${fmtShape(c.w)}`;
     for (const version of [1, 2] as const) {
       const t = await time(() => conv2d.conv2dForward(x, w, bias, c.attrs, { activation: RELU, version }));
-      add(`conv2d forward+relu ${c.name}`, `v${version}`, shape, t, { flops: 2 * macs });
+      add(`conv2d forward+relu ${c.name}`, `v${version}`, shape, t, convForwardWork(c.x, c.w, c.attrs));
     }
     for (const version of [1, 2] as const) {
       const t = await time(() => conv2d.conv2dBackwardInput(dy, w, c.x, c.attrs, { name: 'dx', version }));
-      add(`conv2d backward-input ${c.name}`, `v${version}`, shape, t, { flops: 2 * macs });
+      add(`conv2d backward-input ${c.name}`, `v${version}`, shape, t, convBackwardInputWork(c.x, c.w, c.attrs));
     }
     if (c.name.startsWith('conv10')) {
       // The classifier's backward for one class: dy is one-hot over the channels, and v2 reads only that channel.
       const t = await time(() => conv2d.conv2dBackwardInput(dy, w, c.x, c.attrs, { name: 'dx', version: 2, dyChannels: [76] }));
-      add(`conv2d backward-input ${c.name}, 1 class`, 'v2', shape, t, { flops: (2 * macs) / c.w[0]! });
+      add(`conv2d backward-input ${c.name}, 1 class`, 'v2', shape, t, convBackwardInputWork(c.x, c.w, c.attrs, 1));
     }
     for (const t of [x, w, bias, y0, dy]) t.dispose();
   }
@@ -126,16 +149,17 @@ export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke:
     const x = randomTensor(gpu, shape, 'x');
     const withArgmax = pool.maxPoolForward(x, attrs, 'y', true);
     const dy = randomTensor(gpu, withArgmax.y.shape as number[], 'dy', 2);
-    const bytes = 4 * (x.size + withArgmax.y.size);
-    add(`maxpool forward ${name}`, 'v1', fmtShape(shape), await time(() => pool.maxPoolForwardV1(x, attrs)), { bytes });
-    add(`maxpool forward ${name}`, 'v2', fmtShape(shape), await time(() => pool.maxPoolForward(x, attrs).y), { bytes });
-    add(`maxpool backward ${name}`, 'v1', fmtShape(shape), await time(() => pool.maxPoolBackward(dy, x, attrs)), { bytes });
+    const y = withArgmax.y.shape;
+    const forward = maxPoolForwardWork(shape, y, attrs.kernelShape);
+    add(`maxpool forward ${name}`, 'v1', fmtShape(shape), await time(() => pool.maxPoolForwardV1(x, attrs)), forward);
+    add(`maxpool forward ${name}`, 'v2', fmtShape(shape), await time(() => pool.maxPoolForward(x, attrs).y), forward);
+    add(`maxpool backward ${name}`, 'v1', fmtShape(shape), await time(() => pool.maxPoolBackward(dy, x, attrs)), maxPoolBackwardWork(shape, y, 'input'));
     add(
       `maxpool backward ${name}`,
       'v2',
       fmtShape(shape),
       await time(() => pool.maxPoolBackwardFromArgmax(dy, withArgmax.argmax!, shape, attrs)),
-      { bytes },
+      maxPoolBackwardWork(shape, y, 'argmax'),
     );
     for (const t of [x, withArgmax.y, withArgmax.argmax!, dy]) t.dispose();
   }
@@ -144,27 +168,28 @@ export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke:
     const shape = [options.batch, 64, 55, 55];
     const a = randomTensor(gpu, shape, 'a');
     const b = randomTensor(gpu, shape, 'b', 2);
-    const bytes = 2 * 4 * 2 * a.size;
-    add('concat forward fire2', 'v1', `2×${fmtShape(shape)}`, await time(() => concat.concatForwardV1([a, b], 1)), { bytes });
-    add('concat forward fire2', 'v2', `2×${fmtShape(shape)}`, await time(() => concat.concatForward([a, b], 1)), { bytes });
+    const moved = movementWork(2 * a.size);
+    add('concat forward fire2', 'v1', `2×${fmtShape(shape)}`, await time(() => concat.concatForwardV1([a, b], 1)), moved);
+    add('concat forward fire2', 'v2', `2×${fmtShape(shape)}`, await time(() => concat.concatForward([a, b], 1)), moved);
     const y = activation.activationForward(a, RELU);
-    add('relu backward fire2', 'vec4', fmtShape(shape), await time(() => activation.activationBackward(b, { y }, RELU)), { bytes: 3 * 4 * a.size });
+    add('relu backward fire2', 'vec4', fmtShape(shape), await time(() => activation.activationBackward(b, { y }, RELU)), reluBackwardWork(shape));
     for (const t of [a, b, y]) t.dispose();
   }
   {
     const x = randomTensor(gpu, [options.batch, 1000, 13, 13], 'x');
-    add('global average pool', 'v1', fmtShape(x.shape), await time(() => pool.globalAveragePoolForwardV1(x)), { bytes: 4 * x.size });
-    add('global average pool', 'v2', fmtShape(x.shape), await time(() => pool.globalAveragePoolForward(x)), { bytes: 4 * x.size });
+    const work = globalAveragePoolWork(x.shape);
+    add('global average pool', 'v1', fmtShape(x.shape), await time(() => pool.globalAveragePoolForwardV1(x)), work);
+    add('global average pool', 'v2', fmtShape(x.shape), await time(() => pool.globalAveragePoolForward(x)), work);
     x.dispose();
   }
   {
     const logits = randomTensor(gpu, [options.batch, 1000], 'logits');
-    add('softmax', 'v1', fmtShape(logits.shape), await time(() => softmax.softmaxForward(logits)), { bytes: 8 * logits.size });
+    add('softmax', 'v1', fmtShape(logits.shape), await time(() => softmax.softmaxForward(logits)), bytesOnlyWork(logits.size));
     logits.dispose();
     const img = randomTensor(gpu, [options.batch, 3, 224, 224], 'img');
-    add('l2 norm', 'v1', fmtShape(img.shape), await time(() => reduce.l2Norm(img)), { bytes: 4 * img.size });
-    add('gaussian blur σ=0.5', 'v1', fmtShape(img.shape), await time(() => image.gaussianBlur(img, 0.5)), { bytes: 8 * img.size });
-    add('roll (jitter)', 'v1', fmtShape(img.shape), await time(() => image.roll(img, 7, -5)), { bytes: 8 * img.size });
+    add('l2 norm', 'v1', fmtShape(img.shape), await time(() => reduce.l2Norm(img)), l2NormWork(img.shape));
+    add('gaussian blur σ=0.5', 'v1', fmtShape(img.shape), await time(() => image.gaussianBlur(img, 0.5)), bytesOnlyWork(img.size));
+    add('roll (jitter)', 'v1', fmtShape(img.shape), await time(() => image.roll(img, 7, -5)), movementWork(img.size));
     img.dispose();
   }
   return rows;
@@ -172,8 +197,8 @@ export async function kernelBenchmark(gpu: Gpu, options: { batch: number; smoke:
 
 export function kernelTable(rows: KernelRow[]): string {
   return table(
-    ['kernel', 'version', 'shape', 'median ms', 'GFLOP/s', 'GB/s'],
-    rows.map((r) => [r.kernel, r.version, r.shape, r.medianMs.toFixed(3), r.gflops?.toFixed(2) ?? '', r.gbps?.toFixed(2) ?? '']),
+    ['kernel', 'version', 'shape', 'median ms', 'GFLOP/s', 'GB/s', 'FLOP/byte'],
+    rows.map((r) => [r.kernel, r.version, r.shape, r.medianMs.toFixed(3), r.gflops?.toFixed(2) ?? '', r.gbps?.toFixed(2) ?? '', r.intensity ? r.intensity.toFixed(2) : '']),
   );
 }
 

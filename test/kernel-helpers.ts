@@ -18,6 +18,7 @@ import '../src/kernels/layer-norm.js';
 import '../src/kernels/layout.js';
 import '../src/kernels/lrn.js';
 import '../src/kernels/path.js';
+import '../src/kernels/peak.js';
 import '../src/kernels/pool.js';
 import '../src/kernels/reduce.js';
 import '../src/kernels/softmax.js';

@@ -36,9 +36,16 @@ export interface PeerRow {
   /** ok: timed; invalid: failed the correctness gate (not timed); failed: threw; unsupported: the runtime lacks the row */
   status: 'ok' | 'invalid' | 'failed' | 'unsupported';
   note?: string;
+  /** the model (results from before MobileNetV2 rows, and the browser's, lack it: SqueezeNet 1.1) */
+  model?: string;
+  /** multiply-adds of the row's work (bench/counting.ts), the rate over the median, its share of the FMA ceiling */
+  macs?: number;
+  gmacPerS?: number;
+  fmaPercent?: number;
 }
 
 export interface GateCheck {
+  model?: string;
   runtime: string;
   batch: number;
   what: 'scores' | 'input gradient';
@@ -56,6 +63,7 @@ export interface GateCheck {
 
 /** pixelprop's median over the peer's, for each row both have: below 1, pixelprop is faster. */
 export interface Ratio {
+  model?: string;
   runtime: string;
   row: RowName;
   batch: number;
@@ -75,6 +83,10 @@ export interface PeersResult {
   rows: PeerRow[];
   ratios: Ratio[];
   problems: string[];
+  /** the models run, in order (absent: SqueezeNet 1.1 only) */
+  models?: string[];
+  /** the adapter's peak FMA rate and bandwidth, measured at the start (bench/ceiling.ts; Node only) */
+  ceilings?: { gmacPerS: number; gflops: number; readGBps: number; copyGBps: number; gbps: number };
 }
 
 export const PIXELPROP = 'pixelprop';
@@ -229,20 +241,28 @@ export function table(header: string[], rows: (string | number)[][]): string {
 
 const fmtError = (e: number): string => (Number.isNaN(e) ? 'NaN' : e.toExponential(2));
 
-/** The report: one table of rows with the ratio beside each peer row, then the gate, then the problems. */
+// bench/models.ts' SQUEEZENET, repeated: this file runs in the page too and must not import Node modules.
+const DEFAULT_MODEL = 'SqueezeNet 1.1';
+
+/** The report: the ceilings, one table of rows with the ratio beside each peer row, then the gate, then the problems. */
 export function formatResult(r: PeersResult): string {
   const ratioOf = (row: PeerRow): string => {
-    const q = r.ratios.find((x) => x.runtime === row.runtime && x.row === row.row && x.batch === row.batch);
+    const q = r.ratios.find((x) => x.runtime === row.runtime && x.row === row.row && x.batch === row.batch && x.model === row.model);
     return q ? q.ratio.toFixed(2) : '';
   };
+  const c = r.ceilings;
   const lines = [
     `peers on ${r.environment}; machine: ${r.machine}`,
     `WebGPU adapter: ${r.adapter}`,
-    `wall-clock medians of ${r.runs} interleaved runs after ${r.warmup} warm-up runs; pixelprop/peer < 1: pixelprop is faster`,
+    c
+      ? `adapter ceilings, measured first: peak FMA ${c.gmacPerS.toFixed(1)} G multiply-add/s (${c.gflops.toFixed(1)} GFLOP/s), stream read ${c.readGBps.toFixed(1)} GB/s, copy ${c.copyGBps.toFixed(1)} GB/s`
+      : 'adapter ceilings: not measured here',
+    `wall-clock medians of ${r.runs} interleaved runs after ${r.warmup} warm-up runs; pixelprop/peer < 1: pixelprop is faster; % of FMA peak: the model's multiply-adds (bench/counting.ts) over the median, against the WebGPU adapter's peak`,
     '',
     table(
-      ['runtime', 'adapter', 'row', 'batch', 'median ms', 'min–max ms', 'pixelprop/peer', 'status'],
+      ['model', 'runtime', 'adapter', 'row', 'batch', 'median ms', 'min–max ms', 'pixelprop/peer', 'G multiply-add/s', '% of FMA peak', 'status'],
       r.rows.map((row) => [
+        row.model ?? DEFAULT_MODEL,
         row.runtime,
         row.adapter,
         row.row,
@@ -250,14 +270,17 @@ export function formatResult(r: PeersResult): string {
         row.medianMs === null ? '—' : row.medianMs.toFixed(1),
         row.minMs === null || row.maxMs === null ? '' : `${row.minMs.toFixed(0)}–${row.maxMs.toFixed(0)}`,
         ratioOf(row),
+        row.gmacPerS === undefined ? '' : row.gmacPerS.toFixed(2),
+        row.fmaPercent === undefined || row.adapter.startsWith('CPU') ? '' : row.fmaPercent.toFixed(1),
         row.status === 'ok' ? '' : `${row.status}${row.note ? `: ${row.note}` : ''}`,
       ]),
     ),
     '',
     `correctness gate (max|Δ|/max|ref| against pixelprop, tolerance ${TOLERANCE}; gradients that miss it: against float64, see docs/peers.md):`,
     table(
-      ['runtime', 'batch', 'compared', 'vs pixelprop', 'peer vs float64', 'pixelprop vs float64', 'pass', 'rule', 'first run ms'],
+      ['model', 'runtime', 'batch', 'compared', 'vs pixelprop', 'peer vs float64', 'pixelprop vs float64', 'pass', 'rule', 'first run ms'],
       r.gate.map((g) => [
+        g.model ?? DEFAULT_MODEL,
         g.runtime,
         g.batch,
         g.what,

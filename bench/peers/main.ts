@@ -1,11 +1,12 @@
 /**
- * `npm run bench:peers`: pixelprop's model-level rows (forward, forward+backward at batch 1 and 8, as bench/model.ts)
- * measured in one process, interleaved, for pixelprop and its peers on the same WebGPU adapter — TF.js (webgpu and
+ * `npm run bench:peers`: the adapter's ceilings (bench/ceiling.ts), then pixelprop's model-level rows (forward,
+ * forward+backward at batch 1 and 8, as bench/model.ts) for SqueezeNet 1.1 and MobileNetV2 1.0, measured in one process, interleaved, for pixelprop and its peers on the same WebGPU adapter — TF.js (webgpu and
  * wasm backends) and onnxruntime-web (webgpu and wasm execution providers) — after a correctness gate against
  * pixelprop. See docs/peers.md for how each peer was built and checked.
  *
  *   node bench/peers/bundle.mjs && node dist/bench/peers/main.js
  *       [--json] [--smoke] [--browser] [--batches 1,8] [--runs N] [--warmup N] [--only tfjs-webgpu,ort-wasm,...]
+ *       [--no-mobilenet]
  *
  * Progress goes to stderr; the table (or with --json one object {machine, adapter, rows, ratios, ...}) to stdout.
  * --browser runs the same suite in headless Chromium (bench/peers/browser.ts).
@@ -14,12 +15,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createDevice, Model, parseOnnx } from '../../src/index.js';
+import { measureCeilings, type Ceilings } from '../ceiling.js';
+import { modelMacs } from '../counting.js';
+import { findMobilenetV2, MOBILENET_V2, SQUEEZENET } from '../models.js';
 import { resolveWeights } from '../../src/cli/common.js';
-import { machineName } from '../model.js';
+import { machineName, rateFields } from '../model.js';
 import { argFlag, isMain } from '../harness.js';
 import { adapterProblems, errorLine, formatResult, trackAdapters, type PeersResult } from './common.js';
 import { runSuite } from './suite.js';
-import { adapterDescription, assembleRuntimes, parseOnly, type PeerKey, type PeerModules } from './runtimes.js';
+import { adapterDescription, assembleRuntimes, CPU_ADAPTER, parseOnly, type PeerKey, type PeerModules } from './runtimes.js';
 import { BUNDLE_DIR, packageDir, type PeersOptions } from './paths.js';
 import type { OrtModule } from './ort.js';
 import type { Tf } from './tfjs.js';
@@ -43,7 +47,7 @@ export function parseOptions(): PeersOptions {
   if (batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--batches wants batch sizes like 1,8`);
   const runs = num('runs', smoke ? 1 : 7);
   if (runs < 1) throw new Error('--runs must be at least 1');
-  return { batches, runs, warmup: num('warmup', smoke ? 0 : 2), only: parseOnly(argValue('only')) };
+  return { batches, runs, warmup: num('warmup', smoke ? 0 : 2), only: parseOnly(argValue('only')), mobilenet: !argFlag('no-mobilenet') };
 }
 
 type DawnModule = { create(flags: string[]): GPU; globals: Record<string, unknown> };
@@ -118,28 +122,64 @@ async function loadPeers(only: readonly PeerKey[]): Promise<PeerModules> {
   return mods;
 }
 
+/** Tags one model's suite result with the model and each row's multiply-adds, rate and share of the FMA ceiling. */
+function tagged(r: PeersResult, modelName: string, macsAt: (batch: number) => { forward: number; forwardGradient: number }, ceilings: Ceilings): PeersResult {
+  const rows = r.rows.map((row) => {
+    const macs = macsAt(row.batch);
+    const work = row.row === 'forward' ? macs.forward : macs.forwardGradient;
+    if (row.medianMs === null) return { ...row, model: modelName, macs: work };
+    const rate = rateFields(work, row.medianMs, ceilings);
+    // The ceiling is the WebGPU adapter's: a share of it means nothing for a runtime on the CPU.
+    const { fmaPercent, ...rest } = rate;
+    return { ...row, model: modelName, ...rest, ...(row.adapter === CPU_ADAPTER ? {} : { fmaPercent }) };
+  });
+  return { ...r, rows, gate: r.gate.map((g) => ({ ...g, model: modelName })), ratios: r.ratios.map((q) => ({ ...q, model: modelName })) };
+}
+
 export async function nodePeers(options: PeersOptions, log: (line: string) => void): Promise<PeersResult> {
   const problems: string[] = [];
   await installNavigatorGpu();
   if (options.only.some((k) => k.startsWith('ort-webgpu'))) {
     problems.push('workaround: Dawn (Node) rejects writeBuffer from ORT\'s shared wasm memory; main.ts copies such data first');
   }
-  const { model: modelPath } = await resolveWeights(undefined, true);
-  const modelBytes = new Uint8Array(readFileSync(modelPath));
+  const { model: squeezenetPath } = await resolveWeights(undefined, true);
+  const models = [{ name: SQUEEZENET, path: squeezenetPath }];
+  if (options.mobilenet) {
+    const found = findMobilenetV2();
+    if ('missing' in found) problems.push(found.missing);
+    else models.push({ name: MOBILENET_V2, path: found.path });
+  }
   const gpu = await createDevice();
-  const model = Model.load(gpu, modelBytes);
-  const graph = parseOnnx(modelBytes);
+  const ceilings = await measureCeilings(gpu, { smoke: options.runs <= 1 });
+  log(`adapter ceilings: peak FMA ${ceilings.gmacPerS.toFixed(1)} G multiply-add/s, stream read ${ceilings.readGBps.toFixed(1)} GB/s, copy ${ceilings.copyGBps.toFixed(1)} GB/s`);
   const peers = await loadPeers(options.only);
-  const runtimes = await assembleRuntimes({ gpu, model, graph, modelBytes, only: options.only, problems, ...peers });
-  const result = await runSuite(runtimes, {
-    ...options,
-    environment: `Node ${process.versions.node}, webgpu (Dawn) npm package`,
-    machine: machineName(),
-    adapter: adapterDescription(gpu),
-    problems,
-    log,
-  });
-  model.dispose();
+  const parts: PeersResult[] = [];
+  for (const m of models) {
+    log(`model ${m.name}`);
+    const modelBytes = new Uint8Array(readFileSync(m.path));
+    const model = Model.load(gpu, modelBytes);
+    const graph = parseOnnx(modelBytes);
+    const runtimes = await assembleRuntimes({ gpu, model, graph, modelBytes, only: options.only, problems, ...peers });
+    const result = await runSuite(runtimes, {
+      ...options,
+      environment: `Node ${process.versions.node}, webgpu (Dawn) npm package`,
+      machine: machineName(),
+      adapter: adapterDescription(gpu),
+      problems,
+      log: (line) => log(`${m.name}: ${line}`),
+    });
+    parts.push(tagged(result, m.name, (batch) => modelMacs(model.stages, model.inputShape(batch)), ceilings));
+    model.dispose();
+  }
+  const result: PeersResult = {
+    ...parts[0]!,
+    models: models.map((m) => m.name),
+    rows: parts.flatMap((p) => p.rows),
+    gate: parts.flatMap((p) => p.gate),
+    ratios: parts.flatMap((p) => p.ratios),
+    problems: [...new Set(problems)],
+    ceilings: { gmacPerS: ceilings.gmacPerS, gflops: ceilings.gflops, readGBps: ceilings.readGBps, copyGBps: ceilings.copyGBps, gbps: ceilings.gbps },
+  };
   result.problems.push(...adapterProblems(adapters!.distinct()));
   return result;
 }

@@ -1,11 +1,11 @@
 /**
- * The onnxruntime-web peer: the unchanged weights/squeezenet1.1.onnx in an InferenceSession on the webgpu execution
+ * The onnxruntime-web peer: the unchanged model file (weights/squeezenet1.1.onnx, MobileNetV2's) in an InferenceSession on the webgpu execution
  * provider (the same Dawn/browser GPU object pixelprop uses) or the wasm one (CPU, one thread), with ORT's default
  * session options (graph optimizations on), the input handed over as a CPU tensor and the scores read back, as an
  * ORT user writes it. ORT has no autodiff in the browser/Node packages: forward only.
  *
- * Batch: the file declares its input [1,3,224,224], its output [1,1000], and a Reshape whose target is the constant
- * [1, 1000]; ORT checks inputs against the declared dims. `withBatch` writes a copy with those three set to the
+ * Batch: the file declares its input [1,3,224,224], its output [1,K] (K = 1000 for SqueezeNet, 1001 for
+ * MobileNetV2), and a Reshape whose target is the constant [1, K]; ORT checks inputs against the declared dims. `withBatch` writes a copy with those three set to the
  * batch (onnx-proto), which is all a user would change.
  */
 import onnxProto from 'onnx-proto';
@@ -91,7 +91,7 @@ export function ortRuntime(ort: OrtModule, ep: 'webgpu' | 'wasm', modelBytes: Ui
         async scores() {
           const r = await run();
           const out = r[outputName]!;
-          if (out.dims.join(',') !== `${batch},1000`) throw new Error(`scores of shape [${out.dims.join(',')}]`);
+          if (out.dims.length !== 2 || out.dims[0] !== batch) throw new Error(`scores of shape [${out.dims.join(',')}]`);
           const data = new Float32Array(out.data as Float32Array);
           release(r);
           return data;

@@ -12,6 +12,8 @@ export interface PeersOptions {
   runs: number;
   warmup: number;
   only: PeerKey[];
+  /** run MobileNetV2 after SqueezeNet (Node only; the browser page runs SqueezeNet) */
+  mobilenet: boolean;
 }
 
 const require = createRequire(import.meta.url);

@@ -1,5 +1,5 @@
 /**
- * The TF.js peer: SqueezeNet 1.1 written with tf ops the way a TF.js user writes a channels-last model, from the same
+ * The TF.js peer (other models than SqueezeNet 1.1: tfjs-graph.ts): SqueezeNet 1.1 written with tf ops the way a TF.js user writes a channels-last model, from the same
  * ONNX weights pixelprop loads, on the webgpu backend (WebGPU, the same Dawn/browser GPU object pixelprop uses) or the
  * wasm backend (CPU, one thread).
  *
@@ -33,6 +33,7 @@ import {
   type PreparedRuntime,
   type Runtime,
 } from './common.js';
+import { buildOnnxCnn } from './tfjs-graph.js';
 
 export type Tf = typeof TF;
 
@@ -101,6 +102,11 @@ export interface TfSqueezeNet {
 }
 
 /** Builds the network's weights as tf tensors on the current backend. */
+/** Whether the graph is the SqueezeNet 1.1 this file's network is written for. */
+export function isSqueezeNet11(graph: OnnxGraph): boolean {
+  return graph.nodes.map((n) => n.opType).join(' ') === SQUEEZENET_1_1_OPS;
+}
+
 export function buildSqueezeNet(tf: Tf, graph: OnnxGraph): TfSqueezeNet {
   const ops = graph.nodes.map((n) => n.opType).join(' ');
   if (ops !== SQUEEZENET_1_1_OPS) throw new Error(`the ONNX graph is not SqueezeNet 1.1 as exported by the ONNX model zoo (ops: ${ops.slice(0, 120)}…)`);
@@ -175,14 +181,17 @@ export async function tfjsRuntime(tf: Tf, backend: 'webgpu' | 'wasm', graph: Onn
   };
   await activate();
   await tf.ready();
-  const net = buildSqueezeNet(tf, graph);
+  // SqueezeNet 1.1 as written above; other CNNs (MobileNetV2) through the graph-walking network of tfjs-graph.ts.
+  const net = isSqueezeNet11(graph) ? buildSqueezeNet(tf, graph) : buildOnnxCnn(tf, graph);
   return {
     name,
     adapter,
     async prepare(batch: number): Promise<PreparedRuntime> {
       await activate();
       const x = tf.tensor4d(nchwToNhwc(benchmarkInput(batch), batch, 3, 224, 224), [batch, 224, 224, 3]);
-      const oneHot = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(benchmarkClasses(batch), 'int32'), 1000), 'float32')) as TF.Tensor2D;
+      // The number of classes from one forward (untimed): 1000 for SqueezeNet, 1001 for MobileNetV2 (with background).
+      const classCount = tf.tidy(() => net.forward(x).shape[1]);
+      const oneHot = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(benchmarkClasses(batch), 'int32'), classCount), 'float32')) as TF.Tensor2D;
       // ∂(Σ_i s_{i,y_i})/∂x: the class scores picked out by the one-hot matrix, summed, differentiated for x.
       const gradient = tf.grad((input: TF.Tensor) => tf.sum(tf.mul(net.forward(input as TF.Tensor4D), oneHot)));
       const forward = (): TF.Tensor2D => tf.tidy(() => net.forward(x));

@@ -19,4 +19,5 @@ export * as lrn from './lrn.js';
 export * as reduce from './reduce.js';
 export * as image from './image.js';
 export * as technique from './technique.js';
+export * as peak from './peak.js';
 export { host, type HostTensor } from './host.js';
