@@ -14,7 +14,7 @@
  *   linear around the element (h = 1e-6·max|v| crosses no kink at the elements chosen, which the one-sided differences
  *   confirm), and its rounding is about eps·|s| / h ≈ 1e-16·20 / 1e-6 = 2e-9 of the gradient, times the tensor scale.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor } from '../src/gpu/tensor.js';
@@ -27,9 +27,10 @@ import { colorOf } from '../src/image/colormap.js';
 import { channelTiles, elementIndex } from '../src/teaching/tiles.js';
 import { oneHotSeed } from '../src/techniques/gradient.js';
 import { FORWARD_BOUND, useGpu } from './helpers.js';
-import { MODEL_PATH, repoRoot } from './shared-data.js';
+import { MODEL_PATH, SHARED_DIR, repoRoot } from './shared-data.js';
 
 const FD_VS_FLOAT64 = 1e-6;
+const MOBILENET = join(SHARED_DIR, 'weights', 'mobilenetv2', 'mobilenetv2-1.0-224.onnx');
 const GPU_GRADIENT = 1e-3;
 
 describe('the step-through backward debugger on SqueezeNet 1.1', () => {
@@ -194,5 +195,58 @@ describe('the step-through backward debugger on SqueezeNet 1.1', () => {
     again.dispose();
     dbg.dispose();
     expect(gpu().memory().inUseBuffers).toBe(buffersBefore);
+  });
+});
+
+describe.skipIf(!existsSync(MOBILENET))(`the debugger on MobileNetV2${existsSync(MOBILENET) ? '' : ' (skipped: ../shared/weights/mobilenetv2 not found)'}`, () => {
+  const gpu = useGpu();
+  let model: Model;
+  let x: Tensor;
+  let dbg: BackwardDebugger;
+
+  beforeAll(async () => {
+    model = Model.load(gpu(), readFileSync(MOBILENET));
+    x = Tensor.from(gpu(), [1, 3, 224, 224], preprocess(await readImage(join(repoRoot, 'samples', 'chelsea.png'))), 'chelsea');
+    dbg = await BackwardDebugger.record(model, x, 285);
+  });
+  afterAll(() => {
+    dbg?.dispose();
+    x?.dispose();
+    model?.dispose();
+  });
+
+  it('steps through every tape op and back, residual connections included, every tensor drawn as tiles', async () => {
+    const tape = new Tape();
+    x.requiresGrad = true;
+    tape.record(() => model.forward(x)).dispose();
+    x.requiresGrad = false;
+    const count = tape.nodes.length;
+    tape.dispose();
+    expect(dbg.nodeCount).toBe(count);
+    expect(dbg.steps).toHaveLength(2 * count);
+    const names = dbg.steps.filter((s) => s.direction === 'forward').map((s) => s.layer);
+    expect(new Set(names).size).toBe(names.length);
+    const adds = dbg.steps.filter((s) => s.direction === 'forward' && s.op === 'Add');
+    expect(adds.length).toBe(10); // MobileNetV2's residual connections
+    for (const a of adds) expect(a.producers.filter((p) => p !== null && p < a.node - 1).length, a.layer).toBe(1);
+    for (const s of dbg.steps) {
+      for (const t of s.tensors) {
+        const set = await dbg.tiles(s.index, t.role, t.slot, { maxTiles: 8 });
+        expect(set.tiles.length, `${s.layer} ${t.role}`).toBeGreaterThanOrEqual(1);
+        for (const tile of set.tiles) expect(tile.image.data.length).toBe(set.width * set.height * 3);
+      }
+    }
+    console.log(`MobileNetV2: ${count} tape ops; layers ${names.slice(0, 4).join(', ')} … ${names.slice(-3).join(', ')}`);
+  });
+
+  it('checks the input pixels\' gradient: GPU, float64 and finite difference agree', async () => {
+    const first = dbg.steps.find((s) => s.direction === 'backward' && s.node === 0)!.index;
+    const g = await dbg.read(first, 'dx', 0);
+    let best = 0;
+    for (let i = 1; i < g.length; i++) if (Math.abs(g[i]!) > Math.abs(g[best]!)) best = i;
+    const c = await dbg.checkElement(first, 'dx', 0, best);
+    console.log(`MobileNetV2 pixels ${c.position}: gpu ${c.gpu}, float64 ${c.float64}, fd ${c.finiteDifference} (rel. gpu ${c.relErrors.gpuVsFloat64.toExponential(2)}, fd ${c.relErrors.finiteDifferenceVsFloat64!.toExponential(2)})`);
+    expect(c.relErrors.gpuVsFloat64).toBeLessThanOrEqual(GPU_GRADIENT);
+    expect(c.relErrors.finiteDifferenceVsFloat64!).toBeLessThanOrEqual(FD_VS_FLOAT64);
   });
 });
