@@ -112,8 +112,8 @@ describe.skipIf(SKIP)('the step-through debugger in headless Chromium (WebGPU on
     expect(c.relErrors.gpuVsFloat64).toBeLessThanOrEqual(GPU_GRADIENT);
     expect(c.relErrors.finiteDifferenceVsFloat64!).toBeLessThanOrEqual(FD_VS_FLOAT64);
     await expect.poll(() => page.locator('#debug-check table tr').count()).toBe(4); // header, GPU, float64, difference
-    // the step's title at the top of the window: the graph beside it, the check's numbers, the first tiles
-    await page.locator('#debug-where').evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    // the debugger's buttons at the top of the window: the graph, the step's derivation, the check's numbers
+    await page.locator('#debug-run').evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await page.screenshot({ path: join(SHOTS, 'debugger.png') });
     expect(browser.consoleErrors).toEqual([]);
     expect(browser.foreignRequests).toEqual([]);

@@ -1,6 +1,7 @@
 /**
  * The web page end to end: builds it (vite's build API, web/vite.config.ts), serves dist-web/ on 127.0.0.1 with a
- * tiny static server, and drives Debian's Chromium headless through playwright-core (never a downloaded browser).
+ * tiny static server, and drives Debian's Chromium headless through playwright-core (never a downloaded browser) —
+ * test/web-page.ts, shared with test/debugger.e2e.test.ts.
  * Without a GPU, Chromium's WebGPU adapter is SwiftShader (subgroups of 4, so the plain kernel variants run).
  *
  * Checked: the page classifies a sample and an ImageNet photo uploaded through the file input with the Node library's
@@ -17,8 +18,7 @@
  * Chromium missing is a failure, not a skip, unless PIXELPROP_SKIP_E2E=1.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -35,13 +35,13 @@ import { classScoreGradient } from '../src/techniques/gradient.js';
 import { squeezenetLikeModel } from '../src/graph/onnx/build-fixture.js';
 import { saliency } from '../src/techniques/saliency.js';
 import { relError } from '../src/graph/gradcheck.js';
-import { CHROMIUM, CHROMIUM_ARGS, serveStatic } from '../bench/chromium.js';
+import { CHROMIUM } from '../bench/chromium.js';
 import { useGpu } from './helpers.js';
 import { PHOTOS, repoRoot } from './techniques-helpers.js';
 import { MODEL_PATH, sharedData } from './shared-data.js';
+import { buildSite, openBrowser, type Browser } from './web-page.js';
 
 const SKIP = process.env.PIXELPROP_SKIP_E2E === '1';
-const SITE = join(repoRoot, 'dist-web');
 const SHOTS =
   process.env.PIXELPROP_UPDATE_SCREENSHOTS === '1' ? join(repoRoot, 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'pixelprop-screenshots-'));
 /** The bound of the brief for page vs Node: two adapters (SwiftShader, lavapipe), two kernel variants. */
@@ -79,13 +79,13 @@ interface PageState {
 describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)', () => {
   const gpu = useGpu();
   let model: Model;
-  let server: Server;
+  let browser: Browser;
   let origin: string;
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
-  const consoleErrors: string[] = [];
-  const foreignRequests: string[] = [];
+  /** console errors of the pages and their workers (the engine runs in one): they fail the test at the end */
+  let consoleErrors: string[];
+  let foreignRequests: string[];
 
   const pageState = (): Promise<PageState> => page.evaluate(() => (window as unknown as { __pixelprop: PageState }).__pixelprop);
   /**
@@ -130,51 +130,16 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
   }
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`no Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set PIXELPROP_CHROMIUM; PIXELPROP_SKIP_E2E=1 skips this test)`);
-    }
+    await buildSite();
+    browser = await openBrowser({ acceptDownloads: true });
+    ({ origin, context, page, consoleErrors, foreignRequests } = browser);
     model = Model.load(gpu(), readFileSync(MODEL_PATH));
-    const { build } = await import('vite');
-    // The build `npm run build:web` makes: vite's CLI builds with NODE_ENV=production, vitest runs with 'test'.
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = 'production';
-    try {
-      await build({ configFile: join(repoRoot, 'web', 'vite.config.ts'), logLevel: 'warn' });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
-    server = await serveStatic([['/', SITE]], { 'cache-control': 'no-cache' });
-    origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     mkdirSync(SHOTS, { recursive: true });
-    userDataDir = mkdtempSync(join(tmpdir(), 'pixelprop-web-chromium-'));
-    const { chromium } = await import('playwright-core');
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 860 },
-      acceptDownloads: true,
-      args: CHROMIUM_ARGS,
-    });
-    context.on('request', (r) => {
-      if (!r.url().startsWith(`${origin}/`) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreignRequests.push(r.url());
-    });
-    // Console errors of every page and of their workers (the engine runs in one) fail the test at the end.
-    const watch = (p: Page): void => {
-      p.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-      p.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
-      p.on('worker', (w) => w.on('console', (m) => m.type() === 'error' && consoleErrors.push(`worker: ${m.text()}`)));
-    };
-    context.on('page', watch);
-    const first = context.pages()[0]; // a persistent context opens with one page, made before the listener
-    if (first) watch(first);
-    page = first ?? (await context.newPage());
   }, STEP_MS);
 
   afterAll(async () => {
     model?.dispose();
-    await context?.close();
-    server?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
   });
 
   const timings: Record<string, number | null | undefined> = {};

@@ -36,7 +36,7 @@ export interface DebuggerState {
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
-const ROW = 30;
+const ROW = 36;
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG, tag);
@@ -96,8 +96,8 @@ export function setUpDebugger(root: HTMLElement, run: RunCall): void {
       const g = svg('g', { class: 'node', tabindex: -1, 'data-node': s.node });
       g.append(
         svg('rect', { x: 2, y: y + 2, width: 238, height: ROW - 6, rx: 5 }),
-        svg('text', { x: 8, y: y + 17, class: 'layer' }, s.layer),
-        svg('text', { x: 234, y: y + 17, class: 'shape', 'text-anchor': 'end' }, `${s.op} ${shapeText(s.outputShapes[0]!)}`),
+        svg('text', { x: 8, y: y + 15, class: 'layer' }, s.layer),
+        svg('text', { x: 8, y: y + 27, class: 'shape' }, `${s.op} → ${shapeText(s.outputShapes[0]!)}`),
         svg('title', {}, `${s.layer}: ${s.op}${s.info ? ` {${s.info}}` : ''} (${s.name}) ${s.inputShapes.map(shapeText).join(', ')} → ${shapeText(s.outputShapes[0]!)}`),
       );
       // jump to the op, in the pass being walked: its backward step when the walk is in the backward
