@@ -37,7 +37,10 @@ import { add } from '../kernels/elementwise.js';
 import { host, type HostTensor } from '../kernels/host.js';
 import { layersOf } from '../techniques/attribution/evaluate.js';
 import { oneHotSeed } from '../techniques/gradient.js';
-import { channelTiles, elementPosition, type TileSet } from './tiles.js';
+import { DEFAULT_MAX_TILES, channelTiles, elementPosition, type TileSet } from './tiles.js';
+
+/** How many tensors' values stay read back (a step shows at most four, and the element check reads one). */
+const RECENT_READS = 8;
 
 /** The finite-difference step relative to the perturbed tensor's largest magnitude (see the file comment). */
 export const FD_STEP = 1e-6;
@@ -170,7 +173,11 @@ function maxAbs(data: ArrayLike<number>): number {
 export class BackwardDebugger {
   readonly steps: DebugStep[];
   private readonly kept: Kept[];
-  private readonly cache = new Map<string, Promise<Float32Array>>();
+  /** values read back, the most recently used last: a few only (a whole network's would be hundreds of MB) */
+  private readonly recent = new Map<Tensor, Promise<Float32Array>>();
+  /** tiles drawn, per tensor and tile count: a step shows tensors its neighbours showed (y of one op is x of the next,
+   * and the backward shows the forward's tensors again), each read and drawn once */
+  private readonly drawn = new Map<Tensor, Map<number, Promise<TileSet>>>();
   private reference: Reference | null = null;
   /** tape node → node of the model's graph */
   private readonly graphIndex: number[];
@@ -304,22 +311,28 @@ export class BackwardDebugger {
     return list[slot]!;
   }
 
-  /** A tensor of a step, read back from the GPU on first use. */
+  /** A tensor of a step, read back from the GPU (the last few stay read). */
   read(stepIndex: number, role: TensorRole, slot: number): Promise<Float32Array> {
-    const step = this.step(stepIndex);
-    const t = this.tensor(step, role, slot);
-    const key = `${step.node}:${role}:${slot}`;
-    let p = this.cache.get(key);
-    if (!p) this.cache.set(key, (p = t.read()));
+    const t = this.tensor(this.step(stepIndex), role, slot);
+    let p = this.recent.get(t);
+    if (p) this.recent.delete(t);
+    else p = t.read();
+    this.recent.set(t, p);
+    if (this.recent.size > RECENT_READS) this.recent.delete(this.recent.keys().next().value!);
     return p;
   }
 
-  /** A tensor of a step as channel tiles (src/teaching/tiles.ts). */
-  async tiles(stepIndex: number, role: TensorRole, slot: number, options: { maxTiles?: number } = {}): Promise<TileSet> {
+  /** A tensor of a step as channel tiles (src/teaching/tiles.ts), drawn once per tensor and `maxTiles`. */
+  tiles(stepIndex: number, role: TensorRole, slot: number, options: { maxTiles?: number } = {}): Promise<TileSet> {
     const step = this.step(stepIndex);
-    this.tensor(step, role, slot);
+    const t = this.tensor(step, role, slot);
     const shape = role === 'input' || role === 'dx' ? step.inputShapes[slot]! : step.outputShapes[slot]!;
-    return channelTiles(await this.read(stepIndex, role, slot), shape, options);
+    let byCount = this.drawn.get(t);
+    if (!byCount) this.drawn.set(t, (byCount = new Map()));
+    const count = options.maxTiles ?? DEFAULT_MAX_TILES;
+    let p = byCount.get(count);
+    if (!p) byCount.set(count, (p = this.read(stepIndex, role, slot).then((values) => channelTiles(values, shape, { maxTiles: count }))));
+    return p;
   }
 
   /** The float64 forward and backward of the same image and class (seconds on a CPU), once. */
@@ -419,7 +432,8 @@ export class BackwardDebugger {
     this.disposed = true;
     for (const k of this.kept) for (const t of [...k.inputs, ...k.outputs, ...k.dys, ...k.dxs]) t?.dispose();
     this.image.dispose();
-    this.cache.clear();
+    this.recent.clear();
+    this.drawn.clear();
     this.reference = null;
   }
 }

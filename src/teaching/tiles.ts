@@ -17,6 +17,9 @@ import type { Shape } from '../gpu/tensor.js';
 import { colorize, type ColormapName } from '../image/colormap.js';
 import type { RgbImage8 } from '../image/image.js';
 
+/** Tiles drawn per tensor unless asked otherwise. */
+export const DEFAULT_MAX_TILES = 16;
+
 export interface ChannelTile {
   /** the channel drawn (0 for a vector drawn as one grid) */
   channel: number;
@@ -48,7 +51,7 @@ export function channelTiles(values: ArrayLike<number>, shape: Shape, options: {
   const size = shape.reduce((a, b) => a * b, 1);
   check(values.length === size, () => `channelTiles: ${values.length} values for a tensor ${fmtShape(shape)}`);
   check(shape[0] === 1, () => `channelTiles: tensor ${fmtShape(shape)} is not of batch 1`);
-  const maxTiles = options.maxTiles ?? 16;
+  const maxTiles = options.maxTiles ?? DEFAULT_MAX_TILES;
   check(Number.isInteger(maxTiles) && maxTiles >= 1, () => `channelTiles: maxTiles ${maxTiles} must be a positive integer`);
   let min = Infinity;
   let max = -Infinity;
