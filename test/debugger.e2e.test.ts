@@ -30,10 +30,18 @@ const MOBILENET = join(SHARED_DIR, 'weights', 'mobilenetv2', 'mobilenetv2-1.0-22
 describe.skipIf(SKIP)('the step-through debugger in headless Chromium (WebGPU on SwiftShader)', () => {
   let browser: Browser;
 
-  const debuggerState = (): Promise<DebuggerState> => browser.page.evaluate(() => (window as unknown as { __pixelpropDebugger: DebuggerState }).__pixelpropDebugger);
+  /** What the view shows, less the outline (its steps and derivations: read once, not on every poll) */
+  type Shown = Omit<DebuggerState, 'outline' | 'drawn'> & { recorded: boolean; lastDrawn: DebuggerState['drawn'][number] | undefined };
+  const shown = (): Promise<Shown> =>
+    browser.page.evaluate(() => {
+      const d = (window as unknown as { __pixelpropDebugger: DebuggerState }).__pixelpropDebugger;
+      return { current: d.current, loading: d.loading, check: d.check, recorded: d.outline !== null, lastDrawn: d.drawn.at(-1) };
+    });
+  const outlineShown = (): Promise<NonNullable<DebuggerState['outline']>> =>
+    browser.page.evaluate(() => (window as unknown as { __pixelpropDebugger: DebuggerState }).__pixelpropDebugger.outline!);
   const pageErrors = (): Promise<string[]> => browser.page.evaluate(() => (window as unknown as { __pixelprop: { errors: string[] } }).__pixelprop.errors);
-  const settled = (what: string, test: (s: DebuggerState) => boolean = () => true): Promise<DebuggerState> =>
-    pollUntil(debuggerState, (s) => !s.loading && test(s), what, STEP_MS);
+  const settled = (what: string, test: (s: Shown) => boolean = () => true): Promise<Shown> =>
+    pollUntil(shown, (s) => !s.loading && test(s), what, STEP_MS, 50);
 
   beforeAll(async () => {
     await buildSite();
@@ -45,11 +53,11 @@ describe.skipIf(SKIP)('the step-through debugger in headless Chromium (WebGPU on
   });
 
   /** Records, then walks every step to the end, checking that each drew tiles of each of its tensors. */
-  async function walk(expectNodes?: number): Promise<DebuggerState> {
+  async function walk(expectNodes?: number): Promise<{ outline: NonNullable<DebuggerState['outline']>; last: Shown }> {
     const page = browser.page;
     await page.click('#debug-run');
-    let s = await settled('recording', (d) => d.current === 0 && d.outline !== null);
-    const outline = s.outline!;
+    let s = await settled('recording', (d) => d.current === 0 && d.recorded);
+    const outline = await outlineShown();
     if (expectNodes !== undefined) expect(outline.nodeCount).toBe(expectNodes);
     const total = outline.steps.length;
     expect(total).toBe(2 * outline.nodeCount); // every op's backward runs: a class score depends on every op
@@ -66,7 +74,7 @@ describe.skipIf(SKIP)('the step-through debugger in headless Chromium (WebGPU on
         await page.keyboard.press('ArrowRight');
         s = await settled(`step ${i} again`, (d) => d.current === i);
       }
-      const drawn = s.drawn.at(-1)!;
+      const drawn = s.lastDrawn!;
       const step = outline.steps[i]!;
       expect(drawn.step).toBe(i);
       expect(drawn.tensors, `${step.layer} ${step.direction}`).toBe(step.tensors.length);
@@ -79,7 +87,7 @@ describe.skipIf(SKIP)('the step-through debugger in headless Chromium (WebGPU on
     expect(s.current).toBe(total - 1);
     expect(outline.steps[total - 1]!.layer).toBe(outline.steps[0]!.layer); // the backward ends at the first op
     expect(await pageErrors()).toEqual([]);
-    return s;
+    return { outline, last: s };
   }
 
   it('steps through SqueezeNet 1.1\'s whole forward and backward, drawing every step; a clicked element checks out', async () => {
@@ -87,8 +95,8 @@ describe.skipIf(SKIP)('the step-through debugger in headless Chromium (WebGPU on
     await page.goto(`${browser.origin}/`);
     await pollUntil(() => page.evaluate(() => (window as unknown as { __pixelprop: { classifications: number } }).__pixelprop.classifications), (n) => n >= 1, 'first classification', STEP_MS);
     await page.click('#tab-tape');
-    const walked = await walk(23);
-    const steps = walked.outline!.steps;
+    const { outline } = await walk(23);
+    const steps = outline.steps;
 
     // click the graph: fire9's expands, in the backward (the walk ended there)
     const fire9 = steps.find((t) => t.direction === 'forward' && t.layer === 'fire9/expand1x1+expand3x3')!;
@@ -124,9 +132,9 @@ describe.skipIf(SKIP)('the step-through debugger in headless Chromium (WebGPU on
     const before = await page.evaluate(() => (window as unknown as { __pixelprop: { classifications: number } }).__pixelprop.classifications);
     await page.setInputFiles('#model-file', MOBILENET);
     await pollUntil(() => page.evaluate(() => (window as unknown as { __pixelprop: { classifications: number; busy: boolean } }).__pixelprop), (s) => s.classifications > before && !s.busy, 'MobileNetV2 loaded', STEP_MS);
-    const walked = await walk();
+    const { outline } = await walk();
     // its residual connections: an input from further up than the op before
-    expect(walked.outline!.steps.some((t) => t.producers.some((p) => p !== null && p < t.node - 1))).toBe(true);
+    expect(outline.steps.some((t) => t.producers.some((p) => p !== null && p < t.node - 1))).toBe(true);
     expect(await browser.page.locator('#debug-graph path.edge').count()).toBeGreaterThan(0);
     expect(browser.consoleErrors).toEqual([]);
   }, 8 * STEP_MS);

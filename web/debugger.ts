@@ -159,7 +159,7 @@ export function setUpDebugger(root: HTMLElement, run: RunCall): void {
         ...(s.direction === 'forward'
           ? [make('h4', { textContent: 'Forward' }), make('p', { textContent: s.doc.forward }), make('h4', { textContent: 'Kept for the backward' }), make('p', { textContent: s.doc.saves })]
           : [make('h4', { textContent: 'Backward' }), make('p', { textContent: s.doc.backward }), make('h4', { textContent: 'It reads' }), make('p', { textContent: s.doc.saves })]),
-        make('p', { className: 'meta', textContent: `tiles drawn in ${fmtMs(view.ms)}` }),
+        make('p', { className: 'meta', textContent: `this step's tiles in ${fmtMs(view.ms)} (each tensor is read back and drawn once, then kept)` }),
       );
       tensors.replaceChildren(...view.tensors.map((_, k) => tensorFigure(view, k)));
       svgNodes.forEach((g) => g.classList.toggle('current', Number(g.dataset['node'] ?? g.getAttribute('data-node')) === s.node));
