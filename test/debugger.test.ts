@@ -5,7 +5,7 @@
  * tiles have the sizes the tensors give; dispose frees everything.
  *
  * Bounds, relative to the tensor's scale max|float64| (the project's max|Δ|/max|ref| measure, at one element):
- * - GPU vs float64, a forward value: FORWARD_BOUND (1e-5) — float32 rounding through at most 26 ops;
+ * - GPU vs float64, a forward value: FORWARD_BOUND (1e-5) — float32 rounding through at most 23 ops;
  * - GPU vs float64, a gradient: GPU_GRADIENT (1e-3). One element of an intermediate gradient is a float32 sum of many
  *   terms of both signs (fire5's squeeze gets 128 + 128·9 per element) that cancel, so its rounding, relative to the
  *   tensor's largest element, is above the 1e-4 the whole input gradient meets (test/saliency.test.ts): measured
