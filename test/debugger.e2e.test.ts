@@ -90,11 +90,18 @@ describe.skipIf(SKIP)('the step-through debugger in headless Chromium (WebGPU on
     return { outline, last: s };
   }
 
-  it('steps through SqueezeNet 1.1\'s whole forward and backward, drawing every step; a clicked element checks out', async () => {
+  /** The page on its first sample, classified by SqueezeNet, at the tape inspector's tab (once per file). */
+  async function openPage(): Promise<void> {
     const page = browser.page;
+    if (page.url().startsWith(browser.origin)) return;
     await page.goto(`${browser.origin}/`);
     await pollUntil(() => page.evaluate(() => (window as unknown as { __pixelprop: { classifications: number } }).__pixelprop.classifications), (n) => n >= 1, 'first classification', STEP_MS);
     await page.click('#tab-tape');
+  }
+
+  it('steps through SqueezeNet 1.1\'s whole forward and backward, drawing every step; a clicked element checks out', async () => {
+    const page = browser.page;
+    await openPage();
     const { outline } = await walk(23);
     const steps = outline.steps;
 
@@ -129,6 +136,7 @@ describe.skipIf(SKIP)('the step-through debugger in headless Chromium (WebGPU on
 
   it.skipIf(!existsSync(MOBILENET))('steps through MobileNetV2\'s whole forward and backward, opened through the page', async () => {
     const page = browser.page;
+    await openPage();
     const before = await page.evaluate(() => (window as unknown as { __pixelprop: { classifications: number } }).__pixelprop.classifications);
     await page.setInputFiles('#model-file', MOBILENET);
     await pollUntil(() => page.evaluate(() => (window as unknown as { __pixelprop: { classifications: number; busy: boolean } }).__pixelprop), (s) => s.classifications > before && !s.busy, 'MobileNetV2 loaded', STEP_MS);
