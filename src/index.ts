@@ -49,6 +49,16 @@ export {
   type Snapshot,
 } from './techniques/classviz.js';
 export { saliencyFigure, foolingFigure, classVisualizationFigure, differenceImage, type Captioned } from './techniques/figures.js';
+export {
+  BackwardDebugger,
+  layerNames,
+  FD_STEP,
+  type DebugStep,
+  type StepTensor,
+  type TensorRole,
+  type ElementCheck,
+} from './teaching/debugger.js';
+export { channelTiles, elementIndex, elementPosition, type TileSet, type ChannelTile } from './teaching/tiles.js';
 export * from './image/index.js';
 export * as kernels from './kernels/index.js';
 export {

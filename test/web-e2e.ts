@@ -1,5 +1,6 @@
 /**
- * What the page's end-to-end tests share (test/web.e2e.test.ts, test/exercises.e2e.test.ts): building the site as
+ * What the page's end-to-end tests share (test/web.e2e.test.ts, test/exercises.e2e.test.ts,
+ * test/debugger.e2e.test.ts): building the site as
  * `npm run build:web` does, serving dist-web/ on 127.0.0.1, and Debian's Chromium headless through playwright-core,
  * with every console error (of pages and of their workers) and every request that leaves 127.0.0.1 recorded for the
  * tests to refuse.
@@ -82,4 +83,18 @@ export async function openSite(): Promise<Site> {
       rmSync(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Polls `read` (a page.evaluate) until `test` holds: not through page.waitForFunction with an expression, which
+ * Playwright evaluates with eval, which the page's Content-Security-Policy forbids, as it should.
+ */
+export async function pollUntil<T>(read: () => Promise<T>, test: (s: T) => boolean, what: string, timeout: number, every = 100): Promise<T> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const s = await read();
+    if (s !== undefined && s !== null && test(s)) return s;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, every));
+  }
 }

@@ -18,6 +18,7 @@ import { SEED_RANGE, type NumberRange } from '../src/techniques/ranges.js';
 import { SALIENCY_DEFAULTS, SALIENCY_RANGES, type SaliencyMethod } from '../src/techniques/saliency.js';
 import { Engine, EngineError } from './client.js';
 import { MAX_MODEL_BYTES } from './limits.js';
+import { setUpDebugger } from './debugger.js';
 import { byId, canvasOf, download, fmtMs, fmtNum, fmtPct, make, numberOf, paint, setNumber, stem } from './dom.js';
 import { classField, classText, setPickerModel } from './picker.js';
 import type {
@@ -738,6 +739,7 @@ setUpSaliency();
 setUpFooling();
 setUpClassViz();
 setUpTape();
+setUpDebugger(byId('debugger'), run);
 setUpSanity();
 void start();
 

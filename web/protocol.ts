@@ -13,6 +13,8 @@ import type { OpDoc } from '../src/graph/op.js';
 import type { RgbImage8 } from '../src/image/image.js';
 import type { SaliencyMethod } from '../src/techniques/saliency.js';
 import type { ClassVisualizationOptions } from '../src/techniques/classviz.js';
+import type { DebugStep, ElementCheck, StepTensor, TensorRole } from '../src/teaching/debugger.js';
+import type { TileSet } from '../src/teaching/tiles.js';
 
 /** One ranked class: index, name, raw score (logit) and softmax probability (0–1), as the library ranks them. */
 export type { Ranked } from '../src/graph/labels.js';
@@ -52,6 +54,10 @@ export interface Requests {
   classviz: { target: number; settings: Settings; snapshots: number };
   tape: Record<string, never>;
   sanity: { seed: number; method: SaliencyMethod };
+  /** the step-through debugger (web/debugger.ts): record, draw one step's tensors, check one element */
+  debugStart: Record<string, never>;
+  debugStep: { step: number; maxTiles: number };
+  debugCheck: { step: number; role: TensorRole; slot: number; index: number };
 }
 
 export interface InitResult {
@@ -163,6 +169,20 @@ export interface SanityOutput {
   restored: boolean;
 }
 
+export interface DebugOutline {
+  steps: DebugStep[];
+  classIndex: number;
+  /** tape ops recorded: the forward's steps (the backward's are those it visited) */
+  nodeCount: number;
+  ms: number;
+}
+
+export interface DebugStepView {
+  step: number;
+  tensors: (StepTensor & { tiles: TileSet })[];
+  ms: number;
+}
+
 export interface Results {
   init: InitResult;
   loadModel: { model: ModelInfo; classification: Classification | null };
@@ -172,6 +192,9 @@ export interface Results {
   classviz: ClassVizOutput;
   tape: TapeOutput;
   sanity: SanityOutput;
+  debugStart: DebugOutline;
+  debugStep: DebugStepView;
+  debugCheck: ElementCheck & { ms: number };
 }
 
 export interface Events {
@@ -183,6 +206,9 @@ export interface Events {
   classviz: { iteration: number; iterations: number; image: RgbImage8; score: number | null; msPerIteration: number | null };
   tape: never;
   sanity: SanityStep;
+  debugStart: never;
+  debugStep: never;
+  debugCheck: never;
 }
 
 export type Op = keyof Requests;

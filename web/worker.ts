@@ -20,6 +20,7 @@ import { saliency } from '../src/techniques/saliency.js';
 import { checkImageModel } from '../src/techniques/model-input.js';
 import { SCORES_OVERFLOW, checkFinite } from '../src/util/finite.js';
 import { inspectTape } from './inspect.js';
+import { BackwardDebugger } from '../src/teaching/debugger.js';
 import { MAX_MODEL_BYTES } from './limits.js';
 import type { Call, Classification, Events, FromWorker, ModelInfo, Op, Ranked, Requests, Results, ToWorker } from './protocol.js';
 import { sanityCheck } from './sanity.js';
@@ -45,6 +46,14 @@ let modelBytes: Uint8Array | null = null;
 /** the synset read at start; a model whose class count differs gets no names */
 let synset: Labels | null = null;
 let current: Current | null = null;
+/** the step-through debugger's recording, until the next one */
+let debug: BackwardDebugger | null = null;
+
+/** The recording, while it belongs to the loaded model (a model switch or a new device leaves it stale). */
+function debuggerOf(m: Model): BackwardDebugger {
+  check(debug !== null && debug.model === m, 'nothing recorded for this model yet: press "Step through" first');
+  return debug;
+}
 
 function need<T>(value: T | null, what: string): T {
   check(value !== null, what);
@@ -311,6 +320,32 @@ const handlers: { [K in Op]: Handler<K> } = {
     const m = need(model, 'no model is loaded');
     const c = need(current, 'no image is loaded');
     return inspectTape(m, c.x, c.top[0]!.index);
+  },
+
+  async debugStart() {
+    const m = need(model, 'no model is loaded');
+    const c = need(current, 'no image is loaded');
+    const started = performance.now();
+    if (debug && !debug.model.gpu.isLost) debug.dispose();
+    debug = null;
+    debug = await BackwardDebugger.record(m, c.x, c.top[0]!.index);
+    return { steps: debug.steps, classIndex: debug.classIndex, nodeCount: debug.nodeCount, ms: performance.now() - started };
+  },
+
+  async debugStep({ step, maxTiles }) {
+    const d = debuggerOf(need(model, 'no model is loaded'));
+    const started = performance.now();
+    const s = d.steps[step];
+    check(s !== undefined, () => `step ${step} does not exist (0 to ${d.steps.length - 1})`);
+    const tensors = await Promise.all(s.tensors.map(async (t) => ({ ...t, tiles: await d.tiles(step, t.role, t.slot, { maxTiles }) })));
+    return { step, tensors, ms: performance.now() - started };
+  },
+
+  async debugCheck({ step, role, slot, index }) {
+    const d = debuggerOf(need(model, 'no model is loaded'));
+    const started = performance.now();
+    const result = await d.checkElement(step, role, slot, index);
+    return { ...result, ms: performance.now() - started };
   },
 
   async sanity({ seed, method }, emit, signal) {

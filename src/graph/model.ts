@@ -442,6 +442,46 @@ export class Model {
     return { scores, grad: { shape: [...x.shape], data: grad.data }, layers: layerGrads };
   }
 
+  /**
+   * The float64 inputs of node `index` of `graph` (the graph `forward` runs and the tape records): computed values from
+   * `values` (by name, e.g. the layers of `referenceClassScoreGradient`), constants from the file.
+   */
+  referenceNodeInputs(index: number, values: ReadonlyMap<string, HostTensor>): HostTensor[] {
+    const node = this.graph.nodes[index];
+    check(node !== undefined, () => `the model has no node ${index} (it has ${this.graph.nodes.length})`);
+    return node.inputs.map((name) => {
+      const v = values.get(this.graph.aliases.get(name) ?? name) ?? (this.graph.constants.has(name) ? this.hostConstant(name) : undefined);
+      check(v !== undefined, () => `no float64 value for '${name}', input of node '${node.name}'`);
+      return v;
+    });
+  }
+
+  /**
+   * The first output in float64 when the nodes of `graph` from `start` on run again on `values` (every value the
+   * nodes before `start` computed, by name), optionally with some inputs of one node replaced for that node alone.
+   * A finite difference at an intermediate perturbs it this way: replace a value in `values` and start after the node
+   * that makes it (every reader sees the change), or replace a node's inputs (only that node sees it). `values` is
+   * left as it was.
+   */
+  referenceOutputFrom(
+    values: ReadonlyMap<string, HostTensor>,
+    start: number,
+    replace?: { node: number; inputs: ReadonlyMap<number, HostTensor> },
+  ): HostTensor {
+    const nodes = this.graph.nodes;
+    check(Number.isInteger(start) && start >= 0 && start <= nodes.length, () => `start ${start} is not a node index of the model (0 to ${nodes.length})`);
+    const run = new Map(values);
+    for (let i = start; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      const ins = this.referenceNodeInputs(i, run).map((t, k) => (replace?.node === i ? (replace.inputs.get(k) ?? t) : t));
+      const outs = inNode(node, () => node.op.reference.forward(ins, node.attrs));
+      node.outputs.forEach((name, k) => run.set(name, outs[k]!));
+    }
+    const out = run.get(this.outputNames[0]!);
+    check(out !== undefined, () => `no float64 value for the output '${this.outputNames[0]}'`);
+    return out;
+  }
+
   // -------------------------------------------------------------------------------------------------------------
 
   dispose(): void {

@@ -32,7 +32,7 @@ import type { Model } from '../graph/model.js';
 import type { AnyOp } from '../graph/op.js';
 import { Conv, conv2dAttrsFor, convAttrs, type ConvAttrs } from '../graph/ops/conv.js';
 import { GlobalAveragePool } from '../graph/ops/global-average-pool.js';
-import { MaxPool, poolAttributesFor, poolAttrs, separatedValues, type PoolAttrs } from '../graph/ops/max-pool.js';
+import { MaxPool, poolAttrs, poolStages, separatedValues, type PoolAttrs } from '../graph/ops/max-pool.js';
 import { Relu } from '../graph/ops/relu.js';
 import type { BackwardRule } from '../graph/tape.js';
 import { host, type HostTensor } from '../kernels/host.js';
@@ -118,7 +118,8 @@ function convUnsupported(a: Application, k: number): string | null {
 }
 
 /** A max pool's window with every default filled in (auto_pad resolved for this input). */
-const poolWindow = (a: Application): ResolvedPoolAttributes => resolvePoolAttributes('MaxPool', poolAttributesFor(a.attrs as PoolAttrs, a.inputShapes[0]!));
+const poolWindow = (a: Application): ResolvedPoolAttributes =>
+  resolvePoolAttributes('MaxPool', poolStages('MaxPool', a.attrs as PoolAttrs, a.inputShapes[0]!).stages[0]!.attrs); // 2-D: one stage
 
 const uniforms = (shape: number[], seed: number): HostTensor => host(shape, new Rng(seed).uniforms(shape.reduce((p, d) => p * d, 1)));
 
