@@ -61,11 +61,6 @@ export function fmtNum(v: number | null): string {
   return a >= 1e-3 && a < 1e5 ? v.toPrecision(4) : v.toExponential(2);
 }
 
-/** The value of a number field; an empty or invalid field gives NaN, which the library's checks then name. */
-export function numberOf(id: string): number {
-  return byId<HTMLInputElement>(id).valueAsNumber;
-}
-
 export function setNumber(id: string, value: number): void {
   byId<HTMLInputElement>(id).value = String(value);
 }

@@ -14,11 +14,11 @@ import type { RgbImage8 } from '../src/image/image.js';
 import { CLASS_VISUALIZATION_DEFAULTS, CLASS_VISUALIZATION_RANGES, YOSINSKI_PRESET } from '../src/techniques/classviz.js';
 import { differenceImage } from '../src/techniques/figures.js';
 import { FOOL_DEFAULTS, FOOL_RANGES } from '../src/techniques/fool.js';
-import { SEED_RANGE, type NumberRange } from '../src/techniques/ranges.js';
+import { SEED_RANGE, fmtRange, rangeProblem, type NumberRange } from '../src/techniques/ranges.js';
 import { SALIENCY_DEFAULTS, SALIENCY_RANGES, type SaliencyMethod } from '../src/techniques/saliency.js';
 import { Engine, EngineError } from './client.js';
 import { MAX_MODEL_BYTES } from './limits.js';
-import { byId, canvasOf, download, fmtMs, fmtNum, fmtPct, make, numberOf, paint, setNumber, stem } from './dom.js';
+import { byId, canvasOf, download, fmtMs, fmtNum, fmtPct, make, paint, setNumber, stem } from './dom.js';
 import { classField, classText, setPickerModel } from './picker.js';
 import type {
   Classification,
@@ -57,6 +57,10 @@ interface PageState {
   timings: { loadToFirstClassificationMs: number | null; saliencyMs: number | null; foolIterationMs: number | null; classvizIterationMs: number | null };
   /** every error message the page has shown */
   errors: string[];
+  /** every line the loading screen showed */
+  loading: string[];
+  /** the service worker's cache holds what a reload needs (null: not known yet) */
+  offlineReady: boolean | null;
 }
 
 const state: PageState = {
@@ -76,10 +80,16 @@ const state: PageState = {
   sanity: null,
   timings: { loadToFirstClassificationMs: null, saliencyMs: null, foolIterationMs: null, classvizIterationMs: null },
   errors: [],
+  loading: [],
+  offlineReady: null,
 };
 (window as unknown as { __pixelprop: PageState }).__pixelprop = state;
 
-const DEFAULT_SAMPLE = 'chelsea.png';
+/**
+ * The photo the page opens on: the one that makes each technique's defaults show what it does. The coffee cup turns
+ * into a stingray in about 20 steps (the cat still held out after 100, ending as a puffer), as in `pixelprop demo`.
+ */
+const DEFAULT_SAMPLE = 'coffee.png';
 let engine: Engine;
 /** the open image's name and its picture as the network sees it */
 let current: Classification | null = null;
@@ -92,7 +102,7 @@ function setStatus(text: string): void {
 }
 
 /** Shows an error in the page: the one-line message of a PixelpropError, or a bug's message (and its stack in the console). */
-function showError(e: unknown): void {
+function showError(e: unknown): string {
   let message: string;
   if (e instanceof EngineError) {
     message = e.message;
@@ -106,6 +116,7 @@ function showError(e: unknown): void {
   state.errors.push(message);
   byId('error-text').textContent = message;
   byId('error').hidden = false;
+  return message;
 }
 
 function clearError(): void {
@@ -119,9 +130,31 @@ function showNoWebGpu(reason: string): void {
   setStatus('WebGPU is not available');
 }
 
+/**
+ * Marks a control unusable without `disabled`: a disabled element loses the keyboard focus (Enter on a run button
+ * would drop it to the page's body), so it is aria-disabled instead, and a click on it is swallowed (setUpGuard).
+ */
+function setUsable(el: HTMLElement, usable: boolean): void {
+  if (usable) el.removeAttribute('aria-disabled');
+  else el.setAttribute('aria-disabled', 'true');
+}
+
+function setUpGuard(): void {
+  document.addEventListener(
+    'click',
+    (ev) => {
+      if ((ev.target as Element | null)?.closest?.('[aria-disabled="true"]')) {
+        ev.preventDefault();
+        ev.stopImmediatePropagation();
+      }
+    },
+    true,
+  );
+}
+
 function setBusy(busy: boolean): void {
   state.busy = busy;
-  for (const el of document.querySelectorAll<HTMLButtonElement | HTMLInputElement>('button.run, .thumbs button, input[type=file]')) el.disabled = busy;
+  for (const el of document.querySelectorAll<HTMLElement>('button.run, .thumbs button, input[type=file]')) setUsable(el, !busy);
   document.body.classList.toggle('busy', busy);
 }
 
@@ -132,7 +165,7 @@ function setBusy(busy: boolean): void {
 async function run<K extends Op>(
   op: K,
   request: Requests[K],
-  ui: { stop?: string; progress?: string; onEvent?: (event: Events[K]) => void; transfer?: Transferable[] } = {},
+  ui: { stop?: string; progress?: string; status?: string; onEvent?: (event: Events[K]) => void; transfer?: Transferable[] } = {},
 ): Promise<Results[K] | null> {
   if (state.busy) {
     showError(new PixelpropError('the engine is busy: wait for the running job to finish, or stop it'));
@@ -144,9 +177,9 @@ async function run<K extends Op>(
   const progress = ui.progress ? byId<HTMLProgressElement>(ui.progress) : null;
   const job = engine.call(op, request, ui.onEvent, ui.transfer);
   if (stop) {
-    stop.disabled = false;
+    setUsable(stop, true);
     stop.onclick = () => {
-      stop.disabled = true;
+      setUsable(stop, false);
       job.stop();
     };
   }
@@ -157,10 +190,12 @@ async function run<K extends Op>(
   try {
     return await job.result;
   } catch (e) {
-    showError(e);
+    const message = showError(e);
+    // the view's status line said how the run went so far: it must not outlive the run
+    if (ui.status) byId(ui.status).textContent = `failed: ${message}`;
     return null;
   } finally {
-    if (stop) stop.disabled = true;
+    if (stop) setUsable(stop, false);
     if (progress) progress.hidden = true;
     setBusy(false);
   }
@@ -256,6 +291,12 @@ function resetResults(): void {
   }
   for (const id of ['sal-png', 'sal-npy', 'fool-png']) byId<HTMLButtonElement>(id).disabled = true;
   for (const id of ['sal-caption', 'fool-status', 'tape-summary', 'sanity-status']) byId(id).textContent = '';
+  byId('fool-image-caption').textContent = 'fooling image';
+  byId('sal-map').setAttribute('aria-label', 'The saliency map: none computed yet');
+  byId('fool-image').setAttribute('aria-label', 'The fooling image: none computed yet');
+  const chart = byId<HTMLImageElement>('fool-chart');
+  chart.hidden = true;
+  chart.removeAttribute('src');
   byId('tape-rows').replaceChildren();
   byId('sanity-strip').replaceChildren();
   saliencyShown = null;
@@ -266,7 +307,11 @@ function resetResults(): void {
 async function openImage(blob: Blob, name: string, sample = false): Promise<void> {
   const c = await run('setImage', { blob, name });
   if (!c) return;
-  for (const b of document.querySelectorAll('.thumbs button')) b.classList.toggle('selected', sample && b.getAttribute('data-name') === name);
+  for (const b of document.querySelectorAll('.thumbs button')) {
+    const selected = sample && b.getAttribute('data-name') === name;
+    b.classList.toggle('selected', selected);
+    b.setAttribute('aria-pressed', String(selected));
+  }
   if (originalUrl) URL.revokeObjectURL(originalUrl);
   originalUrl = URL.createObjectURL(blob);
   byId<HTMLImageElement>('classify-original').src = originalUrl;
@@ -308,16 +353,19 @@ async function openFile(file: File): Promise<void> {
 
 function setUpInputs(): void {
   byId('samples').replaceChildren(
-    ...samples.map((name) =>
-      make(
+    ...samples.map((name) => {
+      // the picture is decorative (alt ""): the caption names the button, once
+      const b = make(
         'button',
-        { type: 'button', title: name, onclick: () => void openSample(name) },
-        make('img', { src: new URL(`samples/${name}`, document.baseURI).href, alt: stem(name), loading: 'lazy' }),
+        { type: 'button', onclick: () => void openSample(name) },
+        make('img', { src: new URL(`samples/${name}`, document.baseURI).href, alt: '', loading: 'lazy' }),
         make('span', { textContent: stem(name) }),
-      ),
-    ),
+      );
+      b.dataset.name = name;
+      b.setAttribute('aria-pressed', 'false');
+      return b;
+    }),
   );
-  for (const b of byId('samples').querySelectorAll('button')) b.setAttribute('data-name', b.title);
   const imageInput = byId<HTMLInputElement>('image-file');
   imageInput.addEventListener('change', () => {
     const file = imageInput.files?.[0];
@@ -348,6 +396,15 @@ function setUpInputs(): void {
 
 let saliencyShown: { output: SaliencyOutput; picture: RgbImage8 } | null = null;
 
+/** What each method's map holds, with its largest value named after it ("max of …" follows). */
+const MAP_WORDS: Record<SaliencyMethod, (r: SaliencyOutput) => string> = {
+  vanilla: () => 'vanilla gradient: max over the map of max_c |∂s/∂x|',
+  gradxinput: () => 'gradient × input: max over the map of max_c |x · ∂s/∂x|',
+  smoothgrad: (r) =>
+    `SmoothGrad, ${r.stopped ? `stopped after ${r.copies} of ${r.samples} noisy copies` : `mean of ${r.copies} noisy copies`}: ` +
+    'max over the map of the mean of max_c |∂s/∂x|',
+};
+
 /**
  * Gives each number field the range the library accepts (src/techniques/ranges.ts): the browser then offers no value
  * outside it, and the library still refuses, with one line, whatever gets past (a typed value, an empty field).
@@ -357,7 +414,28 @@ function setRanges(fields: [string, NumberRange][]): void {
     const input = byId<HTMLInputElement>(id);
     input.min = String(range.min);
     input.max = String(range.max);
+    ranges.set(id, range);
   }
+}
+
+const ranges = new Map<string, NumberRange>();
+
+/**
+ * A number field's value, checked against its range in the words of its label ("copies must be positive", "copies is
+ * empty"): a wrong value is refused here, before the engine sees it, so the message names the field the user sees.
+ */
+function fieldValue(id: string): number {
+  const input = byId<HTMLInputElement>(id);
+  const label = input.closest('label');
+  const name = label ? [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join(' ').trim() : id;
+  const range = ranges.get(id);
+  if (input.value.trim() === '') {
+    throw new PixelpropError(`${name} is empty: give a number${range ? ` in ${fmtRange(range)}` : ''}`);
+  }
+  const value = input.valueAsNumber;
+  const problem = range ? rangeProblem(value, range) : Number.isFinite(value) ? null : 'must be a number';
+  if (problem) throw new PixelpropError(`${name} ${input.value.trim()} ${problem}${range ? ` (range ${fmtRange(range)})` : ''}`);
+  return value;
 }
 
 function setUpSaliency(): void {
@@ -380,21 +458,29 @@ function setUpSaliency(): void {
   applyOpacity();
 
   byId('sal-run').addEventListener('click', async () => {
-    let classIndex: number | null;
+    const m = method.value as SaliencyMethod;
+    let request: Requests['saliency'];
     try {
-      classIndex = classOf();
+      // copies and noise are read only where they are shown (SmoothGrad): a hidden field must not block a method
+      const smooth = m === 'smoothgrad';
+      request = {
+        method: m,
+        classIndex: classOf(),
+        samples: smooth ? fieldValue('sal-samples') : SALIENCY_DEFAULTS.samples,
+        noise: smooth ? fieldValue('sal-noise') : SALIENCY_DEFAULTS.noise,
+      };
     } catch (e) {
-      return showError(e);
+      return void showError(e);
     }
-    const r = await run(
-      'saliency',
-      { method: method.value as SaliencyMethod, samples: numberOf('sal-samples'), noise: numberOf('sal-noise'), classIndex },
-      {
-        stop: method.value === 'smoothgrad' ? 'sal-stop' : undefined, // the other methods are one pass: nothing to stop
-        progress: 'sal-progress',
-        onEvent: ({ done, total }) => setProgress('sal-progress', done, total),
+    const r = await run('saliency', request, {
+      stop: m === 'smoothgrad' ? 'sal-stop' : undefined, // the other methods are one pass: nothing to stop
+      progress: 'sal-progress',
+      status: 'sal-caption',
+      onEvent: ({ done, total }) => {
+        setProgress('sal-progress', done, total);
+        byId('sal-caption').textContent = `${done} of ${total} noisy copies done`;
       },
-    );
+    });
     if (!r) return;
     const picture = colorize(r.map, r.width, r.height, { cmap: 'hot' });
     paint(byId<HTMLCanvasElement>('sal-map'), picture);
@@ -402,11 +488,10 @@ function setUpSaliency(): void {
     saliencyShown = { output: r, picture };
     state.saliency = r;
     if (r.method === 'vanilla') state.timings.saliencyMs = r.ms;
-    const smooth = r.copies === null ? '' : ` · mean of ${r.copies} noisy copies${r.stopped ? ' (stopped early)' : ''}`;
     const max = r.map.reduce((a, b) => Math.max(a, b), 0);
-    byId('sal-caption').textContent =
-      `map of ${classText(r.classIndex)}${r.classIndex === r.predicted ? ', the predicted class' : ''} · ${r.method}${smooth} · ` +
-      `max |∂s/∂x| = ${fmtNum(max)} · ${fmtMs(r.ms)}`;
+    const caption = `map of ${classText(r.classIndex)}${r.classIndex === r.predicted ? ', the predicted class' : ''} · ${MAP_WORDS[r.method](r)} = ${fmtNum(max)} · ${fmtMs(r.ms)}`;
+    byId('sal-caption').textContent = caption;
+    byId('sal-map').setAttribute('aria-label', `Saliency map: ${caption}`);
     for (const id of ['sal-png', 'sal-npy']) byId<HTMLButtonElement>(id).disabled = false;
   });
   byId('sal-png').addEventListener('click', async () => {
@@ -438,42 +523,58 @@ function setUpFooling(): void {
   };
   byId('fool-run').addEventListener('click', async () => {
     if (!current) return;
-    let target: number;
+    let request: Requests['fool'];
     try {
-      target = targetOf()!;
+      request = { target: targetOf()!, lr: fieldValue('fool-lr'), maxIters: fieldValue('fool-iters') };
     } catch (e) {
-      return showError(e);
+      return void showError(e);
     }
+    const { target } = request;
     const original = current.picture;
+    const originalName = current.top[0]!.name;
+    const nameOf = (k: number): string => state.model?.names[k] ?? String(k);
     state.foolSteps = 0;
     const status = byId('fool-status');
-    const r = await run(
-      'fool',
-      { target, lr: numberOf('fool-lr'), maxIters: numberOf('fool-iters') },
-      {
-        stop: 'fool-stop',
-        progress: 'fool-progress',
-        onEvent: (step) => {
-          state.foolSteps++;
-          showStep(original, step.image);
-          setProgress('fool-progress', step.iteration, step.maxIters);
-          byId('fool-image-caption').textContent = `iteration ${step.iteration}: ${state.model?.names[step.predicted] ?? step.predicted}`;
-          status.textContent =
-            `iteration ${step.iteration} / ${step.maxIters} · top class: ${classText(step.predicted)} · ` +
-            `p(${state.model?.names[target] ?? target}): ${fmtPct(step.targetProb)} · ${fmtMs(step.msPerIteration)} per iteration`;
-        },
+    byId<HTMLImageElement>('fool-chart').hidden = true;
+    const r = await run('fool', request, {
+      stop: 'fool-stop',
+      progress: 'fool-progress',
+      status: 'fool-status',
+      onEvent: (step) => {
+        state.foolSteps++;
+        showStep(original, step.image);
+        setProgress('fool-progress', step.iteration, step.maxIters);
+        byId('fool-image-caption').textContent = `iteration ${step.iteration}: ${nameOf(step.predicted)}`;
+        status.textContent =
+          `iteration ${step.iteration} / ${step.maxIters} · top class: ${classText(step.predicted)} · ` +
+          `p(${nameOf(target)}): ${fmtPct(step.targetProb)} · p(${originalName}): ${fmtPct(step.originalProb)} · ` +
+          `${fmtMs(step.msPerIteration)} per iteration`;
       },
-    );
+    });
     if (!r) return;
     foolShown = r;
     state.fool = r;
     state.timings.foolIterationMs = r.msPerIteration;
     showStep(original, r.image);
-    byId('fool-image-caption').textContent = `saved (8-bit): ${state.model?.names[r.finalClass] ?? r.finalClass} (${fmtPct(r.targetProb)} ${state.model?.names[target] ?? target})`;
+    if (r.originalClass === target) {
+      // nothing to fool: no step was taken, and a time per iteration would measure nothing
+      byId('fool-image-caption').textContent = 'unchanged';
+      status.textContent = `the image already is ${classText(target)}: the network classifies it as the target before any change — choose another target`;
+      return;
+    }
+    byId('fool-image-caption').textContent = `saved (8-bit): ${nameOf(r.finalClass)} (${fmtPct(r.targetProb)} ${nameOf(target)})`;
     const verdict = r.fooled
       ? `fooled: the saved PNG is classified as ${classText(target)} with p: ${fmtPct(r.targetProb)}, after ${r.iterations} iterations`
       : `${r.stopped ? 'stopped' : 'not fooled'} after ${r.iterations} iterations: the saved PNG is classified as ${classText(r.finalClass)}, p(target): ${fmtPct(r.targetProb)}`;
     status.textContent = `${verdict} · change: at most ${r.linf}/255 per value, L2 ${r.l2.toFixed(1)} (0–255 units) · ${fmtMs(r.msPerIteration)} per iteration`;
+    byId('fool-image').setAttribute('aria-label', `The fooling image: ${verdict}`);
+    if (r.chartSvg) {
+      const chart = byId<HTMLImageElement>('fool-chart');
+      if (chart.src) URL.revokeObjectURL(chart.src);
+      chart.src = URL.createObjectURL(new Blob([r.chartSvg], { type: 'image/svg+xml' }));
+      chart.alt = `Chart: p(${nameOf(target)}) and p(${originalName}) after each of the ${r.iterations} iterations; p(${nameOf(target)}) ends at ${fmtPct(r.targetProb)}`;
+      chart.hidden = false;
+    }
     byId<HTMLButtonElement>('fool-png').disabled = false;
   });
   byId('fool-png').addEventListener('click', async () => {
@@ -502,9 +603,10 @@ function fillViz(settings: Settings): void {
   byId<HTMLInputElement>('viz-normalized').checked = settings.normalizedStep;
 }
 
+/** The fields' settings; throws, in the words of a field's label, when one is empty or out of its range. */
 function readViz(): Settings {
   const settings = { normalizedStep: byId<HTMLInputElement>('viz-normalized').checked } as Settings;
-  for (const [key, id] of VIZ_FIELDS) (settings as unknown as Record<string, number>)[key] = numberOf(id);
+  for (const [key, id] of VIZ_FIELDS) (settings as unknown as Record<string, number>)[key] = fieldValue(id);
   return settings;
 }
 
@@ -516,12 +618,13 @@ function setUpClassViz(): void {
   const classOf = classField('viz-class', 'viz-class-hint', 'class to visualize');
   byId('viz-run').addEventListener('click', async () => {
     let target: number;
+    let settings: Settings;
     try {
       target = classOf()!;
+      settings = readViz();
     } catch (e) {
-      return showError(e);
+      return void showError(e);
     }
-    const settings = readViz();
     state.classvizSteps = 0;
     byId('viz-strip').replaceChildren();
     const status = byId('viz-status');
@@ -531,6 +634,7 @@ function setUpClassViz(): void {
       {
         stop: 'viz-stop',
         progress: 'viz-progress',
+        status: 'viz-status',
         onEvent: (step) => {
           state.classvizSteps++;
           paint(byId<HTMLCanvasElement>('viz-image'), step.image);
@@ -656,11 +760,18 @@ function setUpSanity(): void {
     strip.replaceChildren();
     const status = byId('sanity-status');
     status.textContent = '';
+    let seed: number;
+    try {
+      seed = fieldValue('sanity-seed');
+    } catch (e) {
+      return void showError(e);
+    }
     const r = await run(
       'sanity',
-      { seed: numberOf('sanity-seed'), method: byId<HTMLSelectElement>('sanity-method').value as SaliencyMethod },
+      { seed, method: byId<HTMLSelectElement>('sanity-method').value as SaliencyMethod },
       {
         stop: 'sanity-stop',
+        status: 'sanity-status',
         progress: 'sanity-progress',
         onEvent: (step) => {
           state.sanitySteps.push(step);
@@ -698,9 +809,29 @@ function statusLine(): string {
   return `WebGPU: ${i.adapter} · ${i.subgroups} · ${i.hasTimestamps ? 'GPU timestamps' : 'no GPU timestamps'}`;
 }
 
+/** The loading screen: what is loading ("the model (squeezenet1.1.onnx)"), and how much of it has arrived. */
+function showLoading({ what, loaded, total }: Events['init']): void {
+  const progress = byId<HTMLProgressElement>('loading-progress');
+  let amount = '';
+  if (loaded === null) {
+    progress.removeAttribute('value');
+  } else if (total === null) {
+    amount = ` · ${fmtBytes(loaded)}`;
+    progress.removeAttribute('value');
+  } else {
+    amount = ` · ${fmtBytes(loaded)} of ${fmtBytes(total)}`;
+    progress.max = total;
+    progress.value = loaded;
+  }
+  const text = `Loading ${what}${amount}`;
+  byId('loading-text').textContent = text;
+  if (state.loading.at(-1) !== text) state.loading.push(text);
+}
+
 async function start(): Promise<void> {
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
   if (!gpu) {
+    byId('loading').hidden = true;
     showNoWebGpu(
       window.isSecureContext
         ? 'This browser does not expose WebGPU (navigator.gpu is missing).'
@@ -714,17 +845,23 @@ async function start(): Promise<void> {
   });
   let init: InitResult;
   try {
-    init = await engine.call('init', {
-      modelUrl: new URL('weights/squeezenet1.1.onnx', document.baseURI).href,
-      synsetUrl: new URL('weights/synset.txt', document.baseURI).href,
-    }).result;
+    init = await engine.call(
+      'init',
+      {
+        modelUrl: new URL('weights/squeezenet1.1.onnx', document.baseURI).href,
+        synsetUrl: new URL('weights/synset.txt', document.baseURI).href,
+      },
+      showLoading,
+    ).result;
   } catch (e) {
+    byId('loading').hidden = true;
     if (e instanceof EngineError && e.webgpu) return showNoWebGpu(`The engine could not start WebGPU: ${e.message}`);
     showError(e);
     return;
   }
   state.init = init;
   setStatus(statusLine());
+  byId('loading').hidden = true;
   byId('app').hidden = false;
   if (init.model) setModel(init.model);
   if (init.modelError) showError(new PixelpropError(init.modelError));
@@ -732,6 +869,49 @@ async function start(): Promise<void> {
   if (init.model) await openSample(samples.includes(DEFAULT_SAMPLE) ? DEFAULT_SAMPLE : samples[0]!);
 }
 
+/** Large type and high contrast for a projector; the choice is kept for the next visit. */
+function setUpPresentation(): void {
+  const toggle = byId<HTMLButtonElement>('presentation');
+  const apply = (on: boolean): void => {
+    document.body.classList.toggle('presentation', on);
+    toggle.setAttribute('aria-pressed', String(on));
+    localStorage.setItem('pixelprop-presentation', on ? '1' : '0');
+  };
+  toggle.addEventListener('click', () => apply(!document.body.classList.contains('presentation')));
+  apply(localStorage.getItem('pixelprop-presentation') === '1');
+}
+
+/**
+ * Says whether a reload would work offline: true only once the service worker's cache holds the page and the model
+ * (an install that failed, or a cache missing an entry, is reported as such rather than promised).
+ */
+async function reportOffline(): Promise<void> {
+  const line = byId('offline-status');
+  try {
+    const registration = await navigator.serviceWorker.register('./sw.js');
+    line.textContent = 'Offline use: caching the page and the model…';
+    // An install that fails leaves `ready` pending for ever: its worker turning redundant says so instead.
+    const installing = registration.installing;
+    const failed = new Promise<never>((_, reject) =>
+      installing?.addEventListener('statechange', () => {
+        if (installing.state === 'redundant' && !registration.active) reject(new Error('the service worker failed to install'));
+      }),
+    );
+    await Promise.race([navigator.serviceWorker.ready, failed]);
+    const needed = ['index.html', 'weights/squeezenet1.1.onnx'].map((f) => new URL(f, document.baseURI).href);
+    const cached = await Promise.all(needed.map(async (url) => (await caches.match(url, { ignoreSearch: true })) !== undefined));
+    state.offlineReady = cached.every(Boolean);
+    line.textContent = state.offlineReady
+      ? 'Ready for offline use: a reload works without a network.'
+      : `Offline use: not available (not cached: ${needed.filter((_, i) => !cached[i]).map((u) => u.replace(/^.*\//, '')).join(', ')}).`;
+  } catch (e) {
+    state.offlineReady = false;
+    line.textContent = `Offline use: not available (${(e as Error).message}).`;
+  }
+}
+
+setUpGuard();
+setUpPresentation();
 setUpTabs();
 setUpInputs();
 setUpSaliency();
@@ -742,6 +922,5 @@ setUpSanity();
 void start();
 
 // Reloads work offline: the built site caches its own files (web/sw.ts).
-if (__PIXELPROP_SERVICE_WORKER__ && 'serviceWorker' in navigator) {
-  navigator.serviceWorker.register('./sw.js').catch((e: Error) => console.warn(`pixelprop: no offline cache (${e.message})`));
-}
+if (__PIXELPROP_SERVICE_WORKER__ && 'serviceWorker' in navigator) void reportOffline();
+else byId('offline-status').textContent = 'Offline use: not available here (no service worker in this browser, or a development server).';

@@ -73,6 +73,8 @@ export interface SaliencyOutput {
   width: number;
   ms: number;
   copies: number | null;
+  /** SmoothGrad: the copies asked for (`copies` is fewer when stopped) */
+  samples: number | null;
   stopped: boolean;
 }
 
@@ -89,6 +91,8 @@ export interface FoolOutput {
   original: RgbImage8;
   image: RgbImage8;
   msPerIteration: number | null;
+  /** p(target) and p(original class) after each iteration's forward pass, drawn as an SVG chart (null: no iteration) */
+  chartSvg: string | null;
 }
 
 export interface ClassVizOutput {
@@ -175,11 +179,21 @@ export interface Results {
 }
 
 export interface Events {
-  init: never;
+  /** what is loading, and how far: bytes for files, null where there is no count (the device) */
+  init: { what: string; loaded: number | null; total: number | null };
   loadModel: never;
   setImage: never;
   saliency: { done: number; total: number };
-  fool: { iteration: number; maxIters: number; image: RgbImage8; predicted: number; targetProb: number; msPerIteration: number | null };
+  fool: {
+    iteration: number;
+    maxIters: number;
+    image: RgbImage8;
+    predicted: number;
+    targetProb: number;
+    /** p of the class the image started as */
+    originalProb: number;
+    msPerIteration: number | null;
+  };
   classviz: { iteration: number; iterations: number; image: RgbImage8; score: number | null; msPerIteration: number | null };
   tape: never;
   sanity: SanityStep;
