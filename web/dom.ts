@@ -22,9 +22,11 @@ export function paint(canvas: HTMLCanvasElement, image: RgbImage8): void {
   canvas.getContext('2d')!.putImageData(toImageData(image), 0, 0);
 }
 
-/** A canvas showing `image`, for strips of snapshots and maps. */
-export function canvasOf(image: RgbImage8, className = 'pic'): HTMLCanvasElement {
+/** A canvas showing `image`, for strips of snapshots and maps, announced as an image described by `label`. */
+export function canvasOf(image: RgbImage8, label: string, className = 'pic'): HTMLCanvasElement {
   const canvas = make('canvas', { className });
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', label);
   paint(canvas, image);
   return canvas;
 }

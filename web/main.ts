@@ -655,7 +655,7 @@ function setUpClassViz(): void {
       `${r.stopped ? 'stopped after' : 'done:'} ${r.iterations} iterations · score ${r.startScore.toFixed(2)} → ${r.finalScore.toFixed(2)} · ` +
       `p: ${fmtPct(r.finalProb)} · the network now predicts ${classText(r.argmax)} · ${fmtMs(r.msPerIteration)} per iteration`;
     byId('viz-strip').replaceChildren(
-      ...r.snapshots.map((s) => make('figure', {}, canvasOf(s.image), make('figcaption', { textContent: `iteration ${s.iteration}` }))),
+      ...r.snapshots.map((s) => make('figure', {}, canvasOf(s.image, `${classText(target)} at iteration ${s.iteration}`), make('figcaption', { textContent: `iteration ${s.iteration}` }))),
     );
     byId<HTMLButtonElement>('viz-png').disabled = false;
   });
@@ -785,7 +785,7 @@ function setUpSanity(): void {
             make(
               'figure',
               {},
-              canvasOf(colorize(step.map, side, side, { cmap: 'hot' })),
+              canvasOf(colorize(step.map, side, side, { cmap: 'hot' }), `saliency map, ${caption}`),
               make('figcaption', {}, caption, make('br'), make('small', { textContent: `predicts ${state.model?.names[step.predicted] ?? step.predicted}` })),
             ),
           );
@@ -873,7 +873,7 @@ async function start(): Promise<void> {
 function setUpPresentation(): void {
   const toggle = byId<HTMLButtonElement>('presentation');
   const apply = (on: boolean): void => {
-    document.body.classList.toggle('presentation', on);
+    document.documentElement.classList.toggle('presentation', on);
     toggle.setAttribute('aria-pressed', String(on));
     localStorage.setItem('pixelprop-presentation', on ? '1' : '0');
   };

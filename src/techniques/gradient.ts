@@ -221,7 +221,9 @@ export async function gradientsOverInputs(
     } finally {
       inputs.dispose();
     }
-    model.gpu.flush();
+    // Waiting for the chunk's GPU work (not only submitting it) makes the progress count finished copies, and yields,
+    // so that a stop request that arrived meanwhile (a worker's message) is seen before the next chunk, not after all.
+    await model.gpu.sync();
     done += count;
     spec.onProgress?.(done);
     if (spec.signal?.aborted && done < spec.total) return { done, stopped: true };
