@@ -289,8 +289,9 @@ function resetResults(): void {
     const canvas = byId<HTMLCanvasElement>(id);
     canvas.getContext('2d')!.clearRect(0, 0, canvas.width, canvas.height);
   }
-  for (const id of ['sal-png', 'sal-npy', 'fool-png']) byId<HTMLButtonElement>(id).disabled = true;
-  for (const id of ['sal-caption', 'fool-status', 'tape-summary', 'sanity-status']) byId(id).textContent = '';
+  for (const id of ['sal-png', 'sal-npy', 'fool-png', 'tape-json', 'tape-csv']) byId<HTMLButtonElement>(id).disabled = true;
+  for (const id of ['sal-caption', 'fool-status', 'tape-summary', 'tape-notes', 'sanity-status']) byId(id).textContent = '';
+  tapeShown = null;
   byId('fool-image-caption').textContent = 'fooling image';
   byId('sal-map').setAttribute('aria-label', 'The saliency map: none computed yet');
   byId('fool-image').setAttribute('aria-label', 'The fooling image: none computed yet');
@@ -669,83 +670,220 @@ function setUpClassViz(): void {
 
 const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 'es'}`;
 
-/** How an op's backward is computed (its definition in src/graph/ops/), with its shapes and dispatches: a row under the op's. */
-function opDocRow(row: TapeRow, timing: TapeOutput['timing'], columns: number): HTMLTableRowElement {
+/** "[1,64,55,55]" of a named shape "x[1,64,55,55]" as numbers. */
+const dims = (named: string): number[] => JSON.parse(named.slice(named.lastIndexOf('['))) as number[];
+
+/** "64 × 55 × 55": an activation's channels × height × width (the batch of one left out). */
+const chw = (named: string): string => dims(named).slice(1).join(' × ');
+
+/**
+ * What an op does, in words and with this op's numbers ("3×3 convolution, 64 filters, stride 2, then ReLU"), rather
+ * than the engine's attribute shorthand (its `info`, kept in the details).
+ */
+function plainOp(row: TapeRow): string {
+  const relu = /\+relu/.test(row.info) ? ', then ReLU' : '';
+  const stride = /\bs(\d+),(\d+)/.exec(row.info);
+  const strideText = stride && stride[1] !== '1' ? `, stride ${stride[1]}` : '';
+  const conv = (weight: string): string => {
+    const [filters, , kh, kw] = dims(weight);
+    return `${kh}×${kw} convolution, ${filters} filters`;
+  };
+  const weights = row.inputShapes.filter((_, k) => k > 0 && dims(row.inputShapes[k]!).length === 4);
+  switch (row.op) {
+    case 'Conv':
+      return `${conv(weights[0]!)}${strideText}${relu}`;
+    case 'ConvConcat':
+      return `${weights.map(conv).join(' and ')}, side by side, their outputs stacked${relu}`;
+    case 'MaxPool':
+    case 'AveragePool': {
+      const k = /\bk(\d+)×(\d+)/.exec(row.info);
+      return `${row.op === 'MaxPool' ? 'max' : 'average'} pooling${k ? ` over ${k[1]}×${k[2]} windows` : ''}${strideText}`;
+    }
+    case 'GlobalAveragePool': {
+      const [, , h, w] = dims(row.inputShapes[0]!);
+      return `the average of each channel's ${h}×${w} values`;
+    }
+    case 'Reshape':
+    case 'Flatten':
+      return `the same numbers as a ${dims(row.outputShape).join(' × ')} tensor (no arithmetic)`;
+    default:
+      return row.info ? `${row.op} (${row.info})` : row.op;
+  }
+}
+
+/** The op's name in the model: its layer and its part of it ("fire2 squeeze", "fire2 expand"), else what it is. */
+function opTitle(row: TapeRow, rows: TapeRow[]): string {
+  if (!row.layer) return row.op === 'MaxPool' ? 'max pool' : row.op === 'GlobalAveragePool' ? 'global average pool' : row.op.toLowerCase();
+  if (!row.layer.startsWith('fire')) return row.layer;
+  const first = rows.find((r) => r.layer === row.layer);
+  return `${row.layer} ${first === row ? 'squeeze' : 'expand'}`;
+}
+
+/**
+ * The library's formulas as text ("Σ_{n,h,w}", "x_i", "x₁"), typeset: a subscript in braces or a single letter or
+ * digit after "_" becomes <sub>.
+ */
+function typeset(text: string): (Node | string)[] {
+  const out: (Node | string)[] = [];
+  let at = 0;
+  for (const m of text.matchAll(/_\{([^}]*)\}|_([A-Za-z0-9])(?![A-Za-z0-9])/g)) {
+    out.push(text.slice(at, m.index));
+    out.push(make('sub', { textContent: m[1] ?? m[2]! }));
+    at = m.index + m[0].length;
+  }
+  out.push(text.slice(at));
+  return out;
+}
+
+/** How an op's forward and backward are computed (its definition in src/graph/ops/), with its shapes and dispatches: a row under the op's. */
+function opDocRow(row: TapeRow, r: TapeOutput, columns: number): HTMLTableRowElement {
   const doc = row.doc;
+  const median = r.runs > 1 ? `, medians of ${r.runs} runs` : '';
   const times =
-    timing === 'none'
+    r.timing === 'none'
       ? `${plural(row.forwardDispatches, 'dispatch')} forward, ${row.backwardDispatches} backward (no GPU times: the adapter has no timestamp-query)`
-      : `${plural(row.forwardDispatches, 'dispatch')} forward (${fmtMs(row.forwardMs)}), ${row.backwardDispatches} backward (${fmtMs(row.backwardMs)}), GPU time`;
+      : `${plural(row.forwardDispatches, 'dispatch')} forward (${fmtMs(row.forwardMs)}), ${row.backwardDispatches} backward (${fmtMs(row.backwardMs)}), GPU time with each dispatch in a pass of its own${median}`;
   const article = make(
     'article',
     { className: 'doc' },
-    make('p', { className: 'shapes', textContent: `${row.inputShapes.join(', ')} → ${row.outputShape}` }),
+    make('p', { className: 'shapes', textContent: `${row.inputShapes.join(', ')} → ${row.outputShape} · engine op ${row.op}${row.info ? ` (${row.info})` : ''}` }),
     make(
       'div',
       { className: 'parts' },
-      make('section', {}, make('h4', { textContent: 'Backward' }), make('p', { textContent: doc.backward })),
       make(
         'section',
         {},
         make('h4', { textContent: 'Forward' }),
-        make('p', { textContent: doc.forward }),
+        make('p', {}, ...typeset(doc.forward)),
         make('h4', { textContent: 'Kept for the backward' }),
-        make('p', { textContent: doc.saves }),
+        make('p', {}, ...typeset(doc.saves)),
       ),
+      make('section', {}, make('h4', { textContent: 'Backward' }), make('p', {}, ...typeset(doc.backward))),
     ),
     make('p', { className: 'meta', textContent: times }),
   );
   return make('tr', { className: 'detail' }, make('td', { colSpan: columns }, article));
 }
 
-/** "[1,64,55,55] +2 → [1,16,55,55]": the first input's shape (the data; weights follow it) and the output's. */
-function shapesText(row: TapeRow): string {
-  const shape = (named: string): string => named.slice(named.lastIndexOf('['));
-  const more = row.inputShapes.length > 1 ? ` +${row.inputShapes.length - 1}` : '';
-  return `${shape(row.inputShapes[0]!)}${more} → ${shape(row.outputShape)}`;
+/**
+ * Why the gradient norms read as they do at the top of the network: the backward starts from a one-hot seed at the
+ * scores (norm 1); a reshape moves numbers without changing them; a global average pool hands each of its H·W inputs
+ * 1/(H·W) of the gradient, so a norm ν becomes ν/√(H·W) (1/13 for 13×13).
+ */
+function normNotes(r: TapeOutput): string {
+  const notes = [`‖dy‖₂ is 1 at the last op: the backward starts from a one-hot seed at the scores (1 for class ${r.classIndex}, 0 for the others)`];
+  for (const row of r.rows) {
+    if (row.op === 'Reshape' || row.op === 'Flatten') notes.push(`a ${row.op.toLowerCase()} only moves numbers, so its ‖dx‖₂ equals its ‖dy‖₂`);
+    if (row.op === 'GlobalAveragePool') {
+      const [, , h = 1, w = 1] = dims(row.inputShapes[0]!);
+      notes.push(
+        `the global average pool gives each of its ${h}×${w} inputs 1/${h * w} of the gradient, so the norm shrinks by √${h * w} = ${fmtNum(Math.sqrt(h * w))}: ` +
+          `${fmtNum(row.outputGradNorm)} / ${fmtNum(Math.sqrt(h * w))} = ${fmtNum(row.inputGradNorms[0] ?? null)}`,
+      );
+    }
+  }
+  return `Gradient norms: ${notes.join('; ')}.`;
 }
 
+/** The tape as rows of numbers, for a spreadsheet (CSV) or a script (JSON). */
+function tapeTable(r: TapeOutput): Record<string, string | number | null>[] {
+  return r.rows.map((row) => ({
+    index: row.index,
+    layer: row.layer,
+    op: row.op,
+    attributes: row.info,
+    input: row.inputShapes[0]!,
+    output: row.outputShape,
+    forward_ms: row.forwardMs,
+    backward_ms: row.backwardMs,
+    forward_dispatches: row.forwardDispatches,
+    backward_dispatches: row.backwardDispatches,
+    backward_visit: row.backwardOrder === null ? null : row.backwardOrder + 1,
+    dy_norm: row.outputGradNorm,
+    dx_norm: row.inputGradNorms[0] ?? null,
+  }));
+}
+
+function csvOf(records: Record<string, string | number | null>[]): string {
+  const cell = (v: string | number | null): string => (v === null ? '' : typeof v === 'number' ? String(v) : /[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+  const keys = Object.keys(records[0] ?? {});
+  return [keys.join(','), ...records.map((rec) => keys.map((k) => cell(rec[k]!)).join(','))].join('\n') + '\n';
+}
+
+let tapeShown: TapeOutput | null = null;
+
 function setUpTape(): void {
+  setRanges([['tape-runs', { min: 1, max: 20, integer: true }]]);
   byId('tape-run').addEventListener('click', async () => {
-    const r = await run('tape', {});
+    let runs: number;
+    try {
+      runs = fieldValue('tape-runs');
+    } catch (e) {
+      return void showError(e);
+    }
+    const r = await run('tape', { runs }, { status: 'tape-summary' });
     if (!r) return;
     state.tape = r;
+    tapeShown = r;
     const sum = (pick: (row: TapeRow) => number | null): number => r.rows.reduce((a, row) => a + (pick(row) ?? 0), 0);
     const timed = r.timing === 'timestamp-query';
+    const of = r.runs > 1 ? `medians of ${r.runs} runs` : 'one run';
     byId('tape-summary').textContent =
       `${r.rows.length} ops recorded, gradient of the score of ${classText(r.classIndex)} · ` +
+      `one real forward + backward: ${r.realPassMs === null ? '—' : fmtMs(r.realPassMs)} wall-clock (${of}) · ` +
       (timed
-        ? `GPU time by timestamp-query (each dispatch timed in its own pass; browsers may round timestamps): forward ${fmtMs(sum((row) => row.forwardMs))}, backward ${fmtMs(sum((row) => row.backwardMs))}`
+        ? `per-op GPU times (${of}) time each dispatch in a compute pass of its own, which runs them one by one: they show where the time goes, ` +
+          `and their sums (forward ${fmtMs(sum((row) => row.forwardMs))}, backward ${fmtMs(sum((row) => row.backwardMs))}) are not the time of a real pass`
         : 'per-op times are not available: this adapter has no timestamp-query') +
-      ` · wall-clock of the whole instrumented pass ${fmtMs(r.wallMs)}` +
       (r.otherDispatches ? ` · ${plural(r.otherDispatches, 'dispatch')} between ops (gradient accumulation${timed ? `, ${fmtMs(r.otherMs)}` : ''})` : '') +
       ` · ‖∂s_y/∂x‖₂ = ${fmtNum(r.inputGradNorm)}`;
+    byId('tape-notes').textContent = normNotes(r);
     const rows = r.rows.map((row) => {
       const tr = make(
         'tr',
-        { tabIndex: 0, title: 'how its backward is computed' },
+        { tabIndex: 0, title: 'how its forward and backward are computed' },
         make('td', { className: 'num', textContent: String(row.index) }),
-        make('td', {}, make('strong', { textContent: row.op }), ...(row.info ? [make('small', { textContent: ` ${row.info}` })] : [])),
-        make('td', { className: 'shapes', textContent: shapesText(row), title: `${row.inputShapes.join(', ')} → ${row.outputShape}` }),
+        make('td', {}, make('strong', { textContent: opTitle(row, r.rows) }), make('br'), make('small', { textContent: plainOp(row) })),
+        make('td', { className: 'shapes', textContent: `${chw(row.inputShapes[0]!)} → ${chw(row.outputShape)}`, title: `${row.inputShapes.join(', ')} → ${row.outputShape}` }),
         make('td', { className: 'num', textContent: timed ? fmtMs(row.forwardMs) : 'n/a' }),
         make('td', { className: 'num', textContent: timed ? fmtMs(row.backwardMs) : 'n/a' }),
         make('td', { className: 'num', textContent: row.backwardOrder === null ? 'skipped' : String(row.backwardOrder + 1) }),
         make('td', { className: 'num', textContent: fmtNum(row.outputGradNorm) }),
         make('td', { className: 'num', textContent: row.inputGradNorms.filter((n) => n !== null).map(fmtNum).join(', ') || '—' }),
       );
+      tr.setAttribute('aria-expanded', 'false');
       const select = (): void => {
         const wasOpen = tr.classList.contains('selected');
-        for (const other of byId('tape-rows').querySelectorAll('tr.selected')) other.classList.remove('selected');
+        for (const other of byId('tape-rows').querySelectorAll('tr.selected')) {
+          other.classList.remove('selected');
+          other.setAttribute('aria-expanded', 'false');
+        }
         byId('tape-rows').querySelector('tr.detail')?.remove();
         if (wasOpen) return; // a second click closes it
         tr.classList.add('selected');
-        tr.after(opDocRow(row, r.timing, tr.children.length));
+        tr.setAttribute('aria-expanded', 'true');
+        tr.after(opDocRow(row, r, tr.children.length));
       };
       tr.addEventListener('click', select);
-      tr.addEventListener('keydown', (ev) => (ev.key === 'Enter' || ev.key === ' ') && select());
+      tr.addEventListener('keydown', (ev) => {
+        if (ev.key !== 'Enter' && ev.key !== ' ') return;
+        ev.preventDefault(); // Space would scroll the page
+        select();
+      });
       return tr;
     });
     byId('tape-rows').replaceChildren(...rows);
+    for (const id of ['tape-json', 'tape-csv']) byId<HTMLButtonElement>(id).disabled = false;
+  });
+  const name = (): string => `${stem(current?.name ?? 'image')}-tape`;
+  byId('tape-json').addEventListener('click', () => {
+    if (!tapeShown) return;
+    const { rows: _rows, ...summary } = tapeShown;
+    const json = JSON.stringify({ ...summary, ops: tapeTable(tapeShown) }, null, 2);
+    download(new Blob([`${json}\n`], { type: 'application/json' }), `${name()}.json`);
+  });
+  byId('tape-csv').addEventListener('click', () => {
+    if (tapeShown) download(new Blob([csvOf(tapeTable(tapeShown))], { type: 'text/csv' }), `${name()}.csv`);
   });
 }
 

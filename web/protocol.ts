@@ -50,7 +50,7 @@ export interface Requests {
   saliency: { method: SaliencyMethod; samples: number; noise: number; classIndex: number | null };
   fool: { target: number; lr: number; maxIters: number };
   classviz: { target: number; settings: Settings; snapshots: number };
-  tape: Record<string, never>;
+  tape: { runs: number };
   sanity: { seed: number; method: SaliencyMethod };
 }
 
@@ -115,6 +115,8 @@ export interface TapeRow {
   op: string;
   /** the value it computes (its ONNX output name) */
   name: string;
+  /** the layer its weights belong to, named as the sanity check names them (conv1, fire2 … fire9, conv10); null without weights */
+  layer: string | null;
   info: string;
   /** how the op computes its forward and backward, from its definition (src/graph/ops/) */
   doc: OpDoc;
@@ -137,6 +139,10 @@ export interface TapeOutput {
   classIndex: number;
   /** 'timestamp-query' (GPU times per dispatch) or 'none' */
   timing: 'timestamp-query' | 'none';
+  /** the inspections the times are medians of */
+  runs: number;
+  /** median wall-clock of as many real forward + backward passes (nothing timed inside), ms; null for one inspection alone */
+  realPassMs: number | null;
   /** wall-clock of the whole instrumented forward + backward, ms (includes the inspector's own work) */
   wallMs: number;
   /** dispatches not inside any op (gradient accumulation between ops, if any) */

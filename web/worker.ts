@@ -20,7 +20,7 @@ import { fool } from '../src/techniques/fool.js';
 import { saliency } from '../src/techniques/saliency.js';
 import { checkImageModel } from '../src/techniques/model-input.js';
 import { SCORES_OVERFLOW, checkFinite } from '../src/util/finite.js';
-import { inspectTape } from './inspect.js';
+import { inspectTapeRuns } from './inspect.js';
 import { MAX_MODEL_BYTES } from './limits.js';
 import type { Call, Classification, Events, FromWorker, ModelInfo, Op, Ranked, Requests, Results, ToWorker } from './protocol.js';
 import { sanityCheck } from './sanity.js';
@@ -352,10 +352,10 @@ const handlers: { [K in Op]: Handler<K> } = {
     };
   },
 
-  async tape() {
+  async tape({ runs }) {
     const m = need(model, 'no model is loaded');
     const c = need(current, 'no image is loaded');
-    return inspectTape(m, c.x, c.top[0]!.index);
+    return inspectTapeRuns(m, c.x, c.top[0]!.index, runs);
   },
 
   async sanity({ seed, method }, emit, signal) {
