@@ -1015,7 +1015,7 @@ function setUpPresentation(): void {
     toggle.setAttribute('aria-pressed', String(on));
     localStorage.setItem('pixelprop-presentation', on ? '1' : '0');
   };
-  toggle.addEventListener('click', () => apply(!document.body.classList.contains('presentation')));
+  toggle.addEventListener('click', () => apply(!document.documentElement.classList.contains('presentation')));
   apply(localStorage.getItem('pixelprop-presentation') === '1');
 }
 
