@@ -64,7 +64,7 @@ interface PageState {
   classification: { name: string; top: { index: number; prob: number; score: number }[] } | null;
   classifications: number;
   saliency: { classIndex: number; method: string; height: number; width: number; copies: number | null; stopped: boolean } | null;
-  fool: { iterations: number; stopped: boolean; fooled: boolean; target: number; linf: number; msPerIteration: number | null } | null;
+  fool: { iterations: number; roundings: number; stopped: boolean; fooled: boolean; target: number; linf: number; msPerIteration: number | null } | null;
   foolSteps: number;
   classviz: { iterations: number; snapshots: unknown[]; msPerIteration: number | null } | null;
   classvizSteps: number;
@@ -219,7 +219,8 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     expect(s.fool!.fooled, await page.locator('#fool-status').textContent() ?? '').toBe(true);
     expect(s.fool!.target).toBe(6);
     expect(s.fool!.linf).toBeLessThanOrEqual(32); // coffee: 24/255 on lavapipe; the cat ended at 51/255, not fooled
-    expect(s.foolSteps).toBe(s.fool!.iterations + 1); // iterations 0 … n, each shown live
+    // iterations 0 … n, each shown live, and the forward pass of each 8-bit rounding (src/techniques/fool.ts)
+    expect(s.foolSteps).toBe(s.fool!.iterations + 1 + s.fool!.roundings);
     const chart = page.locator('#fool-chart');
     expect(await chart.isVisible()).toBe(true);
     expect(await chart.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(100);

@@ -83,6 +83,8 @@ export interface FoolOutput {
   fooled: boolean;
   stopped: boolean;
   iterations: number;
+  /** times a fooling float image was rounded to 8 bits and classified again (each an extra forward, shown live) */
+  roundings: number;
   targetProb: number;
   finalClass: number;
   originalClass: number;

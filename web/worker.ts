@@ -311,6 +311,7 @@ const handlers: { [K in Op]: Handler<K> } = {
       fooled: r.fooled,
       stopped: r.stopped,
       iterations: r.iterations,
+      roundings: r.roundings,
       targetProb: r.targetProb,
       finalClass: r.finalClass,
       originalClass: r.originalClass,
