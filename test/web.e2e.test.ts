@@ -426,6 +426,9 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     expect(tape.realPassMs).toBeGreaterThan(0);
     const titles = await page.locator('#tape-rows tr strong').allTextContents();
     for (const name of ['conv1', 'fire2 squeeze', 'fire2 expand', 'fire9 expand', 'conv10', 'global average pool']) expect(titles).toContain(name);
+    expect(await page.locator('#tape-rows tr:nth-child(4) small').textContent()).toBe(
+      '1×1 convolution, 64 filters and 3×3 convolution, 64 filters, side by side, their outputs stacked, then ReLU',
+    );
     const table = (await page.locator('#tape-rows').textContent())!;
     expect(table).not.toMatch(/‖|\bp\d,\d|\+\d\b|\+relu/);
     const notes = (await page.locator('#tape-notes').textContent())!;

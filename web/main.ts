@@ -688,7 +688,9 @@ function plainOp(row: TapeRow): string {
     const [filters, , kh, kw] = dims(weight);
     return `${kh}×${kw} convolution, ${filters} filters`;
   };
-  const weights = row.inputShapes.filter((_, k) => k > 0 && dims(row.inputShapes[k]!).length === 4);
+  // the 4-D inputs after the first that are not the data again (a fire module's expand convs both read the squeeze)
+  const data = dims(row.inputShapes[0]!).join();
+  const weights = row.inputShapes.filter((shape, k) => k > 0 && dims(shape).length === 4 && dims(shape).join() !== data);
   switch (row.op) {
     case 'Conv':
       return `${conv(weights[0]!)}${strideText}${relu}`;
