@@ -304,8 +304,12 @@ const handlers: { [K in Op]: Handler<K> } = {
         emit({ iteration, maxIters, image, predicted, targetProb: probs[target]!, originalProb: probs[original]!, msPerIteration: pace.msPerTick });
       },
     });
-    // Drawn here, not in the page: Vega compiles its expressions with Function, which the page's CSP forbids.
-    const chartSvg = target === original ? null : await renderSvg(foolingChart(points));
+    // Drawn here, not in the page: Vega compiles its expressions with Function, which the page's CSP forbids (a host
+    // that sends a CSP for the worker's script too would forbid it here: the result then comes without its chart).
+    const chartSvg = target === original ? null : await renderSvg(foolingChart(points)).catch((e: Error) => {
+      console.warn(`pixelprop: no fooling chart (${e.message})`);
+      return null;
+    });
     return {
       target,
       fooled: r.fooled,
