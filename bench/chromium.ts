@@ -33,19 +33,24 @@ const TYPES: Record<string, string> = {
 
 /**
  * Serves each URL path prefix from its folder (first match wins; only files inside the folder; a path ending in /
- * serves index.html) on 127.0.0.1 at any free port, with `headers` added to every response.
+ * serves index.html, unless `folderIndex` is false: then it is a 404, as some hosts answer) on 127.0.0.1 at any free
+ * port, with `headers` added to every response.
  */
-export function serveStatic(routes: [prefix: string, dir: string][], headers: Record<string, string> = {}): Promise<Server> {
+export function serveStatic(routes: [prefix: string, dir: string][], headers: Record<string, string> = {}, folderIndex = true): Promise<Server> {
   const server = createServer((req, res) => {
     let path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
     if (path === '/favicon.ico') return void res.writeHead(204).end();
-    if (path.endsWith('/')) path += 'index.html';
+    if (path.endsWith('/')) {
+      if (!folderIndex) return void res.writeHead(404).end();
+      path += 'index.html';
+    }
     const route = routes.find(([prefix]) => path.startsWith(prefix));
     if (!route) return void res.writeHead(404).end();
     const [prefix, dir] = route;
     const file = normalize(join(dir, path.slice(prefix.length)));
     if (!file.startsWith(normalize(dir) + sep) || !existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...headers });
+    // the length lets a page show how much of a large file (the model) has arrived
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': statSync(file).size, ...headers });
     createReadStream(file).pipe(res);
   });
   return new Promise((resolve, reject) => {

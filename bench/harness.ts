@@ -13,11 +13,9 @@ export interface Timing {
   clock: 'gpu-timestamps' | 'wall';
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+import { median } from '../src/util/median.js';
+
+export { median };
 
 /**
  * Times `run` (which encodes GPU work and returns what it allocated, disposed after each run). GPU timestamps when

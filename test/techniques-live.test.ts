@@ -160,6 +160,25 @@ describe.skipIf(photosDir === null)('SmoothGrad: stop', () => {
     x.dispose();
   });
 
+  it('a stop that arrives as a message while a chunk runs is seen after that chunk, not after all of them', async () => {
+    // The page's Stop reaches the worker as a message, a task of its own: it is handled only when the run yields.
+    // A run that queued every chunk without waiting saw it after the last (30 of 30 copies, "stopped" never said).
+    const x = await photoTensor(gpu(), HAY);
+    const controller = new AbortController();
+    const r = await saliency(model(), x, [958], {
+      method: 'smoothgrad',
+      noise: 0.1,
+      seed: 9,
+      batch: 1,
+      samples: 3,
+      onProgress: (done) => done === 1 && setTimeout(() => controller.abort(), 0),
+      signal: controller.signal,
+    });
+    expect(r.stopped).toBe(true);
+    expect(r.copies).toEqual([2]); // the chunk running when the message was handled, and no more
+    x.dispose();
+  });
+
   it('a batch stopped before its last image got a copy throws the abort reason; one pass ignores the signal', async () => {
     const x = await photoTensor(gpu(), HAY);
     const both = Tensor.empty(gpu(), [2, 3, 224, 224], 'both');

@@ -32,7 +32,8 @@ export interface Site {
 }
 
 /** Builds the site (vite's build API, web/vite.config.ts), serves it and launches Chromium on it. */
-export async function openSite(): Promise<Site> {
+/** `folderIndex: false` serves a host that answers 404 for a folder (`/`), as some static hosts do. */
+export async function openSite(options: { folderIndex?: boolean } = {}): Promise<Site> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`no Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set PIXELPROP_CHROMIUM; PIXELPROP_SKIP_E2E=1 skips this test)`);
   }
@@ -45,7 +46,7 @@ export async function openSite(): Promise<Site> {
   } finally {
     process.env.NODE_ENV = nodeEnv;
   }
-  const server: Server = await serveStatic([['/', SITE]], { 'cache-control': 'no-cache' });
+  const server: Server = await serveStatic([['/', SITE]], { 'cache-control': 'no-cache' }, options.folderIndex ?? true);
   const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const userDataDir = mkdtempSync(join(tmpdir(), 'pixelprop-web-chromium-'));
   const { chromium } = await import('playwright-core');

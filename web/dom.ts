@@ -22,9 +22,11 @@ export function paint(canvas: HTMLCanvasElement, image: RgbImage8): void {
   canvas.getContext('2d')!.putImageData(toImageData(image), 0, 0);
 }
 
-/** A canvas showing `image`, for strips of snapshots and maps. */
-export function canvasOf(image: RgbImage8, className = 'pic'): HTMLCanvasElement {
+/** A canvas showing `image`, for strips of snapshots and maps, announced as an image described by `label`. */
+export function canvasOf(image: RgbImage8, label: string, className = 'pic'): HTMLCanvasElement {
   const canvas = make('canvas', { className });
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', label);
   paint(canvas, image);
   return canvas;
 }
@@ -59,11 +61,6 @@ export function fmtNum(v: number | null): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   return a >= 1e-3 && a < 1e5 ? v.toPrecision(4) : v.toExponential(2);
-}
-
-/** The value of a number field; an empty or invalid field gives NaN, which the library's checks then name. */
-export function numberOf(id: string): number {
-  return byId<HTMLInputElement>(id).valueAsNumber;
 }
 
 export function setNumber(id: string, value: number): void {

@@ -18,7 +18,9 @@ import type { Model } from '../src/graph/model.js';
 import { describeAttrs, docOf } from '../src/graph/op.js';
 import { Tape } from '../src/graph/tape.js';
 import { l2Norm } from '../src/kernels/reduce.js';
-import { oneHotSeed } from '../src/techniques/gradient.js';
+import { layersOf } from '../src/techniques/attribution/evaluate.js';
+import { classScoreGradient, oneHotSeed } from '../src/techniques/gradient.js';
+import { median } from '../src/util/median.js';
 import type { TapeOutput, TapeRow } from './protocol.js';
 
 type Range = [start: number, end: number];
@@ -99,6 +101,8 @@ export async function inspectTape(model: Model, x: Tensor, classIndex: number): 
       return ms;
     };
     const forwardRanges = tape.nodes.map((_, i): Range => [i === 0 ? first : tape.forwardEnds[i - 1]!, tape.forwardEnds[i]!]);
+    // The layer names of the sanity check (conv1, fire2 … fire9, conv10): an op belongs to the layer of its weights.
+    const layerOfWeight = new Map(layersOf(model).flatMap((l) => l.weights.map((w) => [w, l.name] as const)));
     const rows: TapeRow[] = tape.nodes.map((node, i) => {
       const forward = forwardRanges[i]!;
       const backward = backwardRanges.get(node.index);
@@ -108,6 +112,7 @@ export async function inspectTape(model: Model, x: Tensor, classIndex: number): 
         index: node.index,
         op: node.op.name,
         name: node.name,
+        layer: node.inputs.map((t) => layerOfWeight.get(t.name)).find((l) => l !== undefined) ?? null,
         info: describeAttrs(node.op, node.attrs),
         doc: docOf(node.op, node.attrs),
         inputShapes: node.inputs.map((t, k) => `${t.name}${fmtShape(node.inputShapes[k]!)}`),
@@ -136,6 +141,8 @@ export async function inspectTape(model: Model, x: Tensor, classIndex: number): 
       rows,
       classIndex,
       timing,
+      runs: 1,
+      realPassMs: null,
       wallMs,
       otherDispatches,
       otherMs: timing === 'none' ? null : otherMs,
@@ -148,4 +155,40 @@ export async function inspectTape(model: Model, x: Tensor, classIndex: number): 
     for (const t of norms) t.dispose();
     if (gpu.profiler) await gpu.stopProfiling(); // an error on the way must not leave every later dispatch timed
   }
+}
+
+/**
+ * `runs` inspections, each op's times and the instrumented wall-clock as their medians; and the wall-clock of `runs`
+ * real forward + backward passes (no timestamps, no norms), whose median is what one pass costs: the per-op times are
+ * measured with each dispatch in a compute pass of its own, which serializes the GPU, so their sum is not that.
+ */
+export async function inspectTapeRuns(model: Model, x: Tensor, classIndex: number, runs: number): Promise<TapeOutput> {
+  const inspections: TapeOutput[] = [];
+  for (let k = 0; k < runs; k++) inspections.push(await inspectTape(model, x, classIndex));
+  const realPassesMs: number[] = [];
+  for (let k = 0; k < runs; k++) {
+    const started = performance.now();
+    const { scores, grad } = classScoreGradient(model, x, [classIndex]);
+    await model.gpu.sync();
+    realPassesMs.push(performance.now() - started);
+    scores.dispose();
+    grad.dispose();
+  }
+  const medianOf = (pick: (t: TapeOutput) => number | null): number | null => {
+    const values = inspections.map(pick);
+    return values.some((v) => v === null) ? null : median(values as number[]);
+  };
+  const last = inspections.at(-1)!;
+  return {
+    ...last,
+    rows: last.rows.map((row, i) => ({
+      ...row,
+      forwardMs: medianOf((t) => t.rows[i]!.forwardMs),
+      backwardMs: medianOf((t) => t.rows[i]!.backwardMs),
+    })),
+    wallMs: medianOf((t) => t.wallMs)!,
+    otherMs: medianOf((t) => t.otherMs),
+    runs,
+    realPassMs: median(realPassesMs),
+  };
 }

@@ -14,12 +14,12 @@ import type { RgbImage8 } from '../src/image/image.js';
 import { CLASS_VISUALIZATION_DEFAULTS, CLASS_VISUALIZATION_RANGES, YOSINSKI_PRESET } from '../src/techniques/classviz.js';
 import { differenceImage } from '../src/techniques/figures.js';
 import { FOOL_DEFAULTS, FOOL_RANGES } from '../src/techniques/fool.js';
-import { SEED_RANGE, type NumberRange } from '../src/techniques/ranges.js';
+import { SEED_RANGE, fmtRange, rangeProblem, type NumberRange } from '../src/techniques/ranges.js';
 import { SALIENCY_DEFAULTS, SALIENCY_RANGES, type SaliencyMethod } from '../src/techniques/saliency.js';
 import { Engine, EngineError } from './client.js';
 import { MAX_MODEL_BYTES } from './limits.js';
 import { setUpDebugger } from './debugger.js';
-import { byId, canvasOf, download, fmtMs, fmtNum, fmtPct, make, numberOf, paint, setNumber, stem } from './dom.js';
+import { byId, canvasOf, download, fmtMs, fmtNum, fmtPct, make, paint, setNumber, stem } from './dom.js';
 import { classField, classText, setPickerModel } from './picker.js';
 import type {
   Classification,
@@ -58,6 +58,10 @@ interface PageState {
   timings: { loadToFirstClassificationMs: number | null; saliencyMs: number | null; foolIterationMs: number | null; classvizIterationMs: number | null };
   /** every error message the page has shown */
   errors: string[];
+  /** every line the loading screen showed */
+  loading: string[];
+  /** the service worker's cache holds what a reload needs (null: not known yet) */
+  offlineReady: boolean | null;
 }
 
 const state: PageState = {
@@ -77,10 +81,16 @@ const state: PageState = {
   sanity: null,
   timings: { loadToFirstClassificationMs: null, saliencyMs: null, foolIterationMs: null, classvizIterationMs: null },
   errors: [],
+  loading: [],
+  offlineReady: null,
 };
 (window as unknown as { __pixelprop: PageState }).__pixelprop = state;
 
-const DEFAULT_SAMPLE = 'chelsea.png';
+/**
+ * The photo the page opens on: the one that makes each technique's defaults show what it does. The coffee cup turns
+ * into a stingray in about 20 steps (the cat still held out after 100, ending as a puffer), as in `pixelprop demo`.
+ */
+const DEFAULT_SAMPLE = 'coffee.png';
 let engine: Engine;
 /** the open image's name and its picture as the network sees it */
 let current: Classification | null = null;
@@ -93,7 +103,7 @@ function setStatus(text: string): void {
 }
 
 /** Shows an error in the page: the one-line message of a PixelpropError, or a bug's message (and its stack in the console). */
-function showError(e: unknown): void {
+function showError(e: unknown): string {
   let message: string;
   if (e instanceof EngineError) {
     message = e.message;
@@ -107,6 +117,7 @@ function showError(e: unknown): void {
   state.errors.push(message);
   byId('error-text').textContent = message;
   byId('error').hidden = false;
+  return message;
 }
 
 function clearError(): void {
@@ -120,9 +131,31 @@ function showNoWebGpu(reason: string): void {
   setStatus('WebGPU is not available');
 }
 
+/**
+ * Marks a control unusable without `disabled`: a disabled element loses the keyboard focus (Enter on a run button
+ * would drop it to the page's body), so it is aria-disabled instead, and a click on it is swallowed (setUpGuard).
+ */
+function setUsable(el: HTMLElement, usable: boolean): void {
+  if (usable) el.removeAttribute('aria-disabled');
+  else el.setAttribute('aria-disabled', 'true');
+}
+
+function setUpGuard(): void {
+  document.addEventListener(
+    'click',
+    (ev) => {
+      if ((ev.target as Element | null)?.closest?.('[aria-disabled="true"]')) {
+        ev.preventDefault();
+        ev.stopImmediatePropagation();
+      }
+    },
+    true,
+  );
+}
+
 function setBusy(busy: boolean): void {
   state.busy = busy;
-  for (const el of document.querySelectorAll<HTMLButtonElement | HTMLInputElement>('button.run, .thumbs button, input[type=file]')) el.disabled = busy;
+  for (const el of document.querySelectorAll<HTMLElement>('button.run, .thumbs button, input[type=file]')) setUsable(el, !busy);
   document.body.classList.toggle('busy', busy);
 }
 
@@ -133,7 +166,7 @@ function setBusy(busy: boolean): void {
 async function run<K extends Op>(
   op: K,
   request: Requests[K],
-  ui: { stop?: string; progress?: string; onEvent?: (event: Events[K]) => void; transfer?: Transferable[] } = {},
+  ui: { stop?: string; progress?: string; status?: string; onEvent?: (event: Events[K]) => void; transfer?: Transferable[] } = {},
 ): Promise<Results[K] | null> {
   if (state.busy) {
     showError(new PixelpropError('the engine is busy: wait for the running job to finish, or stop it'));
@@ -145,9 +178,9 @@ async function run<K extends Op>(
   const progress = ui.progress ? byId<HTMLProgressElement>(ui.progress) : null;
   const job = engine.call(op, request, ui.onEvent, ui.transfer);
   if (stop) {
-    stop.disabled = false;
+    setUsable(stop, true);
     stop.onclick = () => {
-      stop.disabled = true;
+      setUsable(stop, false);
       job.stop();
     };
   }
@@ -158,10 +191,12 @@ async function run<K extends Op>(
   try {
     return await job.result;
   } catch (e) {
-    showError(e);
+    const message = showError(e);
+    // the view's status line said how the run went so far: it must not outlive the run
+    if (ui.status) byId(ui.status).textContent = `failed: ${message}`;
     return null;
   } finally {
-    if (stop) stop.disabled = true;
+    if (stop) setUsable(stop, false);
     if (progress) progress.hidden = true;
     setBusy(false);
   }
@@ -255,8 +290,15 @@ function resetResults(): void {
     const canvas = byId<HTMLCanvasElement>(id);
     canvas.getContext('2d')!.clearRect(0, 0, canvas.width, canvas.height);
   }
-  for (const id of ['sal-png', 'sal-npy', 'fool-png']) byId<HTMLButtonElement>(id).disabled = true;
-  for (const id of ['sal-caption', 'fool-status', 'tape-summary', 'sanity-status']) byId(id).textContent = '';
+  for (const id of ['sal-png', 'sal-npy', 'fool-png', 'tape-json', 'tape-csv']) byId<HTMLButtonElement>(id).disabled = true;
+  for (const id of ['sal-caption', 'fool-status', 'tape-summary', 'tape-notes', 'sanity-status']) byId(id).textContent = '';
+  tapeShown = null;
+  byId('fool-image-caption').textContent = 'fooling image';
+  byId('sal-map').setAttribute('aria-label', 'The saliency map: none computed yet');
+  byId('fool-image').setAttribute('aria-label', 'The fooling image: none computed yet');
+  const chart = byId<HTMLImageElement>('fool-chart');
+  chart.hidden = true;
+  chart.removeAttribute('src');
   byId('tape-rows').replaceChildren();
   byId('sanity-strip').replaceChildren();
   saliencyShown = null;
@@ -267,7 +309,11 @@ function resetResults(): void {
 async function openImage(blob: Blob, name: string, sample = false): Promise<void> {
   const c = await run('setImage', { blob, name });
   if (!c) return;
-  for (const b of document.querySelectorAll('.thumbs button')) b.classList.toggle('selected', sample && b.getAttribute('data-name') === name);
+  for (const b of document.querySelectorAll('.thumbs button')) {
+    const selected = sample && b.getAttribute('data-name') === name;
+    b.classList.toggle('selected', selected);
+    b.setAttribute('aria-pressed', String(selected));
+  }
   if (originalUrl) URL.revokeObjectURL(originalUrl);
   originalUrl = URL.createObjectURL(blob);
   byId<HTMLImageElement>('classify-original').src = originalUrl;
@@ -309,16 +355,19 @@ async function openFile(file: File): Promise<void> {
 
 function setUpInputs(): void {
   byId('samples').replaceChildren(
-    ...samples.map((name) =>
-      make(
+    ...samples.map((name) => {
+      // the picture is decorative (alt ""): the caption names the button, once
+      const b = make(
         'button',
-        { type: 'button', title: name, onclick: () => void openSample(name) },
-        make('img', { src: new URL(`samples/${name}`, document.baseURI).href, alt: stem(name), loading: 'lazy' }),
+        { type: 'button', onclick: () => void openSample(name) },
+        make('img', { src: new URL(`samples/${name}`, document.baseURI).href, alt: '', loading: 'lazy' }),
         make('span', { textContent: stem(name) }),
-      ),
-    ),
+      );
+      b.dataset.name = name;
+      b.setAttribute('aria-pressed', 'false');
+      return b;
+    }),
   );
-  for (const b of byId('samples').querySelectorAll('button')) b.setAttribute('data-name', b.title);
   const imageInput = byId<HTMLInputElement>('image-file');
   imageInput.addEventListener('change', () => {
     const file = imageInput.files?.[0];
@@ -349,6 +398,15 @@ function setUpInputs(): void {
 
 let saliencyShown: { output: SaliencyOutput; picture: RgbImage8 } | null = null;
 
+/** What each method's map holds, with its largest value named after it ("max of …" follows). */
+const MAP_WORDS: Record<SaliencyMethod, (r: SaliencyOutput) => string> = {
+  vanilla: () => 'vanilla gradient: max over the map of max_c |∂s/∂x|',
+  gradxinput: () => 'gradient × input: max over the map of max_c |x · ∂s/∂x|',
+  smoothgrad: (r) =>
+    `SmoothGrad, ${r.stopped ? `stopped after ${r.copies} of ${r.samples} noisy copies` : `mean of ${r.copies} noisy copies`}: ` +
+    'max over the map of the mean of max_c |∂s/∂x|',
+};
+
 /**
  * Gives each number field the range the library accepts (src/techniques/ranges.ts): the browser then offers no value
  * outside it, and the library still refuses, with one line, whatever gets past (a typed value, an empty field).
@@ -358,7 +416,28 @@ function setRanges(fields: [string, NumberRange][]): void {
     const input = byId<HTMLInputElement>(id);
     input.min = String(range.min);
     input.max = String(range.max);
+    ranges.set(id, range);
   }
+}
+
+const ranges = new Map<string, NumberRange>();
+
+/**
+ * A number field's value, checked against its range in the words of its label ("copies must be positive", "copies is
+ * empty"): a wrong value is refused here, before the engine sees it, so the message names the field the user sees.
+ */
+function fieldValue(id: string): number {
+  const input = byId<HTMLInputElement>(id);
+  const label = input.closest('label');
+  const name = label ? [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join(' ').trim() : id;
+  const range = ranges.get(id);
+  if (input.value.trim() === '') {
+    throw new PixelpropError(`${name} is empty: give a number${range ? ` in ${fmtRange(range)}` : ''}`);
+  }
+  const value = input.valueAsNumber;
+  const problem = range ? rangeProblem(value, range) : Number.isFinite(value) ? null : 'must be a number';
+  if (problem) throw new PixelpropError(`${name} ${input.value.trim()} ${problem}${range ? ` (range ${fmtRange(range)})` : ''}`);
+  return value;
 }
 
 function setUpSaliency(): void {
@@ -381,21 +460,29 @@ function setUpSaliency(): void {
   applyOpacity();
 
   byId('sal-run').addEventListener('click', async () => {
-    let classIndex: number | null;
+    const m = method.value as SaliencyMethod;
+    let request: Requests['saliency'];
     try {
-      classIndex = classOf();
+      // copies and noise are read only where they are shown (SmoothGrad): a hidden field must not block a method
+      const smooth = m === 'smoothgrad';
+      request = {
+        method: m,
+        classIndex: classOf(),
+        samples: smooth ? fieldValue('sal-samples') : SALIENCY_DEFAULTS.samples,
+        noise: smooth ? fieldValue('sal-noise') : SALIENCY_DEFAULTS.noise,
+      };
     } catch (e) {
-      return showError(e);
+      return void showError(e);
     }
-    const r = await run(
-      'saliency',
-      { method: method.value as SaliencyMethod, samples: numberOf('sal-samples'), noise: numberOf('sal-noise'), classIndex },
-      {
-        stop: method.value === 'smoothgrad' ? 'sal-stop' : undefined, // the other methods are one pass: nothing to stop
-        progress: 'sal-progress',
-        onEvent: ({ done, total }) => setProgress('sal-progress', done, total),
+    const r = await run('saliency', request, {
+      stop: m === 'smoothgrad' ? 'sal-stop' : undefined, // the other methods are one pass: nothing to stop
+      progress: 'sal-progress',
+      status: 'sal-caption',
+      onEvent: ({ done, total }) => {
+        setProgress('sal-progress', done, total);
+        byId('sal-caption').textContent = `${done} of ${total} noisy copies done`;
       },
-    );
+    });
     if (!r) return;
     const picture = colorize(r.map, r.width, r.height, { cmap: 'hot' });
     paint(byId<HTMLCanvasElement>('sal-map'), picture);
@@ -403,11 +490,10 @@ function setUpSaliency(): void {
     saliencyShown = { output: r, picture };
     state.saliency = r;
     if (r.method === 'vanilla') state.timings.saliencyMs = r.ms;
-    const smooth = r.copies === null ? '' : ` · mean of ${r.copies} noisy copies${r.stopped ? ' (stopped early)' : ''}`;
     const max = r.map.reduce((a, b) => Math.max(a, b), 0);
-    byId('sal-caption').textContent =
-      `map of ${classText(r.classIndex)}${r.classIndex === r.predicted ? ', the predicted class' : ''} · ${r.method}${smooth} · ` +
-      `max |∂s/∂x| = ${fmtNum(max)} · ${fmtMs(r.ms)}`;
+    const caption = `map of ${classText(r.classIndex)}${r.classIndex === r.predicted ? ', the predicted class' : ''} · ${MAP_WORDS[r.method](r)} = ${fmtNum(max)} · ${fmtMs(r.ms)}`;
+    byId('sal-caption').textContent = caption;
+    byId('sal-map').setAttribute('aria-label', `Saliency map: ${caption}`);
     for (const id of ['sal-png', 'sal-npy']) byId<HTMLButtonElement>(id).disabled = false;
   });
   byId('sal-png').addEventListener('click', async () => {
@@ -439,42 +525,58 @@ function setUpFooling(): void {
   };
   byId('fool-run').addEventListener('click', async () => {
     if (!current) return;
-    let target: number;
+    let request: Requests['fool'];
     try {
-      target = targetOf()!;
+      request = { target: targetOf()!, lr: fieldValue('fool-lr'), maxIters: fieldValue('fool-iters') };
     } catch (e) {
-      return showError(e);
+      return void showError(e);
     }
+    const { target } = request;
     const original = current.picture;
+    const originalName = current.top[0]!.name;
+    const nameOf = (k: number): string => state.model?.names[k] ?? String(k);
     state.foolSteps = 0;
     const status = byId('fool-status');
-    const r = await run(
-      'fool',
-      { target, lr: numberOf('fool-lr'), maxIters: numberOf('fool-iters') },
-      {
-        stop: 'fool-stop',
-        progress: 'fool-progress',
-        onEvent: (step) => {
-          state.foolSteps++;
-          showStep(original, step.image);
-          setProgress('fool-progress', step.iteration, step.maxIters);
-          byId('fool-image-caption').textContent = `iteration ${step.iteration}: ${state.model?.names[step.predicted] ?? step.predicted}`;
-          status.textContent =
-            `iteration ${step.iteration} / ${step.maxIters} · top class: ${classText(step.predicted)} · ` +
-            `p(${state.model?.names[target] ?? target}): ${fmtPct(step.targetProb)} · ${fmtMs(step.msPerIteration)} per iteration`;
-        },
+    byId<HTMLImageElement>('fool-chart').hidden = true;
+    const r = await run('fool', request, {
+      stop: 'fool-stop',
+      progress: 'fool-progress',
+      status: 'fool-status',
+      onEvent: (step) => {
+        state.foolSteps++;
+        showStep(original, step.image);
+        setProgress('fool-progress', step.iteration, step.maxIters);
+        byId('fool-image-caption').textContent = `iteration ${step.iteration}: ${nameOf(step.predicted)}`;
+        status.textContent =
+          `iteration ${step.iteration} / ${step.maxIters} · top class: ${classText(step.predicted)} · ` +
+          `p(${nameOf(target)}): ${fmtPct(step.targetProb)} · p(${originalName}): ${fmtPct(step.originalProb)} · ` +
+          `${fmtMs(step.msPerIteration)} per iteration`;
       },
-    );
+    });
     if (!r) return;
     foolShown = r;
     state.fool = r;
     state.timings.foolIterationMs = r.msPerIteration;
     showStep(original, r.image);
-    byId('fool-image-caption').textContent = `saved (8-bit): ${state.model?.names[r.finalClass] ?? r.finalClass} (${fmtPct(r.targetProb)} ${state.model?.names[target] ?? target})`;
+    if (r.originalClass === target) {
+      // nothing to fool: no step was taken, and a time per iteration would measure nothing
+      byId('fool-image-caption').textContent = 'unchanged';
+      status.textContent = `the image already is ${classText(target)}: the network classifies it as the target before any change — choose another target`;
+      return;
+    }
+    byId('fool-image-caption').textContent = `saved (8-bit): ${nameOf(r.finalClass)} (${fmtPct(r.targetProb)} ${nameOf(target)})`;
     const verdict = r.fooled
       ? `fooled: the saved PNG is classified as ${classText(target)} with p: ${fmtPct(r.targetProb)}, after ${r.iterations} iterations`
       : `${r.stopped ? 'stopped' : 'not fooled'} after ${r.iterations} iterations: the saved PNG is classified as ${classText(r.finalClass)}, p(target): ${fmtPct(r.targetProb)}`;
     status.textContent = `${verdict} · change: at most ${r.linf}/255 per value, L2 ${r.l2.toFixed(1)} (0–255 units) · ${fmtMs(r.msPerIteration)} per iteration`;
+    byId('fool-image').setAttribute('aria-label', `The fooling image: ${verdict}`);
+    if (r.chartSvg) {
+      const chart = byId<HTMLImageElement>('fool-chart');
+      if (chart.src) URL.revokeObjectURL(chart.src);
+      chart.src = URL.createObjectURL(new Blob([r.chartSvg], { type: 'image/svg+xml' }));
+      chart.alt = `Chart: p(${nameOf(target)}) and p(${originalName}) after each of the ${r.iterations} iterations; p(${nameOf(target)}) ends at ${fmtPct(r.targetProb)}`;
+      chart.hidden = false;
+    }
     byId<HTMLButtonElement>('fool-png').disabled = false;
   });
   byId('fool-png').addEventListener('click', async () => {
@@ -503,9 +605,10 @@ function fillViz(settings: Settings): void {
   byId<HTMLInputElement>('viz-normalized').checked = settings.normalizedStep;
 }
 
+/** The fields' settings; throws, in the words of a field's label, when one is empty or out of its range. */
 function readViz(): Settings {
   const settings = { normalizedStep: byId<HTMLInputElement>('viz-normalized').checked } as Settings;
-  for (const [key, id] of VIZ_FIELDS) (settings as unknown as Record<string, number>)[key] = numberOf(id);
+  for (const [key, id] of VIZ_FIELDS) (settings as unknown as Record<string, number>)[key] = fieldValue(id);
   return settings;
 }
 
@@ -517,12 +620,13 @@ function setUpClassViz(): void {
   const classOf = classField('viz-class', 'viz-class-hint', 'class to visualize');
   byId('viz-run').addEventListener('click', async () => {
     let target: number;
+    let settings: Settings;
     try {
       target = classOf()!;
+      settings = readViz();
     } catch (e) {
-      return showError(e);
+      return void showError(e);
     }
-    const settings = readViz();
     state.classvizSteps = 0;
     byId('viz-strip').replaceChildren();
     const status = byId('viz-status');
@@ -532,6 +636,7 @@ function setUpClassViz(): void {
       {
         stop: 'viz-stop',
         progress: 'viz-progress',
+        status: 'viz-status',
         onEvent: (step) => {
           state.classvizSteps++;
           paint(byId<HTMLCanvasElement>('viz-image'), step.image);
@@ -552,7 +657,7 @@ function setUpClassViz(): void {
       `${r.stopped ? 'stopped after' : 'done:'} ${r.iterations} iterations · score ${r.startScore.toFixed(2)} → ${r.finalScore.toFixed(2)} · ` +
       `p: ${fmtPct(r.finalProb)} · the network now predicts ${classText(r.argmax)} · ${fmtMs(r.msPerIteration)} per iteration`;
     byId('viz-strip').replaceChildren(
-      ...r.snapshots.map((s) => make('figure', {}, canvasOf(s.image), make('figcaption', { textContent: `iteration ${s.iteration}` }))),
+      ...r.snapshots.map((s) => make('figure', {}, canvasOf(s.image, `${classText(target)} at iteration ${s.iteration}`), make('figcaption', { textContent: `iteration ${s.iteration}` }))),
     );
     byId<HTMLButtonElement>('viz-png').disabled = false;
   });
@@ -566,83 +671,222 @@ function setUpClassViz(): void {
 
 const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 'es'}`;
 
-/** How an op's backward is computed (its definition in src/graph/ops/), with its shapes and dispatches: a row under the op's. */
-function opDocRow(row: TapeRow, timing: TapeOutput['timing'], columns: number): HTMLTableRowElement {
+/** "[1,64,55,55]" of a named shape "x[1,64,55,55]" as numbers. */
+const dims = (named: string): number[] => JSON.parse(named.slice(named.lastIndexOf('['))) as number[];
+
+/** "64 × 55 × 55": an activation's channels × height × width (the batch of one left out). */
+const chw = (named: string): string => dims(named).slice(1).join(' × ');
+
+/**
+ * What an op does, in words and with this op's numbers ("3×3 convolution, 64 filters, stride 2, then ReLU"), rather
+ * than the engine's attribute shorthand (its `info`, kept in the details).
+ */
+function plainOp(row: TapeRow): string {
+  const relu = /\+relu/.test(row.info) ? ', then ReLU' : '';
+  const stride = /\bs(\d+),(\d+)/.exec(row.info);
+  const strideText = stride && stride[1] !== '1' ? `, stride ${stride[1]}` : '';
+  const conv = (weight: string): string => {
+    const [filters, , kh, kw] = dims(weight);
+    return `${kh}×${kw} convolution, ${filters} filters`;
+  };
+  // the 4-D inputs after the first that are not the data again (a fire module's expand convs both read the squeeze)
+  const data = dims(row.inputShapes[0]!).join();
+  const weights = row.inputShapes.filter((shape, k) => k > 0 && dims(shape).length === 4 && dims(shape).join() !== data);
+  switch (row.op) {
+    case 'Conv':
+      return `${conv(weights[0]!)}${strideText}${relu}`;
+    case 'ConvConcat':
+      return `${weights.map(conv).join(' and ')}, side by side, their outputs stacked${relu}`;
+    case 'MaxPool':
+    case 'AveragePool': {
+      const k = /\bk(\d+)×(\d+)/.exec(row.info);
+      return `${row.op === 'MaxPool' ? 'max' : 'average'} pooling${k ? ` over ${k[1]}×${k[2]} windows` : ''}${strideText}`;
+    }
+    case 'GlobalAveragePool': {
+      const [, , h, w] = dims(row.inputShapes[0]!);
+      return `the average of each channel's ${h}×${w} values`;
+    }
+    case 'Reshape':
+    case 'Flatten':
+      return `the same numbers as a ${dims(row.outputShape).join(' × ')} tensor (no arithmetic)`;
+    default:
+      return row.info ? `${row.op} (${row.info})` : row.op;
+  }
+}
+
+/** The op's name in the model: its layer and its part of it ("fire2 squeeze", "fire2 expand"), else what it is. */
+function opTitle(row: TapeRow, rows: TapeRow[]): string {
+  if (!row.layer) return row.op === 'MaxPool' ? 'max pool' : row.op === 'GlobalAveragePool' ? 'global average pool' : row.op.toLowerCase();
+  if (!row.layer.startsWith('fire')) return row.layer;
+  const first = rows.find((r) => r.layer === row.layer);
+  return `${row.layer} ${first === row ? 'squeeze' : 'expand'}`;
+}
+
+/**
+ * The library's formulas as text ("Σ_{n,h,w}", "x_i", "x₁"), typeset: a subscript in braces or a single letter or
+ * digit after "_" becomes <sub>.
+ */
+function typeset(text: string): (Node | string)[] {
+  const out: (Node | string)[] = [];
+  let at = 0;
+  for (const m of text.matchAll(/_\{([^}]*)\}|_([A-Za-z0-9])(?![A-Za-z0-9])/g)) {
+    out.push(text.slice(at, m.index));
+    out.push(make('sub', { textContent: m[1] ?? m[2]! }));
+    at = m.index + m[0].length;
+  }
+  out.push(text.slice(at));
+  return out;
+}
+
+/** How an op's forward and backward are computed (its definition in src/graph/ops/), with its shapes and dispatches: a row under the op's. */
+function opDocRow(row: TapeRow, r: TapeOutput, columns: number): HTMLTableRowElement {
   const doc = row.doc;
+  const median = r.runs > 1 ? `, medians of ${r.runs} runs` : '';
   const times =
-    timing === 'none'
+    r.timing === 'none'
       ? `${plural(row.forwardDispatches, 'dispatch')} forward, ${row.backwardDispatches} backward (no GPU times: the adapter has no timestamp-query)`
-      : `${plural(row.forwardDispatches, 'dispatch')} forward (${fmtMs(row.forwardMs)}), ${row.backwardDispatches} backward (${fmtMs(row.backwardMs)}), GPU time`;
+      : `${plural(row.forwardDispatches, 'dispatch')} forward (${fmtMs(row.forwardMs)}), ${row.backwardDispatches} backward (${fmtMs(row.backwardMs)}), GPU time with each dispatch in a pass of its own${median}`;
   const article = make(
     'article',
     { className: 'doc' },
-    make('p', { className: 'shapes', textContent: `${row.inputShapes.join(', ')} → ${row.outputShape}` }),
+    make('p', { className: 'shapes', textContent: `${row.inputShapes.join(', ')} → ${row.outputShape} · engine op ${row.op}${row.info ? ` (${row.info})` : ''}` }),
     make(
       'div',
       { className: 'parts' },
-      make('section', {}, make('h4', { textContent: 'Backward' }), make('p', { textContent: doc.backward })),
       make(
         'section',
         {},
         make('h4', { textContent: 'Forward' }),
-        make('p', { textContent: doc.forward }),
+        make('p', {}, ...typeset(doc.forward)),
         make('h4', { textContent: 'Kept for the backward' }),
-        make('p', { textContent: doc.saves }),
+        make('p', {}, ...typeset(doc.saves)),
       ),
+      make('section', {}, make('h4', { textContent: 'Backward' }), make('p', {}, ...typeset(doc.backward))),
     ),
     make('p', { className: 'meta', textContent: times }),
   );
   return make('tr', { className: 'detail' }, make('td', { colSpan: columns }, article));
 }
 
-/** "[1,64,55,55] +2 → [1,16,55,55]": the first input's shape (the data; weights follow it) and the output's. */
-function shapesText(row: TapeRow): string {
-  const shape = (named: string): string => named.slice(named.lastIndexOf('['));
-  const more = row.inputShapes.length > 1 ? ` +${row.inputShapes.length - 1}` : '';
-  return `${shape(row.inputShapes[0]!)}${more} → ${shape(row.outputShape)}`;
+/**
+ * Why the gradient norms read as they do at the top of the network: the backward starts from a one-hot seed at the
+ * scores (norm 1); a reshape moves numbers without changing them; a global average pool hands each of its H·W inputs
+ * 1/(H·W) of the gradient, so a norm ν becomes ν/√(H·W) (1/13 for 13×13).
+ */
+function normNotes(r: TapeOutput): string {
+  const notes = [`‖dy‖₂ is 1 at the last op: the backward starts from a one-hot seed at the scores (1 for class ${r.classIndex}, 0 for the others)`];
+  for (const row of r.rows) {
+    if (row.op === 'Reshape' || row.op === 'Flatten') notes.push(`a ${row.op.toLowerCase()} only moves numbers, so its ‖dx‖₂ equals its ‖dy‖₂`);
+    if (row.op === 'GlobalAveragePool') {
+      const [, , h = 1, w = 1] = dims(row.inputShapes[0]!);
+      notes.push(
+        `the global average pool gives each of its ${h}×${w} inputs 1/${h * w} of the gradient, so the norm shrinks by √${h * w} = ${fmtNum(Math.sqrt(h * w))}: ` +
+          `${fmtNum(row.outputGradNorm)} / ${fmtNum(Math.sqrt(h * w))} = ${fmtNum(row.inputGradNorms[0] ?? null)}`,
+      );
+    }
+  }
+  return `Gradient norms: ${notes.join('; ')}.`;
 }
 
+/** The tape as rows of numbers, for a spreadsheet (CSV) or a script (JSON). */
+function tapeTable(r: TapeOutput): Record<string, string | number | null>[] {
+  return r.rows.map((row) => ({
+    index: row.index,
+    layer: row.layer,
+    op: row.op,
+    attributes: row.info,
+    input: row.inputShapes[0]!,
+    output: row.outputShape,
+    forward_ms: row.forwardMs,
+    backward_ms: row.backwardMs,
+    forward_dispatches: row.forwardDispatches,
+    backward_dispatches: row.backwardDispatches,
+    backward_visit: row.backwardOrder === null ? null : row.backwardOrder + 1,
+    dy_norm: row.outputGradNorm,
+    dx_norm: row.inputGradNorms[0] ?? null,
+  }));
+}
+
+function csvOf(records: Record<string, string | number | null>[]): string {
+  const cell = (v: string | number | null): string => (v === null ? '' : typeof v === 'number' ? String(v) : /[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+  const keys = Object.keys(records[0] ?? {});
+  return [keys.join(','), ...records.map((rec) => keys.map((k) => cell(rec[k]!)).join(','))].join('\n') + '\n';
+}
+
+let tapeShown: TapeOutput | null = null;
+
 function setUpTape(): void {
+  setRanges([['tape-runs', { min: 1, max: 20, integer: true }]]);
   byId('tape-run').addEventListener('click', async () => {
-    const r = await run('tape', {});
+    let runs: number;
+    try {
+      runs = fieldValue('tape-runs');
+    } catch (e) {
+      return void showError(e);
+    }
+    const r = await run('tape', { runs }, { status: 'tape-summary' });
     if (!r) return;
     state.tape = r;
+    tapeShown = r;
     const sum = (pick: (row: TapeRow) => number | null): number => r.rows.reduce((a, row) => a + (pick(row) ?? 0), 0);
     const timed = r.timing === 'timestamp-query';
+    const of = r.runs > 1 ? `medians of ${r.runs} runs` : 'one run';
     byId('tape-summary').textContent =
       `${r.rows.length} ops recorded, gradient of the score of ${classText(r.classIndex)} · ` +
+      `one real forward + backward: ${r.realPassMs === null ? '—' : fmtMs(r.realPassMs)} wall-clock (${of}) · ` +
       (timed
-        ? `GPU time by timestamp-query (each dispatch timed in its own pass; browsers may round timestamps): forward ${fmtMs(sum((row) => row.forwardMs))}, backward ${fmtMs(sum((row) => row.backwardMs))}`
+        ? `per-op GPU times (${of}) time each dispatch in a compute pass of its own, which runs them one by one: they show where the time goes, ` +
+          `and their sums (forward ${fmtMs(sum((row) => row.forwardMs))}, backward ${fmtMs(sum((row) => row.backwardMs))}) are not the time of a real pass`
         : 'per-op times are not available: this adapter has no timestamp-query') +
-      ` · wall-clock of the whole instrumented pass ${fmtMs(r.wallMs)}` +
       (r.otherDispatches ? ` · ${plural(r.otherDispatches, 'dispatch')} between ops (gradient accumulation${timed ? `, ${fmtMs(r.otherMs)}` : ''})` : '') +
       ` · ‖∂s_y/∂x‖₂ = ${fmtNum(r.inputGradNorm)}`;
+    byId('tape-notes').textContent = normNotes(r);
     const rows = r.rows.map((row) => {
       const tr = make(
         'tr',
-        { tabIndex: 0, title: 'how its backward is computed' },
+        { tabIndex: 0, title: 'how its forward and backward are computed' },
         make('td', { className: 'num', textContent: String(row.index) }),
-        make('td', {}, make('strong', { textContent: row.op }), ...(row.info ? [make('small', { textContent: ` ${row.info}` })] : [])),
-        make('td', { className: 'shapes', textContent: shapesText(row), title: `${row.inputShapes.join(', ')} → ${row.outputShape}` }),
+        make('td', {}, make('strong', { textContent: opTitle(row, r.rows) }), make('br'), make('small', { textContent: plainOp(row) })),
+        make('td', { className: 'shapes', textContent: `${chw(row.inputShapes[0]!)} → ${chw(row.outputShape)}`, title: `${row.inputShapes.join(', ')} → ${row.outputShape}` }),
         make('td', { className: 'num', textContent: timed ? fmtMs(row.forwardMs) : 'n/a' }),
         make('td', { className: 'num', textContent: timed ? fmtMs(row.backwardMs) : 'n/a' }),
         make('td', { className: 'num', textContent: row.backwardOrder === null ? 'skipped' : String(row.backwardOrder + 1) }),
         make('td', { className: 'num', textContent: fmtNum(row.outputGradNorm) }),
         make('td', { className: 'num', textContent: row.inputGradNorms.filter((n) => n !== null).map(fmtNum).join(', ') || '—' }),
       );
+      tr.setAttribute('aria-expanded', 'false');
       const select = (): void => {
         const wasOpen = tr.classList.contains('selected');
-        for (const other of byId('tape-rows').querySelectorAll('tr.selected')) other.classList.remove('selected');
+        for (const other of byId('tape-rows').querySelectorAll('tr.selected')) {
+          other.classList.remove('selected');
+          other.setAttribute('aria-expanded', 'false');
+        }
         byId('tape-rows').querySelector('tr.detail')?.remove();
         if (wasOpen) return; // a second click closes it
         tr.classList.add('selected');
-        tr.after(opDocRow(row, r.timing, tr.children.length));
+        tr.setAttribute('aria-expanded', 'true');
+        tr.after(opDocRow(row, r, tr.children.length));
       };
       tr.addEventListener('click', select);
-      tr.addEventListener('keydown', (ev) => (ev.key === 'Enter' || ev.key === ' ') && select());
+      tr.addEventListener('keydown', (ev) => {
+        if (ev.key !== 'Enter' && ev.key !== ' ') return;
+        ev.preventDefault(); // Space would scroll the page
+        select();
+      });
       return tr;
     });
     byId('tape-rows').replaceChildren(...rows);
+    for (const id of ['tape-json', 'tape-csv']) byId<HTMLButtonElement>(id).disabled = false;
+  });
+  const name = (): string => `${stem(current?.name ?? 'image')}-tape`;
+  byId('tape-json').addEventListener('click', () => {
+    if (!tapeShown) return;
+    const { rows: _rows, ...summary } = tapeShown;
+    const json = JSON.stringify({ ...summary, ops: tapeTable(tapeShown) }, null, 2);
+    download(new Blob([`${json}\n`], { type: 'application/json' }), `${name()}.json`);
+  });
+  byId('tape-csv').addEventListener('click', () => {
+    if (tapeShown) download(new Blob([csvOf(tapeTable(tapeShown))], { type: 'text/csv' }), `${name()}.csv`);
   });
 }
 
@@ -657,11 +901,18 @@ function setUpSanity(): void {
     strip.replaceChildren();
     const status = byId('sanity-status');
     status.textContent = '';
+    let seed: number;
+    try {
+      seed = fieldValue('sanity-seed');
+    } catch (e) {
+      return void showError(e);
+    }
     const r = await run(
       'sanity',
-      { seed: numberOf('sanity-seed'), method: byId<HTMLSelectElement>('sanity-method').value as SaliencyMethod },
+      { seed, method: byId<HTMLSelectElement>('sanity-method').value as SaliencyMethod },
       {
         stop: 'sanity-stop',
+        status: 'sanity-status',
         progress: 'sanity-progress',
         onEvent: (step) => {
           state.sanitySteps.push(step);
@@ -675,7 +926,7 @@ function setUpSanity(): void {
             make(
               'figure',
               {},
-              canvasOf(colorize(step.map, side, side, { cmap: 'hot' })),
+              canvasOf(colorize(step.map, side, side, { cmap: 'hot' }), `saliency map, ${caption}`),
               make('figcaption', {}, caption, make('br'), make('small', { textContent: `predicts ${state.model?.names[step.predicted] ?? step.predicted}` })),
             ),
           );
@@ -699,9 +950,29 @@ function statusLine(): string {
   return `WebGPU: ${i.adapter} · ${i.subgroups} · ${i.hasTimestamps ? 'GPU timestamps' : 'no GPU timestamps'}`;
 }
 
+/** The loading screen: what is loading ("the model (squeezenet1.1.onnx)"), and how much of it has arrived. */
+function showLoading({ what, loaded, total }: Events['init']): void {
+  const progress = byId<HTMLProgressElement>('loading-progress');
+  let amount = '';
+  if (loaded === null) {
+    progress.removeAttribute('value');
+  } else if (total === null) {
+    amount = ` · ${fmtBytes(loaded)}`;
+    progress.removeAttribute('value');
+  } else {
+    amount = ` · ${fmtBytes(loaded)} of ${fmtBytes(total)}`;
+    progress.max = total;
+    progress.value = loaded;
+  }
+  const text = `Loading ${what}${amount}`;
+  byId('loading-text').textContent = text;
+  if (state.loading.at(-1) !== text) state.loading.push(text);
+}
+
 async function start(): Promise<void> {
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
   if (!gpu) {
+    byId('loading').hidden = true;
     showNoWebGpu(
       window.isSecureContext
         ? 'This browser does not expose WebGPU (navigator.gpu is missing).'
@@ -715,17 +986,23 @@ async function start(): Promise<void> {
   });
   let init: InitResult;
   try {
-    init = await engine.call('init', {
-      modelUrl: new URL('weights/squeezenet1.1.onnx', document.baseURI).href,
-      synsetUrl: new URL('weights/synset.txt', document.baseURI).href,
-    }).result;
+    init = await engine.call(
+      'init',
+      {
+        modelUrl: new URL('weights/squeezenet1.1.onnx', document.baseURI).href,
+        synsetUrl: new URL('weights/synset.txt', document.baseURI).href,
+      },
+      showLoading,
+    ).result;
   } catch (e) {
+    byId('loading').hidden = true;
     if (e instanceof EngineError && e.webgpu) return showNoWebGpu(`The engine could not start WebGPU: ${e.message}`);
     showError(e);
     return;
   }
   state.init = init;
   setStatus(statusLine());
+  byId('loading').hidden = true;
   byId('app').hidden = false;
   if (init.model) setModel(init.model);
   if (init.modelError) showError(new PixelpropError(init.modelError));
@@ -733,6 +1010,49 @@ async function start(): Promise<void> {
   if (init.model) await openSample(samples.includes(DEFAULT_SAMPLE) ? DEFAULT_SAMPLE : samples[0]!);
 }
 
+/** Large type and high contrast for a projector; the choice is kept for the next visit. */
+function setUpPresentation(): void {
+  const toggle = byId<HTMLButtonElement>('presentation');
+  const apply = (on: boolean): void => {
+    document.documentElement.classList.toggle('presentation', on);
+    toggle.setAttribute('aria-pressed', String(on));
+    localStorage.setItem('pixelprop-presentation', on ? '1' : '0');
+  };
+  toggle.addEventListener('click', () => apply(!document.documentElement.classList.contains('presentation')));
+  apply(localStorage.getItem('pixelprop-presentation') === '1');
+}
+
+/**
+ * Says whether a reload would work offline: true only once the service worker's cache holds the page and the model
+ * (an install that failed, or a cache missing an entry, is reported as such rather than promised).
+ */
+async function reportOffline(): Promise<void> {
+  const line = byId('offline-status');
+  try {
+    const registration = await navigator.serviceWorker.register('./sw.js');
+    line.textContent = 'Offline use: caching the page and the model…';
+    // An install that fails leaves `ready` pending for ever: its worker turning redundant says so instead.
+    const installing = registration.installing;
+    const failed = new Promise<never>((_, reject) =>
+      installing?.addEventListener('statechange', () => {
+        if (installing.state === 'redundant' && !registration.active) reject(new Error('the service worker failed to install'));
+      }),
+    );
+    await Promise.race([navigator.serviceWorker.ready, failed]);
+    const needed = ['index.html', 'weights/squeezenet1.1.onnx'].map((f) => new URL(f, document.baseURI).href);
+    const cached = await Promise.all(needed.map(async (url) => (await caches.match(url, { ignoreSearch: true })) !== undefined));
+    state.offlineReady = cached.every(Boolean);
+    line.textContent = state.offlineReady
+      ? 'Ready for offline use: a reload works without a network.'
+      : `Offline use: not available (not cached: ${needed.filter((_, i) => !cached[i]).map((u) => u.replace(/^.*\//, '')).join(', ')}).`;
+  } catch (e) {
+    state.offlineReady = false;
+    line.textContent = `Offline use: not available (${(e as Error).message}).`;
+  }
+}
+
+setUpGuard();
+setUpPresentation();
 setUpTabs();
 setUpInputs();
 setUpSaliency();
@@ -744,6 +1064,5 @@ setUpSanity();
 void start();
 
 // Reloads work offline: the built site caches its own files (web/sw.ts).
-if (__PIXELPROP_SERVICE_WORKER__ && 'serviceWorker' in navigator) {
-  navigator.serviceWorker.register('./sw.js').catch((e: Error) => console.warn(`pixelprop: no offline cache (${e.message})`));
-}
+if (__PIXELPROP_SERVICE_WORKER__ && 'serviceWorker' in navigator) void reportOffline();
+else byId('offline-status').textContent = 'Offline use: not available here (no service worker in this browser, or a development server).';

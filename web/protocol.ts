@@ -52,7 +52,7 @@ export interface Requests {
   saliency: { method: SaliencyMethod; samples: number; noise: number; classIndex: number | null };
   fool: { target: number; lr: number; maxIters: number };
   classviz: { target: number; settings: Settings; snapshots: number };
-  tape: Record<string, never>;
+  tape: { runs: number };
   sanity: { seed: number; method: SaliencyMethod };
   /** the step-through debugger (web/debugger.ts): record, draw one step's tensors, check one element */
   debugStart: Record<string, never>;
@@ -79,6 +79,8 @@ export interface SaliencyOutput {
   width: number;
   ms: number;
   copies: number | null;
+  /** SmoothGrad: the copies asked for (`copies` is fewer when stopped) */
+  samples: number | null;
   stopped: boolean;
 }
 
@@ -87,6 +89,8 @@ export interface FoolOutput {
   fooled: boolean;
   stopped: boolean;
   iterations: number;
+  /** times a fooling float image was rounded to 8 bits and classified again (each an extra forward, shown live) */
+  roundings: number;
   targetProb: number;
   finalClass: number;
   originalClass: number;
@@ -95,6 +99,8 @@ export interface FoolOutput {
   original: RgbImage8;
   image: RgbImage8;
   msPerIteration: number | null;
+  /** p(target) and p(original class) after each iteration's forward pass, drawn as an SVG chart (null: no iteration) */
+  chartSvg: string | null;
 }
 
 export interface ClassVizOutput {
@@ -117,6 +123,8 @@ export interface TapeRow {
   op: string;
   /** the value it computes (its ONNX output name) */
   name: string;
+  /** the layer its weights belong to, named as the sanity check names them (conv1, fire2 … fire9, conv10); null without weights */
+  layer: string | null;
   info: string;
   /** how the op computes its forward and backward, from its definition (src/graph/ops/) */
   doc: OpDoc;
@@ -139,6 +147,10 @@ export interface TapeOutput {
   classIndex: number;
   /** 'timestamp-query' (GPU times per dispatch) or 'none' */
   timing: 'timestamp-query' | 'none';
+  /** the inspections the times are medians of */
+  runs: number;
+  /** median wall-clock of as many real forward + backward passes (nothing timed inside), ms; null for one inspection alone */
+  realPassMs: number | null;
   /** wall-clock of the whole instrumented forward + backward, ms (includes the inspector's own work) */
   wallMs: number;
   /** dispatches not inside any op (gradient accumulation between ops, if any) */
@@ -198,11 +210,21 @@ export interface Results {
 }
 
 export interface Events {
-  init: never;
+  /** what is loading, and how far: bytes for files, null where there is no count (the device) */
+  init: { what: string; loaded: number | null; total: number | null };
   loadModel: never;
   setImage: never;
   saliency: { done: number; total: number };
-  fool: { iteration: number; maxIters: number; image: RgbImage8; predicted: number; targetProb: number; msPerIteration: number | null };
+  fool: {
+    iteration: number;
+    maxIters: number;
+    image: RgbImage8;
+    predicted: number;
+    targetProb: number;
+    /** p of the class the image started as */
+    originalProb: number;
+    msPerIteration: number | null;
+  };
   classviz: { iteration: number; iterations: number; image: RgbImage8; score: number | null; msPerIteration: number | null };
   tape: never;
   sanity: SanityStep;

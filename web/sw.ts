@@ -13,12 +13,18 @@ const worker = self as unknown as ServiceWorkerGlobalScope;
 const { version, files } = __PIXELPROP_PRECACHE__;
 const CACHE = `pixelprop-${version}`;
 
+// Each file is cached on its own: one that fails (a server refusing a path) must not cost the install, and so offline
+// use, of all the others. The page checks what is cached before it says offline use is ready (web/main.ts).
 worker.addEventListener('install', (ev) => {
   ev.waitUntil(
     caches
       .open(CACHE)
-      .then((cache) => cache.addAll(files.map((f) => new URL(f, worker.registration.scope).href)))
-      .then(() => worker.skipWaiting()),
+      .then((cache) => Promise.allSettled(files.map((f) => cache.add(new URL(f, worker.registration.scope).href))))
+      .then((results) => {
+        const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [files[i]] : []));
+        if (failed.length) console.warn(`pixelprop: not cached for offline use: ${failed.join(', ')}`);
+        return worker.skipWaiting();
+      }),
   );
 });
 
@@ -34,7 +40,7 @@ worker.addEventListener('activate', (ev) => {
 worker.addEventListener('fetch', (ev) => {
   const request = ev.request;
   if (request.method !== 'GET' || new URL(request.url).origin !== location.origin) return;
-  ev.respondWith(
-    caches.open(CACHE).then(async (cache) => (await cache.match(request, { ignoreSearch: true })) ?? fetch(request)),
-  );
+  // The site's folder ("…/pixelprop/") is the page: some servers answer 404 for a folder, so it is cached as index.html.
+  const url = request.mode === 'navigate' && new URL(request.url).pathname.endsWith('/') ? new URL('index.html', request.url).href : request;
+  ev.respondWith(caches.open(CACHE).then(async (cache) => (await cache.match(url, { ignoreSearch: true })) ?? fetch(request)));
 });

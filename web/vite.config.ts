@@ -81,8 +81,8 @@ function serviceWorker(): Plugin {
         const item = bundle[f]!;
         hash.update(f).update(item.type === 'chunk' ? item.code : item.source);
       }
-      // './' as well as 'index.html': a navigation to the site's folder asks for the former.
-      const precache = { version: hash.digest('hex').slice(0, 16), files: ['./', ...files] };
+      // index.html, not './': a server may answer 404 for a folder; the service worker answers the folder with it.
+      const precache = { version: hash.digest('hex').slice(0, 16), files };
       sw.code = sw.code.replaceAll('__PIXELPROP_PRECACHE__', JSON.stringify(precache));
     },
   };

@@ -14,12 +14,13 @@ import type { RgbImage, RgbImage8 } from '../src/image/image.js';
 import { deprocess, preprocess } from '../src/image/preprocess.js';
 import { host } from '../src/kernels/host.js';
 import { softmaxRef } from '../src/kernels/softmax.js';
+import { foolingChart, renderSvg, type FoolingPoint } from '../src/charts/index.js';
 import { classVisualization } from '../src/techniques/classviz.js';
 import { fool } from '../src/techniques/fool.js';
 import { saliency } from '../src/techniques/saliency.js';
 import { checkImageModel } from '../src/techniques/model-input.js';
 import { SCORES_OVERFLOW, checkFinite } from '../src/util/finite.js';
-import { inspectTape } from './inspect.js';
+import { inspectTapeRuns } from './inspect.js';
 import { BackwardDebugger } from '../src/teaching/debugger.js';
 import { MAX_MODEL_BYTES } from './limits.js';
 import type { Call, Classification, Events, FromWorker, ModelInfo, Op, Ranked, Requests, Results, ToWorker } from './protocol.js';
@@ -131,7 +132,8 @@ async function wasLost(g: Gpu): Promise<boolean> {
   return g.isLost;
 }
 
-async function fetchBytes(url: string, what: string): Promise<Uint8Array> {
+/** A file's bytes, with `onProgress(loaded, total)` as they arrive (total null when the server gives no length). */
+async function fetchBytes(url: string, what: string, onProgress?: (loaded: number, total: number | null) => void): Promise<Uint8Array> {
   let response: Response;
   try {
     response = await fetch(url);
@@ -139,7 +141,24 @@ async function fetchBytes(url: string, what: string): Promise<Uint8Array> {
     throw new PixelpropError(`cannot fetch the ${what} ${url}: ${(e as Error).message}`);
   }
   if (!response.ok) throw new PixelpropError(`cannot fetch the ${what} ${url}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  const length = Number(response.headers.get('content-length'));
+  const total = Number.isFinite(length) && length > 0 ? length : null;
+  if (!onProgress || !response.body) return new Uint8Array(await response.arrayBuffer());
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  onProgress(0, total);
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    chunks.push(chunk);
+    loaded += chunk.length;
+    onProgress(loaded, total);
+  }
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
 }
 
 /** Mean time between consecutive calls, for "ms per iteration". */
@@ -161,19 +180,23 @@ class Pace {
 type Handler<K extends Op> = (request: Requests[K], emit: (event: Events[K]) => void, signal: AbortSignal) => Promise<Results[K]>;
 
 const handlers: { [K in Op]: Handler<K> } = {
-  async init({ modelUrl, synsetUrl }) {
+  async init({ modelUrl, synsetUrl }, emit) {
     if (!gpu) {
       if (!scope.navigator.gpu) throw new PixelpropError('this browser exposes no WebGPU (navigator.gpu) to Web Workers');
       gpu = await createDevice();
     }
     let modelError: string | null = null;
     try {
-      synset = parseSynset(new TextDecoder().decode(await fetchBytes(synsetUrl, 'class names')));
+      const file = synsetUrl.replace(/^.*\//, '');
+      const bytes = await fetchBytes(synsetUrl, 'class names', (loaded, total) => emit({ what: `the class names (${file})`, loaded, total }));
+      synset = parseSynset(new TextDecoder().decode(bytes));
     } catch (e) {
       modelError = (e as Error).message; // the model still runs; classes are then shown by index
     }
     try {
-      const bytes = await fetchBytes(modelUrl, 'default model');
+      const file = modelUrl.replace(/^.*\//, '');
+      const bytes = await fetchBytes(modelUrl, 'default model', (loaded, total) => emit({ what: `the model (${file})`, loaded, total }));
+      emit({ what: `the model (${file}): reading its graph and uploading its weights to the GPU`, loaded: null, total: null });
       const loaded = Model.load(gpu, bytes);
       try {
         checkImageModel(loaded);
@@ -187,7 +210,8 @@ const handlers: { [K in Op]: Handler<K> } = {
     } catch (e) {
       modelError = `${(e as Error).message} — run \`npm run weights\` before building, or open your own ONNX file`;
     }
-    const subgroups = gpu.hasSubgroups ? `subgroups of ${gpu.adapter.subgroupMinSize}–${gpu.adapter.subgroupMaxSize}` : 'no subgroups';
+    const { subgroupMinSize: min, subgroupMaxSize: max } = gpu.adapter;
+    const subgroups = gpu.hasSubgroups ? `subgroups of ${min === max ? min : `${min}–${max}`}` : 'no subgroups';
     const a = gpu.adapter;
     return {
       // vendor and architecture too: a software adapter may leave its device and description empty (SwiftShader)
@@ -206,14 +230,24 @@ const handlers: { [K in Op]: Handler<K> } = {
     check(data.length <= MAX_MODEL_BYTES, () => `'${name}' holds ${fmtBytes(data.length)}, more than any model this page opens (${fmtBytes(MAX_MODEL_BYTES)})`);
     // The new model must load and classify the current image before it replaces the old one: a switch that fails
     // anywhere (a bad file, an input too large for this device, scores it cannot read) leaves the old model working.
-    const loaded = Model.load(device, data);
+    // A refusal names the file and says what is still loaded (a bug or a lost device is left as it is).
+    const refused = (e: unknown): unknown =>
+      e instanceof PixelpropError
+        ? new PixelpropError(`'${name}' was not loaded: ${e.message}${model ? ` — the previous model (${modelName}) is still loaded` : ''}`)
+        : e;
+    let loaded: Model;
+    try {
+      loaded = Model.load(device, data);
+    } catch (e) {
+      throw refused(e);
+    }
     let trial: Awaited<ReturnType<typeof classifyWith>> | null = null;
     try {
       checkImageModel(loaded);
       if (current) trial = await classifyWith(loaded, current.name, current.image); // its input size may differ
     } catch (e) {
       loaded.dispose();
-      throw e;
+      throw refused(e);
     }
     model?.dispose();
     model = loaded;
@@ -252,6 +286,7 @@ const handlers: { [K in Op]: Handler<K> } = {
       width,
       ms: performance.now() - started,
       copies: r.copies?.[0] ?? null,
+      samples: method === 'smoothgrad' ? samples : null,
       stopped: r.stopped ?? false,
     };
   },
@@ -260,6 +295,9 @@ const handlers: { [K in Op]: Handler<K> } = {
     const m = need(model, 'no model is loaded');
     const c = need(current, 'no image is loaded');
     const pace = new Pace();
+    const original = c.top[0]!.index;
+    const names = labelsFor(m);
+    const points: FoolingPoint[] = [];
     const r = await fool(m, c.x, target, {
       lr,
       maxIters,
@@ -268,14 +306,25 @@ const handlers: { [K in Op]: Handler<K> } = {
         pace.tick();
         const probs = softmaxRef(host([1, scores.length], scores)).data;
         const predicted = probs.indexOf(Math.max(...probs));
-        emit({ iteration, maxIters, image, predicted, targetProb: probs[target]!, msPerIteration: pace.msPerTick });
+        points.push(
+          { iteration, class: `target: ${className(names, target)}`, probability: probs[target]! },
+          { iteration, class: `original: ${className(names, original)}`, probability: probs[original]! },
+        );
+        emit({ iteration, maxIters, image, predicted, targetProb: probs[target]!, originalProb: probs[original]!, msPerIteration: pace.msPerTick });
       },
+    });
+    // Drawn here, not in the page: Vega compiles its expressions with Function, which the page's CSP forbids (a host
+    // that sends a CSP for the worker's script too would forbid it here: the result then comes without its chart).
+    const chartSvg = target === original ? null : await renderSvg(foolingChart(points)).catch((e: Error) => {
+      console.warn(`pixelprop: no fooling chart (${e.message})`);
+      return null;
     });
     return {
       target,
       fooled: r.fooled,
       stopped: r.stopped,
       iterations: r.iterations,
+      roundings: r.roundings,
       targetProb: r.targetProb,
       finalClass: r.finalClass,
       originalClass: r.originalClass,
@@ -284,6 +333,7 @@ const handlers: { [K in Op]: Handler<K> } = {
       original: r.original,
       image: r.image,
       msPerIteration: pace.msPerTick,
+      chartSvg,
     };
   },
 
@@ -316,10 +366,10 @@ const handlers: { [K in Op]: Handler<K> } = {
     };
   },
 
-  async tape() {
+  async tape({ runs }) {
     const m = need(model, 'no model is loaded');
     const c = need(current, 'no image is loaded');
-    return inspectTape(m, c.x, c.top[0]!.index);
+    return inspectTapeRuns(m, c.x, c.top[0]!.index, runs);
   },
 
   async debugStart() {

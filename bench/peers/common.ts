@@ -171,11 +171,7 @@ export async function wallClock<T>(work: () => Promise<T>, cleanup: (r: T) => vo
   return ms;
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+export { median } from '../../src/util/median.js';
 
 export interface Contender {
   key: string;

@@ -23,7 +23,32 @@ export interface RandomizationPoint {
   value: number;
 }
 
+/** One point of a fooling run: after `iteration` steps, the softmax probability of one of the two classes followed. */
+export interface FoolingPoint {
+  iteration: number;
+  /** which class: the target, or the class the image started as */
+  class: string;
+  probability: number;
+}
+
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+/** A fooling run as it went: p(target) rising and p(original class) falling, one point per iteration (the web page). */
+export function foolingChart(points: readonly FoolingPoint[], title = 'Probabilities per iteration'): TopLevelSpec {
+  return {
+    $schema: SCHEMA,
+    title,
+    width: 260,
+    height: 140,
+    data: { values: points.map((p) => ({ ...p })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'iteration', type: 'quantitative', title: 'iteration', axis: { tickMinStep: 1 } },
+      y: { field: 'probability', type: 'quantitative', title: 'softmax probability', scale: { domain: [0, 1] } },
+      color: { field: 'class', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+    },
+  };
+}
 
 /**
  * Deletion (left) and insertion (right) curves, one line per method. Averaged over images where several are given

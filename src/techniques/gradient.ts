@@ -223,7 +223,12 @@ export async function gradientsOverInputs(
     } finally {
       inputs.dispose();
     }
-    model.gpu.flush();
+    // Waiting for the chunk's GPU work (not only submitting it) makes the progress count finished copies; the
+    // zero-delay timer then yields to the event loop's tasks, so that a stop request that arrived meanwhile (the page's
+    // message to a worker) is handled before the next chunk, not after all of them. (The page's e2e run stopped
+    // SmoothGrad with the sync alone only in Node, not in Chromium's worker.)
+    await model.gpu.sync();
+    await new Promise((resolve) => setTimeout(resolve, 0));
     done += count;
     spec.onProgress?.(done);
     if (spec.signal?.aborted && done < spec.total) return { done, stopped: true };
