@@ -34,6 +34,8 @@ import { softmaxRef } from '../src/kernels/softmax.js';
 import { classScoreGradient } from '../src/techniques/gradient.js';
 import { squeezenetLikeModel } from '../src/graph/onnx/build-fixture.js';
 import { saliency } from '../src/techniques/saliency.js';
+import { attribute, camLayers, METHOD_NAMES } from '../src/techniques/attribution/index.js';
+import { deletionInsertion } from '../src/techniques/attribution/evaluate.js';
 import { relError } from '../src/graph/gradcheck.js';
 import { CHROMIUM, CHROMIUM_ARGS, serveStatic } from '../bench/chromium.js';
 import { useGpu } from './helpers.js';
@@ -72,6 +74,14 @@ interface PageState {
   } | null;
   sanitySteps: { label: string; rankCorrelation: number }[];
   sanity: { steps: number; stopped: boolean; restored: boolean; layers: string[] } | null;
+  attributions: {
+    method: string;
+    layer: string | null;
+    classIndex: number;
+    map: Float32Array;
+    completeness: { attributionSum: number; scoreDelta: number; relError: number } | null;
+  }[];
+  curves: { deletion: { probs: number[]; auc: number }; insertion: { probs: number[]; auc: number } }[];
   timings: Record<string, number | null>;
   errors: string[];
 }
@@ -239,6 +249,86 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     timings.firstSaliencyMs ??= timings.saliencyMs; // without the ImageNet photo's test, this was the first map
     await shot('saliency');
   }, STEP_MS);
+
+  it('attribution: a CAM at a chosen layer and Integrated Gradients equal the Node library\'s; curves, downloads, every method side by side', async () => {
+    await page.click(`#samples button[data-name="${SAMPLE}"]`);
+    await until((s) => s.classification?.name === SAMPLE && !s.busy, 'back to the sample');
+    await openTab('attribution');
+    const x = Tensor.from(gpu(), [1, 3, 224, 224], preprocess(await readImage(join(repoRoot, 'samples', SAMPLE))), 'sample');
+    try {
+      // Grad-CAM at a layer other than the default: the picker lists the model's spatial activations.
+      const layers = await page.locator('#attr-layer option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+      expect(layers).toEqual(camLayers(model).map((l) => l.name));
+      const layer = camLayers(model).at(-3)!.name;
+      await page.selectOption('#attr-method', 'gradcam');
+      await page.selectOption('#attr-layer', layer);
+      await page.click('#attr-run');
+      await until((s) => s.attributions.length >= 1 && !s.busy, 'Grad-CAM');
+      const cam = (await pageState()).attributions.at(-1)!;
+      expect([cam.method, cam.layer]).toEqual(['gradcam', layer]);
+      const camNode = await attribute(model, x, 'gradcam', [cam.classIndex], { layer });
+      expect(relError(Float32Array.from(Object.values(cam.map)), camNode.map), 'Grad-CAM page vs Node').toBeLessThanOrEqual(PAGE_VS_NODE);
+
+      // Integrated Gradients, 8 steps: the completeness line, and the same map as in Node.
+      await page.selectOption('#attr-method', 'integrated-gradients');
+      await page.fill('#attr-steps', '8');
+      await page.click('#attr-run');
+      await until((s) => s.attributions.length >= 2 && !s.busy, 'Integrated Gradients');
+      const ig = (await pageState()).attributions.at(-1)!;
+      expect(ig.completeness).not.toBeNull();
+      expect(await page.locator('#attr-caption').textContent()).toContain('completeness');
+      const igNode = await attribute(model, x, 'integrated-gradients', [ig.classIndex], { steps: 8 });
+      expect(relError(Float32Array.from(Object.values(ig.map)), igNode.map), 'IG page vs Node').toBeLessThanOrEqual(PAGE_VS_NODE);
+      expect(Math.abs(ig.completeness!.scoreDelta - igNode.completeness!.scoreDelta[0]!)).toBeLessThanOrEqual(PAGE_VS_NODE * Math.abs(igNode.completeness!.scoreDelta[0]!));
+
+      // The .npy download holds the map shown.
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#attr-npy')]);
+      expect(download.suggestedFilename()).toBe('chelsea-integrated-gradients.npy');
+      const npy = decodeNpy(readFileSync((await download.path())!), 'download');
+      expect(npy.shape).toEqual([224, 224]);
+      expect(Array.from(npy.data)).toEqual(Array.from(Object.values(ig.map)));
+
+      // Deletion / insertion curves of the shown map: the chart, and the probabilities Node computes for that order.
+      await page.fill('#attr-curve-steps', '8'); // 9 points a curve: 2 forward passes of 9 images each
+      await page.click('#attr-curves');
+      await until((s) => s.curves.length >= 1 && !s.busy, 'deletion / insertion curves').catch((e: Error) => {
+        throw new Error(`${e.message}; console errors: ${consoleErrors.join(' | ') || 'none'}`);
+      });
+      const curves = (await pageState()).curves.at(-1)!;
+      expect(await page.locator('#attr-chart svg').count()).toBe(1);
+      const node = await deletionInsertion(model, x, 0, ig.classIndex, Float32Array.from(Object.values(ig.map)), { steps: 8 });
+      expect(curves.deletion.probs).toHaveLength(node.deletion.probs.length);
+      for (const kind of ['deletion', 'insertion'] as const) {
+        const worst = Math.max(...curves[kind].probs.map((p, i) => Math.abs(p - node[kind].probs[i]!)));
+        expect(worst, `${kind} curve page vs Node`).toBeLessThanOrEqual(PAGE_VS_NODE);
+      }
+      await shot('attribution');
+
+      // Every method side by side, with few steps and samples so that it stays short on a software adapter.
+      await page.fill('#attr-steps', '4');
+      // (Polled by the method names only: the whole state carries every map.)
+      const methodsDone = (): Promise<{ methods: string[]; busy: boolean; errors: number }> =>
+        page.evaluate(() => {
+          const s = (window as unknown as { __pixelprop: PageState }).__pixelprop;
+          return { methods: s.attributions.map((a) => a.method), busy: s.busy, errors: s.errors.length };
+        });
+      const before = await methodsDone();
+      await page.click('#attr-all');
+      const deadline = Date.now() + 4 * STEP_MS;
+      for (;;) {
+        const now = await methodsDone();
+        expect(now.errors, 'an error shown while comparing the methods').toBe(before.errors);
+        if (now.methods.length >= before.methods.length + METHOD_NAMES.length && !now.busy) break;
+        if (Date.now() > deadline) throw new Error(`every method: ${now.methods.length - before.methods.length} of ${METHOD_NAMES.length} within ${4 * STEP_MS} ms`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(await page.locator('#attr-compare figure').count()).toBe(METHOD_NAMES.length);
+      expect((await methodsDone()).methods.slice(before.methods.length)).toEqual([...METHOD_NAMES]);
+      await shot('attribution-compare');
+    } finally {
+      x.dispose();
+    }
+  }, 6 * STEP_MS);
 
   it('fooling: 3 live iterations toward stingray', async () => {
     await openTab('fooling');

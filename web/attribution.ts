@@ -1,0 +1,219 @@
+/**
+ * The Attribution view: every method of the library's table (src/techniques/attribution/index.ts) on the current
+ * image, a layer picker for the class activation maps, all methods side by side, the deletion / insertion curves of
+ * the shown map, and downloads. The worker computes (protocol.ts `attribute`, `attributionCurves`); this file only
+ * draws and asks.
+ */
+import { encodePngBlob, npyBlob } from '../src/image/browser-io.js';
+import type { RgbImage8 } from '../src/image/image.js';
+import { METHODS, type MethodInfo } from '../src/techniques/attribution/index.js';
+import { PATH_DEFAULTS } from '../src/techniques/attribution/paths.js';
+import { CURVE_DEFAULTS } from '../src/techniques/attribution/evaluate.js';
+import { SALIENCY_DEFAULTS } from '../src/techniques/saliency.js';
+import { byId, canvasOf, download, fmtMs, fmtNum, make, numberOf, paint, setNumber, stem } from './dom.js';
+import type { AttributionOutput, CurvesOutput, Events, ModelInfo, Op, Requests, Results } from './protocol.js';
+
+/** What the view needs from the page (web/main.ts): its one way to run a call, and the current image. */
+export interface AttributionContext {
+  run<K extends Op>(
+    op: K,
+    request: Requests[K],
+    ui?: { stop?: string; progress?: string; onEvent?: (event: Events[K]) => void },
+  ): Promise<Results[K] | null>;
+  /** the class field's value: an index, or null for the predicted class (throws a one-line error when invalid) */
+  classOf(): number | null;
+  classText(index: number): string;
+  showError(e: unknown): void;
+  /** the current image's name, or null */
+  imageName(): string | null;
+  /** for tests: every map and curve computed */
+  record(kind: 'map' | 'curves', output: AttributionOutput | CurvesOutput): void;
+}
+
+const FAMILY_NOTES: Record<MethodInfo['family'], string> = {
+  gradient: 'one backward pass to the pixels',
+  cam: 'the gradient at a layer weighs that layer’s channels; the map is upsampled (bilinear) to the image',
+  path: 'gradients averaged along a path of inputs, in chunks of the device’s largest batch',
+  rule: 'the backward pass with modified rules at ReLUs (guided backprop, deconvnet) or at every layer (LRP)',
+  occlusion: 'no gradient: a grey patch slides over the image, and the score’s drop is the map',
+};
+
+const MAP_NOTES: Record<MethodInfo['map'], string> = {
+  'CAM ≥ 0': 'jet over the photo: blue = 0, red = its maximum',
+  'max_c |g|': "'hot': black = 0, white = its maximum",
+  'Σ_c a': 'blue = negative, white = 0, red = positive (symmetric about 0)',
+};
+
+/** A path method's steps by default (Integrated Gradients' quadrature points, the others' random samples). */
+function defaultSteps(method: string): number | null {
+  if (method === 'integrated-gradients') return PATH_DEFAULTS.igSteps;
+  if (method === 'smoothgrad') return SALIENCY_DEFAULTS.samples;
+  return METHODS.find((m) => m.name === method)?.family === 'path' ? PATH_DEFAULTS.samples : null;
+}
+
+let shown: AttributionOutput | null = null;
+
+/** Clears what belongs to the previous image (the page calls this when the image or the model changes). */
+export function resetAttribution(picture: RgbImage8 | null): void {
+  shown = null;
+  if (picture) paint(byId<HTMLCanvasElement>('attr-image'), picture);
+  const map = byId<HTMLCanvasElement>('attr-map');
+  map.getContext('2d')!.clearRect(0, 0, map.width, map.height);
+  for (const id of ['attr-caption', 'attr-map-caption']) byId(id).textContent = '';
+  byId('attr-chart').replaceChildren();
+  byId('attr-compare').replaceChildren();
+  for (const id of ['attr-png', 'attr-npy', 'attr-curves']) byId<HTMLButtonElement>(id).disabled = true;
+}
+
+/** Fills the layer picker with the model's spatial activations, the CAMs' default selected. */
+export function setAttributionModel(model: ModelInfo): void {
+  const layer = byId<HTMLSelectElement>('attr-layer');
+  layer.replaceChildren(
+    ...model.camLayers.map((l) =>
+      make('option', {
+        value: l.name,
+        textContent: `${l.name} [${l.shape.join('×')}]${l.name === model.defaultCamLayer ? ' (default)' : ''}`,
+        selected: l.name === model.defaultCamLayer,
+      }),
+    ),
+  );
+}
+
+function caption(r: AttributionOutput, classText: (i: number) => string): string {
+  const parts = [
+    `${r.info.title} of ${classText(r.classIndex)}${r.classIndex === r.predicted ? ', the predicted class' : ''}`,
+    ...(r.layer ? [`layer ${r.layer}`] : []),
+    `values ${fmtNum(r.min)} … ${fmtNum(r.max)} (${r.info.map})`,
+    ...(r.completeness
+      ? [
+          `completeness: Σ attributions ${fmtNum(r.completeness.attributionSum)} vs s(x) − s(x′) ${fmtNum(r.completeness.scoreDelta)}, ` +
+            `relative error ${(100 * r.completeness.relError).toFixed(2)} %`,
+        ]
+      : []),
+    fmtMs(r.ms),
+  ];
+  return parts.join(' · ');
+}
+
+export function setUpAttribution(ctx: AttributionContext): void {
+  const method = byId<HTMLSelectElement>('attr-method');
+  const families: MethodInfo['family'][] = ['gradient', 'cam', 'path', 'rule', 'occlusion'];
+  const familyNames: Record<MethodInfo['family'], string> = {
+    gradient: 'gradients',
+    cam: 'class activation maps',
+    path: 'path methods',
+    rule: 'modified backward rules',
+    occlusion: 'gradient-free',
+  };
+  method.replaceChildren(
+    ...families.map((f) =>
+      make('optgroup', { label: familyNames[f] }, ...METHODS.filter((m) => m.family === f).map((m) => make('option', { value: m.name, textContent: m.title }))),
+    ),
+  );
+  method.value = 'gradcam';
+
+  // Only the fields the chosen method reads are shown, and only those are read (a hidden field never blocks a run).
+  const info = (): MethodInfo => METHODS.find((m) => m.name === method.value)!;
+  const showFields = (): void => {
+    const m = info();
+    const steps = defaultSteps(m.name);
+    byId('attr-steps').closest('label')!.hidden = steps === null;
+    byId('attr-steps-label').textContent = m.name === 'integrated-gradients' ? 'steps' : 'samples';
+    if (steps !== null) setNumber('attr-steps', steps);
+    byId('attr-baseline').closest('label')!.hidden = m.name !== 'integrated-gradients';
+    byId('attr-layer').closest('label')!.hidden = m.family !== 'cam';
+    byId('attr-method-note').textContent = `${FAMILY_NOTES[m.family]}; map: ${MAP_NOTES[m.map]}`;
+  };
+  method.addEventListener('change', showFields);
+  showFields();
+  setNumber('attr-curve-steps', CURVE_DEFAULTS.steps);
+
+  const request = (name: string): Requests['attribute'] => {
+    const steps = defaultSteps(name) === null ? null : numberOf('attr-steps');
+    return {
+      method: name,
+      layer: METHODS.find((m) => m.name === name)!.family === 'cam' ? byId<HTMLSelectElement>('attr-layer').value || null : null,
+      classIndex: ctx.classOf(),
+      steps,
+      baseline: byId<HTMLSelectElement>('attr-baseline').value as Requests['attribute']['baseline'],
+    };
+  };
+  const ui = {
+    stop: 'attr-stop',
+    progress: 'attr-progress',
+    onEvent: ({ done, total }: Events['attribute']) => {
+      const progress = byId<HTMLProgressElement>('attr-progress');
+      progress.max = total;
+      progress.value = done;
+    },
+  };
+
+  byId('attr-run').addEventListener('click', async () => {
+    let req: Requests['attribute'];
+    try {
+      req = request(method.value);
+    } catch (e) {
+      return ctx.showError(e);
+    }
+    const r = await ctx.run('attribute', req, ui);
+    if (!r) return;
+    shown = r;
+    ctx.record('map', r);
+    paint(byId<HTMLCanvasElement>('attr-map'), r.picture);
+    byId('attr-map').setAttribute('aria-label', `${r.info.title} map of ${ctx.classText(r.classIndex)}`);
+    byId('attr-map-caption').textContent = `${r.method} (${MAP_NOTES[r.info.map]})`;
+    byId('attr-caption').textContent = caption(r, ctx.classText);
+    byId('attr-chart').replaceChildren();
+    for (const id of ['attr-png', 'attr-npy', 'attr-curves']) byId<HTMLButtonElement>(id).disabled = false;
+  });
+
+  byId('attr-all').addEventListener('click', async () => {
+    const grid = byId('attr-compare');
+    grid.replaceChildren();
+    const stepsField = defaultSteps(method.value) === null ? null : numberOf('attr-steps');
+    for (const m of METHODS) {
+      let req: Requests['attribute'];
+      try {
+        req = request(m.name);
+      } catch (e) {
+        return ctx.showError(e);
+      }
+      // One steps field for all: the shown one when the chosen method has it, else each method's default.
+      if (req.steps !== null && stepsField !== null) req.steps = stepsField;
+      else if (req.steps !== null) req.steps = defaultSteps(m.name);
+      const r = await ctx.run('attribute', req, ui);
+      if (!r) return; // an error or a stop ends the comparison where it is
+      ctx.record('map', r);
+      const canvas = canvasOf(r.picture, 'pic');
+      canvas.setAttribute('role', 'img');
+      canvas.setAttribute('aria-label', `${r.info.title} map`);
+      grid.append(make('figure', {}, canvas, make('figcaption', { textContent: `${r.method} · ${fmtMs(r.ms)}` })));
+    }
+  });
+
+  byId('attr-curves').addEventListener('click', async () => {
+    if (!shown) return;
+    const r = await ctx.run('attributionCurves', { method: shown.method, map: shown.map, classIndex: shown.classIndex, steps: numberOf('attr-curve-steps') }, { progress: 'attr-progress' });
+    if (!r) return;
+    ctx.record('curves', r);
+    const chart = byId('attr-chart');
+    chart.innerHTML = r.svg; // Vega's own SVG, rendered in the worker from our spec: no user text reaches it unescaped
+    chart.append(
+      make('p', {
+        className: 'meta',
+        textContent: `AUC: deletion ${r.deletion.auc.toFixed(3)} (lower is better) · insertion ${r.insertion.auc.toFixed(3)} (higher is better) · ${fmtMs(r.ms)}`,
+      }),
+    );
+  });
+
+  byId('attr-png').addEventListener('click', async () => {
+    const name = ctx.imageName();
+    if (!shown || !name) return;
+    download(await encodePngBlob(shown.picture), `${stem(name)}-${shown.method}.png`);
+  });
+  byId('attr-npy').addEventListener('click', () => {
+    const name = ctx.imageName();
+    if (!shown || !name) return;
+    download(npyBlob(shown.map, [shown.height, shown.width]), `${stem(name)}-${shown.method}.npy`);
+  });
+}
