@@ -167,9 +167,14 @@ export function setUpAttribution(ctx: AttributionContext): void {
     for (const id of ['attr-png', 'attr-npy', 'attr-curves']) byId<HTMLButtonElement>(id).disabled = false;
   });
 
+  // Stop ends the comparison, not only the method it is computing (run() stops the current call).
+  let comparisonStopped = false;
+  byId('attr-stop').addEventListener('click', () => (comparisonStopped = true));
   byId('attr-all').addEventListener('click', async () => {
     const grid = byId('attr-compare');
     grid.replaceChildren();
+    comparisonStopped = false;
+    let classIndex: number | null = null;
     const stepsField = defaultSteps(method.value) === null ? null : numberOf('attr-steps');
     for (const m of METHODS) {
       let req: Requests['attribute'];
@@ -182,13 +187,19 @@ export function setUpAttribution(ctx: AttributionContext): void {
       if (req.steps !== null && stepsField !== null) req.steps = stepsField;
       else if (req.steps !== null) req.steps = defaultSteps(m.name);
       const r = await ctx.run('attribute', req, ui);
-      if (!r) return; // an error or a stop ends the comparison where it is
+      if (!r) return; // an error (a stop of a method of many passes is one) ends the comparison where it is
       ctx.record('map', r);
+      classIndex = r.classIndex;
       const canvas = canvasOf(r.picture, 'pic');
       canvas.setAttribute('role', 'img');
       canvas.setAttribute('aria-label', `${r.info.title} map`);
       grid.append(make('figure', {}, canvas, make('figcaption', { textContent: `${r.method} · ${fmtMs(r.ms)}` })));
+      if (comparisonStopped) {
+        byId('attr-caption').textContent = `comparison stopped after ${grid.childElementCount} of ${METHODS.length} methods`;
+        return;
+      }
     }
+    if (classIndex !== null) byId('attr-caption').textContent = `all ${METHODS.length} methods, maps of ${ctx.classText(classIndex)}`;
   });
 
   byId('attr-curves').addEventListener('click', async () => {
