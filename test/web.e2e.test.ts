@@ -302,6 +302,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
         const worst = Math.max(...curves[kind].probs.map((p, i) => Math.abs(p - node[kind].probs[i]!)));
         expect(worst, `${kind} curve page vs Node`).toBeLessThanOrEqual(PAGE_VS_NODE);
       }
+      await page.locator('#attr-chart').scrollIntoViewIfNeeded(); // the chart below the maps, in the screenshot
       await shot('attribution');
 
       // Every method side by side: the first ones (one pass each), then Stop ends the comparison — all 17 on a
@@ -327,6 +328,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
       expect(done.length).toBeLessThan(METHOD_NAMES.length);
       expect(await page.locator('#attr-compare figure').count()).toBe(done.length);
       expect(await page.locator('#attr-caption').textContent()).toBe(`comparison stopped after ${done.length} of ${METHOD_NAMES.length} methods`);
+      await page.locator('#attr-compare').scrollIntoViewIfNeeded();
       await shot('attribution-compare');
     } finally {
       x.dispose();
