@@ -33,6 +33,8 @@ import { softmaxRef } from '../src/kernels/softmax.js';
 import { classScoreGradient } from '../src/techniques/gradient.js';
 import { squeezenetLikeModel } from '../src/graph/onnx/build-fixture.js';
 import { saliency } from '../src/techniques/saliency.js';
+import { attribute, camLayers, METHOD_NAMES } from '../src/techniques/attribution/index.js';
+import { deletionInsertion } from '../src/techniques/attribution/evaluate.js';
 import { relError } from '../src/graph/gradcheck.js';
 import { CHROMIUM } from '../bench/chromium.js';
 import { useGpu } from './helpers.js';
@@ -75,6 +77,14 @@ interface PageState {
   } | null;
   sanitySteps: { label: string; rankCorrelation: number }[];
   sanity: { steps: number; stopped: boolean; restored: boolean; layers: string[] } | null;
+  attributions: {
+    method: string;
+    layer: string | null;
+    classIndex: number;
+    map: Float32Array;
+    completeness: { attributionSum: number; scoreDelta: number; relError: number } | null;
+  }[];
+  curves: { deletion: { probs: number[]; auc: number }; insertion: { probs: number[]; auc: number } }[];
   timings: Record<string, number | null>;
   errors: string[];
   loading: string[];
@@ -288,7 +298,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
   }, 2 * LONG_MS);
 
   it('the keyboard reaches every control, with a visible focus and a name; Enter on a run button keeps the focus', async () => {
-    const views = ['classify', 'saliency', 'fooling', 'classviz', 'tape', 'sanity'];
+    const views = ['classify', 'saliency', 'attribution', 'fooling', 'classviz', 'tape', 'sanity'];
     for (const [k, view] of views.entries()) {
       // The tabs are one stop of the Tab key; the arrows move between them (the ARIA tabs pattern).
       await page.click('#tab-classify');
@@ -345,6 +355,91 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('sal-run');
     await until((s) => !s.busy, 'the run ended');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('sal-run');
+  it('attribution: a CAM at a chosen layer and Integrated Gradients equal the Node library\'s; curves, downloads, every method side by side', async () => {
+    await page.click(`#samples button[data-name="${SAMPLE}"]`);
+    await until((s) => s.classification?.name === SAMPLE && !s.busy, 'back to the sample');
+    await openTab('attribution');
+    const x = Tensor.from(gpu(), [1, 3, 224, 224], preprocess(await readImage(join(repoRoot, 'samples', SAMPLE))), 'sample');
+    try {
+      // Grad-CAM at a layer other than the default: the picker lists the model's spatial activations.
+      const layers = await page.locator('#attr-layer option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+      expect(layers).toEqual(camLayers(model).map((l) => l.name));
+      const layer = camLayers(model).at(-3)!.name;
+      await page.selectOption('#attr-method', 'gradcam');
+      await page.selectOption('#attr-layer', layer);
+      await page.click('#attr-run');
+      await until((s) => s.attributions.length >= 1 && !s.busy, 'Grad-CAM');
+      const cam = (await pageState()).attributions.at(-1)!;
+      expect([cam.method, cam.layer]).toEqual(['gradcam', layer]);
+      const camNode = await attribute(model, x, 'gradcam', [cam.classIndex], { layer });
+      expect(relError(Float32Array.from(Object.values(cam.map)), camNode.map), 'Grad-CAM page vs Node').toBeLessThanOrEqual(PAGE_VS_NODE);
+
+      // Integrated Gradients, 8 steps: the completeness line, and the same map as in Node.
+      await page.selectOption('#attr-method', 'integrated-gradients');
+      await page.fill('#attr-steps', '8');
+      await page.click('#attr-run');
+      await until((s) => s.attributions.length >= 2 && !s.busy, 'Integrated Gradients');
+      const ig = (await pageState()).attributions.at(-1)!;
+      expect(ig.completeness).not.toBeNull();
+      expect(await page.locator('#attr-caption').textContent()).toContain('completeness');
+      const igNode = await attribute(model, x, 'integrated-gradients', [ig.classIndex], { steps: 8 });
+      expect(relError(Float32Array.from(Object.values(ig.map)), igNode.map), 'IG page vs Node').toBeLessThanOrEqual(PAGE_VS_NODE);
+      expect(Math.abs(ig.completeness!.scoreDelta - igNode.completeness!.scoreDelta[0]!)).toBeLessThanOrEqual(PAGE_VS_NODE * Math.abs(igNode.completeness!.scoreDelta[0]!));
+
+      // The .npy download holds the map shown.
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#attr-npy')]);
+      expect(download.suggestedFilename()).toBe('chelsea-integrated-gradients.npy');
+      const npy = decodeNpy(readFileSync((await download.path())!), 'download');
+      expect(npy.shape).toEqual([224, 224]);
+      expect(Array.from(npy.data)).toEqual(Array.from(Object.values(ig.map)));
+
+      // Deletion / insertion curves of the shown map: the chart, and the probabilities Node computes for that order.
+      await page.fill('#attr-curve-steps', '8'); // 9 points a curve: 2 forward passes of 9 images each
+      await page.click('#attr-curves');
+      await until((s) => s.curves.length >= 1 && !s.busy, 'deletion / insertion curves').catch((e: Error) => {
+        throw new Error(`${e.message}; console errors: ${consoleErrors.join(' | ') || 'none'}`);
+      });
+      const curves = (await pageState()).curves.at(-1)!;
+      expect(await page.locator('#attr-chart img').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(100);
+      const node = await deletionInsertion(model, x, 0, ig.classIndex, Float32Array.from(Object.values(ig.map)), { steps: 8 });
+      expect(curves.deletion.probs).toHaveLength(node.deletion.probs.length);
+      for (const kind of ['deletion', 'insertion'] as const) {
+        const worst = Math.max(...curves[kind].probs.map((p, i) => Math.abs(p - node[kind].probs[i]!)));
+        expect(worst, `${kind} curve page vs Node`).toBeLessThanOrEqual(PAGE_VS_NODE);
+      }
+      await page.locator('#attr-chart').scrollIntoViewIfNeeded(); // the chart below the maps, in the screenshot
+      await shot('attribution');
+
+      // Every method side by side: the first ones (one pass each), then Stop ends the comparison — all 17 on a
+      // software adapter would take minutes (occlusion alone is 169 forward passes).
+      const methodsDone = (): Promise<{ methods: string[]; busy: boolean; errors: number }> =>
+        page.evaluate(() => {
+          const s = (window as unknown as { __pixelprop: PageState }).__pixelprop;
+          return { methods: s.attributions.map((a) => a.method), busy: s.busy, errors: s.errors.length };
+        });
+      const before = await methodsDone();
+      await page.click('#attr-all');
+      const deadline = Date.now() + STEP_MS;
+      while ((await methodsDone()).methods.length < before.methods.length + 3) {
+        if (Date.now() > deadline) throw new Error(`every method: not 3 maps within ${STEP_MS} ms`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      await page.click('#attr-stop');
+      await until((s) => !s.busy, 'the comparison stopped');
+      const after = await methodsDone();
+      expect(after.errors).toBe(before.errors);
+      const done = after.methods.slice(before.methods.length);
+      expect(done).toEqual(METHOD_NAMES.slice(0, done.length)); // in the table's order
+      expect(done.length).toBeLessThan(METHOD_NAMES.length);
+      expect(await page.locator('#attr-compare figure').count()).toBe(done.length);
+      expect(await page.locator('#attr-caption').textContent()).toBe(`comparison stopped after ${done.length} of ${METHOD_NAMES.length} methods`);
+      await page.locator('#attr-compare').scrollIntoViewIfNeeded();
+      await shot('attribution-compare');
+    } finally {
+      x.dispose();
+    }
+  }, 6 * STEP_MS);
+
   }, STEP_MS);
 
   it('class visualization: 3 live iterations', async () => {
@@ -410,7 +505,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
   it('at phone width (390 × 844) no view scrolls sideways, the tabs come first, and pictures stay in their card', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     try {
-      for (const view of ['classify', 'saliency', 'fooling', 'classviz', 'tape', 'sanity']) {
+      for (const view of ['classify', 'saliency', 'attribution', 'fooling', 'classviz', 'tape', 'sanity']) {
         await openTab(view);
         const layout = await page.evaluate(() => {
           window.scrollTo(0, 0);
@@ -443,7 +538,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     try {
       await page.click('#presentation');
       expect(await page.getAttribute('#presentation', 'aria-pressed')).toBe('true');
-      for (const view of ['classify', 'saliency', 'fooling', 'classviz', 'tape', 'sanity']) {
+      for (const view of ['classify', 'saliency', 'attribution', 'fooling', 'classviz', 'tape', 'sanity']) {
         await openTab(view);
         const size = await page.evaluate(() => ({
           height: document.documentElement.scrollHeight,

@@ -21,9 +21,12 @@ import { MAX_MODEL_BYTES } from './limits.js';
 import { setUpDebugger } from './debugger.js';
 import { byId, canvasOf, download, fmtMs, fmtNum, fmtPct, make, paint, setNumber, stem } from './dom.js';
 import { classField, classText, setPickerModel } from './picker.js';
+import { resetAttribution, setAttributionModel, setUpAttribution } from './attribution.js';
 import type {
+  AttributionOutput,
   Classification,
   ClassVizOutput,
+  CurvesOutput,
   Events,
   FoolOutput,
   InitResult,
@@ -55,6 +58,9 @@ interface PageState {
   tape: TapeOutput | null;
   sanitySteps: SanityStep[];
   sanity: SanityOutput | null;
+  /** the attribution maps and curves computed, in order (the comparison adds one map per method) */
+  attributions: AttributionOutput[];
+  curves: CurvesOutput[];
   timings: { loadToFirstClassificationMs: number | null; saliencyMs: number | null; foolIterationMs: number | null; classvizIterationMs: number | null };
   /** every error message the page has shown */
   errors: string[];
@@ -79,6 +85,8 @@ const state: PageState = {
   tape: null,
   sanitySteps: [],
   sanity: null,
+  attributions: [],
+  curves: [],
   timings: { loadToFirstClassificationMs: null, saliencyMs: null, foolIterationMs: null, classvizIterationMs: null },
   errors: [],
   loading: [],
@@ -238,6 +246,7 @@ function setUpTabs(): void {
 function setModel(info: ModelInfo): void {
   state.model = info;
   setPickerModel(info);
+  setAttributionModel(info);
   byId('model-name').textContent = `${info.name} · ${info.numClasses} classes · input ${info.inputSize} × ${info.inputSize}${info.synonyms ? '' : ' · no class names'}`;
 }
 
@@ -303,6 +312,7 @@ function resetResults(): void {
   byId('sanity-strip').replaceChildren();
   saliencyShown = null;
   foolShown = null;
+  resetAttribution(current?.picture ?? null);
 }
 
 /** Classifies an image; on success it becomes the current one (and its thumbnail, for a sample, is marked). */
@@ -1061,6 +1071,16 @@ setUpClassViz();
 setUpTape();
 setUpDebugger(byId('debugger'), run);
 setUpSanity();
+setUpAttribution({
+  run,
+  classOf: classField('attr-class', 'attr-class-hint', 'class of the map', true),
+  classText,
+  showError,
+  fieldValue,
+  setRanges,
+  imageName: () => current?.name ?? null,
+  record: (kind, output) => void (kind === 'map' ? state.attributions.push(output as AttributionOutput) : state.curves.push(output as CurvesOutput)),
+});
 void start();
 
 // Reloads work offline: the built site caches its own files (web/sw.ts).

@@ -15,6 +15,8 @@ import type { SaliencyMethod } from '../src/techniques/saliency.js';
 import type { ClassVisualizationOptions } from '../src/techniques/classviz.js';
 import type { DebugStep, ElementCheck, StepTensor, TensorRole } from '../src/teaching/debugger.js';
 import type { TileSet } from '../src/teaching/tiles.js';
+import type { BaselineKind } from '../src/techniques/attribution/paths.js';
+import type { MethodInfo } from '../src/techniques/attribution/index.js';
 
 /** One ranked class: index, name, raw score (logit) and softmax probability (0–1), as the library ranks them. */
 export type { Ranked } from '../src/graph/labels.js';
@@ -29,6 +31,10 @@ export interface ModelInfo {
   names: string[];
   /** every synonym per class, for the class picker's search; null without a synset */
   synonyms: string[][] | null;
+  /** the activations a class activation map can read (ONNX value names, shapes at batch 1), in computation order */
+  camLayers: { name: string; shape: number[] }[];
+  /** the last spatial activation before global pooling: the CAMs' default layer (null: the model has none) */
+  defaultCamLayer: string | null;
 }
 
 export interface Classification {
@@ -58,6 +64,10 @@ export interface Requests {
   debugStart: Record<string, never>;
   debugStep: { step: number; maxTiles: number };
   debugCheck: { step: number; role: TensorRole; slot: number; index: number };
+  /** one attribution method on the current image; `layer` for CAMs (null: the default), `steps` for path methods */
+  attribute: { method: string; layer: string | null; classIndex: number | null; steps: number | null; baseline: BaselineKind };
+  /** deletion and insertion curves of the current image, pixels ordered by `map` (the shown method's) */
+  attributionCurves: { method: string; map: Float32Array; classIndex: number; steps: number };
 }
 
 export interface InitResult {
@@ -195,6 +205,37 @@ export interface DebugStepView {
   ms: number;
 }
 
+export interface AttributionOutput {
+  method: string;
+  /** the method's table entry: its family, title and what its map's values are */
+  info: MethodInfo;
+  /** CAMs: the layer read; otherwise null */
+  layer: string | null;
+  classIndex: number;
+  predicted: number;
+  /** [height, width] in the method's own units (see AttributionResult.map) */
+  map: Float32Array;
+  height: number;
+  width: number;
+  min: number;
+  max: number;
+  /** the map as the method's values call for (CAMs in jet over the photo, magnitudes in hot, signed in bwr) */
+  picture: RgbImage8;
+  /** path methods: Σ attributions against s(x) − s(baseline) */
+  completeness: { attributionSum: number; scoreDelta: number; relError: number } | null;
+  ms: number;
+  stopped: boolean;
+}
+
+export interface CurvesOutput {
+  method: string;
+  deletion: { fractions: number[]; probs: number[]; auc: number };
+  insertion: { fractions: number[]; probs: number[]; auc: number };
+  /** both curves as a Vega-Lite chart rendered to SVG */
+  svg: string;
+  ms: number;
+}
+
 export interface Results {
   init: InitResult;
   loadModel: { model: ModelInfo; classification: Classification | null };
@@ -207,6 +248,8 @@ export interface Results {
   debugStart: DebugOutline;
   debugStep: DebugStepView;
   debugCheck: ElementCheck & { ms: number };
+  attribute: AttributionOutput;
+  attributionCurves: CurvesOutput;
 }
 
 export interface Events {
@@ -231,6 +274,8 @@ export interface Events {
   debugStart: never;
   debugStep: never;
   debugCheck: never;
+  attribute: { done: number; total: number };
+  attributionCurves: never;
 }
 
 export type Op = keyof Requests;

@@ -14,10 +14,13 @@ import type { RgbImage, RgbImage8 } from '../src/image/image.js';
 import { deprocess, preprocess } from '../src/image/preprocess.js';
 import { host } from '../src/kernels/host.js';
 import { softmaxRef } from '../src/kernels/softmax.js';
-import { foolingChart, renderSvg, type FoolingPoint } from '../src/charts/index.js';
+import { curvesChart, foolingChart, renderSvg, type FoolingPoint } from '../src/charts/index.js';
 import { classVisualization } from '../src/techniques/classviz.js';
 import { fool } from '../src/techniques/fool.js';
 import { saliency } from '../src/techniques/saliency.js';
+import { attribute, camLayers, defaultCamLayer, methodNamed, type AttributionOptions } from '../src/techniques/attribution/index.js';
+import { deletionInsertion } from '../src/techniques/attribution/evaluate.js';
+import { drawMap } from '../src/techniques/attribution/figures.js';
 import { checkImageModel } from '../src/techniques/model-input.js';
 import { SCORES_OVERFLOW, checkFinite } from '../src/util/finite.js';
 import { inspectTapeRuns } from './inspect.js';
@@ -73,6 +76,8 @@ function modelInfo(m: Model, name: string): ModelInfo {
     inputSize: m.imageSize(),
     names: Array.from({ length: m.numClasses }, (_, i) => className(labels, i)),
     synonyms: labels ? labels.names.slice(0, m.numClasses) : null,
+    camLayers: camLayers(m).map((l) => ({ name: l.name, shape: [...l.shape] })),
+    defaultCamLayer: camLayers(m).length > 0 ? defaultCamLayer(m) : null,
   };
 }
 
@@ -396,6 +401,60 @@ const handlers: { [K in Op]: Handler<K> } = {
     const started = performance.now();
     const result = await d.checkElement(step, role, slot, index);
     return { ...result, ms: performance.now() - started };
+  },
+
+  async attribute({ method, layer, classIndex, steps, baseline }, emit, signal) {
+    const m = need(model, 'no model is loaded');
+    const c = need(current, 'no image is loaded');
+    const info = methodNamed(method);
+    const onProgress = (done: number, total: number): void => emit({ done, total });
+    // Only the options the method's family reads: a CAM's layer, a path method's steps and baseline, SmoothGrad's
+    // copies; the stop and the progress for the methods of many passes.
+    const options: AttributionOptions = {
+      ...(info.family === 'cam' && layer !== null && { layer }),
+      ...(info.family === 'path' && { baseline, signal, onProgress, ...(steps !== null && { steps }) }),
+      ...(info.family === 'occlusion' && { signal, onProgress }),
+      ...(method === 'smoothgrad' && { signal, ...(steps !== null && { samples: steps }) }),
+    };
+    const started = performance.now();
+    const r = await attribute(m, c.x, method, classIndex === null ? undefined : [classIndex], options);
+    const [, height, width] = r.shape;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of r.map) {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
+    const k = r.completeness;
+    return {
+      method,
+      info,
+      layer: r.layer ?? null,
+      classIndex: r.classes[0]!,
+      predicted: r.predicted[0]!,
+      map: r.map,
+      height,
+      width,
+      min,
+      max,
+      picture: drawMap(method, c.picture, r.map),
+      completeness: k ? { attributionSum: k.attributionSum[0]!, scoreDelta: k.scoreDelta[0]!, relError: k.relError[0]! } : null,
+      ms: performance.now() - started,
+      stopped: signal.aborted,
+    };
+  },
+
+  async attributionCurves({ method, map, classIndex, steps }) {
+    const m = need(model, 'no model is loaded');
+    const c = need(current, 'no image is loaded');
+    const started = performance.now();
+    const { deletion, insertion } = await deletionInsertion(m, c.x, 0, classIndex, map, { steps });
+    const points = [deletion, insertion].flatMap((curve) =>
+      curve.fractions.map((fraction, i) => ({ method, kind: curve.kind, fraction, probability: curve.probs[i]! })),
+    );
+    const svg = await renderSvg(curvesChart(points, `Deletion and insertion: ${method}, ${c.name}`));
+    const strip = ({ fractions, probs, auc }: typeof deletion) => ({ fractions, probs, auc });
+    return { method, deletion: strip(deletion), insertion: strip(insertion), svg, ms: performance.now() - started };
   },
 
   async sanity({ seed, method }, emit, signal) {
