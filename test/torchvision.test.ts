@@ -9,14 +9,16 @@
  *   layer's float32 rounding (~1e-7 relative) is amplified by the layers after it. Measured: ≤ 1e-5 on most, see the
  *   table the test prints;
  * - pixelprop's GPU input gradient of each image's class score (the argmax of the float64 scores) agrees with PyTorch's
- *   autograd in float64 within the float32 band: error ≤ max(K × e32, FLOOR), where e32 is PyTorch's own float32
- *   gradient's distance from its float64 one on the same input. Both are float32 implementations of the same sums in
- *   different orders, so their errors are of the same order; K = 10 allows for the different order and for kernels
- *   (PyTorch's im2col/Winograd vs pixelprop's tiles) that round differently, and FLOOR = 1e-4 (the project's backward
- *   bound) for networks where PyTorch's float32 happens to land very near float64. A ReLU pre-activation or a
- *   max-pool pair within float32 noise of a tie flips in one float32 computation and not in the other; such a flip
- *   moves the gradient by far more than rounding (see the ResNet-50 note in docs/onnx-ops.md), which is why the
- *   bound is relative to PyTorch's own float32 and not a fixed 1e-4.
+ *   autograd in float64 within the float32 band, image by image: error ≤ max(K × band, FLOOR). The band is how far
+ *   PyTorch's own float32 gradients lie from float64: at the input, and at JITTER_DRAWS copies of it moved by ±1e-6 per
+ *   pixel (export.py --reference). Rounding alone puts float32 gradients ~1e-6 off; but a ReLU pre-activation or a
+ *   max-pool pair within float32 noise of a tie goes one way in one float32 computation and the other way in another,
+ *   and such a flip moves the gradient by far more (ResNet-50 at 64×64, image 2: one unit of layer3.0's conv1 at
+ *   |z| = 1.9e-6, where the layer's float32 error is 1.7e-5, moves it by 1.2%; docs/onnx-ops.md). The jittered copies
+ *   flip such units as rounding does, so the band holds flips PyTorch's float32 could have made as well as rounding.
+ *   K = 10: two float32 implementations sum in different orders (PyTorch's im2col/Winograd/MKL-DNN vs pixelprop's tiles),
+ *   so their rounding errors are of the same order, not equal; FLOOR = 1e-4 (the project's backward bound) for networks
+ *   where PyTorch's float32 happens to land very near float64.
  *
  * Exports are cached in node_modules/.cache/pixelprop/torchvision/, keyed by the export script's content and the
  * arguments: a second run exports nothing. Input sides: AlexNet and VGG at 224 (their adaptive pooling to 6×6 and
@@ -147,6 +149,7 @@ interface Row {
   forward: number;
   gradient: number;
   torch32: number;
+  band: number;
   seconds: number;
 }
 const rows: Row[] = [];
@@ -157,11 +160,11 @@ describe.skipIf(!PYTHON)('torchvision architectures, random weights, batch 2', (
   afterAll(() => {
     const e = (v: number): string => v.toExponential(1);
     const lines = [
-      '| architecture | opset | forward vs onnxruntime | gradient vs torch float64 | torch float32 vs float64 | seconds |',
-      '|---|---|---|---|---|---|',
-      ...rows.map((r) => `| ${r.arch} | ${r.opset} | ${e(r.forward)} | ${e(r.gradient)} | ${e(r.torch32)} | ${r.seconds.toFixed(0)} |`),
+      '| architecture | opset | forward vs onnxruntime | gradient vs torch float64 | torch float32 vs float64 | float32 band | seconds |',
+      '|---|---|---|---|---|---|---|',
+      ...rows.map((r) => `| ${r.arch} | ${r.opset} | ${e(r.forward)} | ${e(r.gradient)} | ${e(r.torch32)} | ${e(r.band)} | ${r.seconds.toFixed(0)} |`),
     ];
-    console.log(`torchvision architectures (max|Δ|/max|ref|; seconds: export from the cache or not, onnxruntime, pixelprop):\n${lines.join('\n')}`);
+    console.log(`torchvision architectures (max|Δ|/max|ref|, the worse image of 2; seconds: export unless cached, onnxruntime, pixelprop):\n${lines.join('\n')}`);
   });
 
   for (const a of chosen) {
@@ -187,20 +190,41 @@ describe.skipIf(!PYTHON)('torchvision architectures, random weights, batch 2', (
         const grad = await r.grad.read();
         r.scores.dispose();
         r.grad.dispose();
+        // Image by image: a near-tie flip in one image must not hide behind the other's larger band.
+        const size = grad.length / BATCH;
+        const image = (a: ArrayLike<number>, i: number, offset = 0): number[] => Array.prototype.slice.call(a, offset + i * size, offset + (i + 1) * size);
+        const jittered = floats('grad32-jittered.bin');
+        const grad32 = floats('grad32.bin');
+        const perImage = Array.from({ length: BATCH }, (_, i) => {
+          const ref = image(grad64, i);
+          const torch32 = relError(image(grad32, i), ref);
+          let band = torch32;
+          for (let d = 0; d < jittered.length / grad.length; d++) band = Math.max(band, relError(image(jittered, i, d * grad.length), ref));
+          return { gradient: relError(image(grad, i), ref), torch32, band };
+        });
+        const worst = (k: 'gradient' | 'torch32' | 'band'): number => Math.max(...perImage.map((p) => p[k]));
         const row: Row = {
           arch: a.name,
           opset: `${a.opset}${a.dynamic ? ' (symbolic batch)' : ''}`,
           forward: relError(scores, ortScores),
-          gradient: relError(grad, grad64),
-          torch32: relError(floats('grad32.bin'), grad64),
+          gradient: worst('gradient'),
+          torch32: worst('torch32'),
+          band: worst('band'),
           seconds: (performance.now() - t0) / 1000,
         };
         rows.push(row);
-        console.log(`${a.name}: forward ${row.forward.toExponential(2)}, gradient ${row.gradient.toExponential(2)} (torch float32 ${row.torch32.toExponential(2)}), ${row.seconds.toFixed(1)} s`);
+        const e = (v: number): string => v.toExponential(2);
+        console.log(
+          `${a.name}: forward vs onnxruntime ${e(row.forward)}; gradient vs torch float64 per image ` +
+            perImage.map((p) => `${e(p.gradient)} (torch float32 ${e(p.torch32)}, band ${e(p.band)})`).join(', ') +
+            `; ${row.seconds.toFixed(1)} s`,
+        );
         // PyTorch's float32 scores beside onnxruntime's: the export itself is faithful.
         expect(relError(floats('logits.bin'), ortScores), 'PyTorch vs onnxruntime scores').toBeLessThanOrEqual(FORWARD_VS_ORT);
         expect(row.forward, 'pixelprop vs onnxruntime scores').toBeLessThanOrEqual(FORWARD_VS_ORT);
-        expect(row.gradient, 'pixelprop gradient vs torch float64').toBeLessThanOrEqual(Math.max(GRAD_K * row.torch32, GRAD_FLOOR));
+        perImage.forEach((p, i) =>
+          expect(p.gradient, `image ${i}: pixelprop gradient vs torch float64 (band ${e(p.band)})`).toBeLessThanOrEqual(Math.max(GRAD_K * p.band, GRAD_FLOOR)),
+        );
       } finally {
         x.dispose();
         model.dispose();

@@ -38,6 +38,11 @@ binaries: input.bin (float32 [N,3,S,S]), classes.txt (one class per image: the a
 logits.bin (float32 [N,K], PyTorch in float32), grad32.bin (float32, ∂ Σ_i s_{i,y_i} / ∂x by PyTorch's float32
 autograd) and grad64.bin (float64, the same by autograd on a float64 copy of the network, on the same float32 input).
 grad32's distance from grad64 is what float32 arithmetic alone costs on this input: the yardstick for pixelprop's.
+That distance is not one number, though: a ReLU pre-activation (or a max-pool pair) within float32 noise of a tie goes
+one way in one float32 computation and the other way in another, and such a flip moves the gradient by far more than
+rounding does (on ResNet-50, one unit at |z| = 1.9e-6 moves it by 1.2%). So grad32-jittered.bin (float32
+[JITTER_DRAWS,N,3,S,S]) holds PyTorch's float32 gradients at the input moved by JITTER (1e-6: float32 noise, see
+there) pixel by pixel at random, JITTER_DRAWS times: the band float32 computations of this input fall in.
 
 Needs Debian's python3-torch (1.13) and python3-torchvision (0.14); it does not need the onnx Python package.
 """
@@ -132,6 +137,13 @@ def write_test_data(model, folder, batch, side):
         f.write(tensor_proto('output', scores.numpy()))
 
 
+# See --reference: a float32 computation's rounding errors put each layer's pre-activations ~1e-6 (relative to the
+# layer's largest) off float64 (measured on ResNet-50: 0.4-2e-6, PyTorch and pixelprop alike); moving the input by as
+# much flips the same kind of near-ties rounding does.
+JITTER = 1e-6
+JITTER_DRAWS = 8
+
+
 def write_reference(model, folder, batch, side):
     """The input, PyTorch's float32 scores, and the input gradient of each image's class score by float32 and by
     float64 autograd (see --reference)."""
@@ -143,12 +155,19 @@ def write_reference(model, folder, batch, side):
     s64 = model64(x64)
     classes = s64.argmax(dim=1)
     s64.gather(1, classes[:, None]).sum().backward()
-    x32 = x.clone().requires_grad_(True)
-    s32 = model(x32)
-    s32.gather(1, classes[:, None]).sum().backward()
+    def grad32(images):
+        images = images.clone().requires_grad_(True)
+        scores = model(images)
+        scores.gather(1, classes[:, None]).sum().backward()
+        return scores, images.grad
+
+    s32, g32 = grad32(x)
+    # The float32 band: float32 gradients at the input moved by ±JITTER, pixel by pixel, each one draw.
+    jittered = torch.stack([grad32(x + (torch.rand_like(x) * 2 - 1) * JITTER)[1] for _ in range(JITTER_DRAWS)])
     x.numpy().astype('<f4').tofile(os.path.join(folder, 'input.bin'))
     s32.detach().numpy().astype('<f4').tofile(os.path.join(folder, 'logits.bin'))
-    x32.grad.numpy().astype('<f4').tofile(os.path.join(folder, 'grad32.bin'))
+    g32.numpy().astype('<f4').tofile(os.path.join(folder, 'grad32.bin'))
+    jittered.numpy().astype('<f4').tofile(os.path.join(folder, 'grad32-jittered.bin'))
     x64.grad.numpy().astype('<f8').tofile(os.path.join(folder, 'grad64.bin'))
     with open(os.path.join(folder, 'classes.txt'), 'w') as f:
         f.write(''.join(f'{int(k)}\n' for k in classes))
@@ -192,6 +211,7 @@ def main(argv):
         randomize_batchnorm(model)
     model.eval()
     x = torch.rand(a.export_batch, 3, side, side)
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     dynamic = {'input': {0: 'batch'}, 'output': {0: 'batch'}} if a.dynamic_batch else None
     with torch.no_grad():
         torch.onnx.export(
