@@ -6,8 +6,8 @@
  * - pixelprop's GPU forward agrees with onnxruntime's (onnxruntime-web's wasm build, an independent implementation of
  *   ONNX) within 1e-4, max|Δ|/max|ref| over the scores. Not the per-op 1e-5: these are 8 to 160 layers deep, and the
  *   two engines sum every conv in different orders (onnxruntime in MLAS's blocked GEMMs, pixelprop in its tiles); each
- *   layer's float32 rounding (~1e-7 relative) is amplified by the layers after it. Measured: ≤ 1e-5 on most, see the
- *   table the test prints;
+ *   layer's float32 rounding (~1e-7 relative) is amplified by the layers after it. Measured: 5e-7 to 8e-7 (the table
+ *   the test prints; README);
  * - pixelprop's GPU input gradient of each image's class score (the argmax of the float64 scores) agrees with PyTorch's
  *   autograd in float64 within the float32 band, image by image: error ≤ max(K × band, FLOOR). The band is how far
  *   PyTorch's own float32 gradients lie from float64: at the input, and at JITTER_DRAWS copies of it moved by ±1e-6 per
