@@ -6,7 +6,7 @@
  * - pixelprop's GPU forward agrees with onnxruntime's (onnxruntime-web's wasm build, an independent implementation of
  *   ONNX) within 1e-4, max|Δ|/max|ref| over the scores. Not the per-op 1e-5: these are 8 to 160 layers deep, and the
  *   two engines sum every conv in different orders (onnxruntime in MLAS's blocked GEMMs, pixelprop in its tiles); each
- *   layer's float32 rounding (~1e-7 relative) is amplified by the layers after it. Measured: 5e-7 to 8e-7 (the table
+ *   layer's float32 rounding (~1e-7 relative) is amplified by the layers after it. Measured: 1.2e-7 to 1.1e-6 (the table
  *   the test prints; README);
  * - pixelprop's GPU input gradient of each image's class score (the argmax of the float64 scores) agrees with PyTorch's
  *   autograd in float64 within the float32 band, image by image: error ≤ max(K × band, FLOOR). The band is how far
