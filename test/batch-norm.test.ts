@@ -7,7 +7,8 @@
  *   a conv with a bias, after a grouped conv without one (both folded), after a Concat and after a conv whose output
  *   is read twice (both kept);
  * - a torchvision ResNet-18 with random weights and random BN statistics, exported by PyTorch with its 20
- *   BatchNormalization nodes kept (scripts/export-torchvision.py), against what PyTorch computes for the same input.
+ *   BatchNormalization nodes kept (scripts/torchvision/export.py --keep-batchnorm --random-batchnorm --reference),
+ *   against what PyTorch computes for the same input.
  *   Needs a python3 with torch and torchvision (Debian's python3-torch); without one these tests are skipped, saying so.
  */
 import { spawnSync } from 'node:child_process';
@@ -136,7 +137,9 @@ describe.skipIf(!PYTHON)('torchvision ResNet-18, random weights, exported by PyT
   let exported = false;
   const exportOnce = (): void => {
     if (exported) return;
-    const r = spawnSync(PYTHON!, [join(repoRoot, 'scripts', 'export-torchvision.py'), 'resnet18', dir, '--size', String(SIZE)], { encoding: 'utf8' });
+    const script = join(repoRoot, 'scripts', 'torchvision', 'export.py');
+    const args = ['resnet18', '13', join(dir, 'model.onnx'), '--size', String(SIZE), '--keep-batchnorm', '--random-batchnorm', '--reference', dir];
+    const r = spawnSync(PYTHON!, [script, ...args], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`export failed: ${r.stderr}`);
     exported = true;
   };
@@ -144,6 +147,8 @@ describe.skipIf(!PYTHON)('torchvision ResNet-18, random weights, exported by PyT
     const b = readFileSync(join(dir, name));
     return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
   };
+  /** PyTorch's autograd on a float64 copy of the network (export.py --reference) */
+  const grad64 = (): Float64Array => new Float64Array(Uint8Array.from(readFileSync(join(dir, 'grad64.bin'))).buffer);
 
   it('folds all 20 BatchNormalizations and agrees with PyTorch and with the unfolded graph, forward and gradient', async () => {
     exportOnce();
@@ -155,15 +160,15 @@ describe.skipIf(!PYTHON)('torchvision ResNet-18, random weights, exported by PyT
       expect(count(folded, 'BatchNormalization')).toBe(0);
       expect(count(folded, 'Conv')).toBe(20);
       const x = host([1, 3, SIZE, SIZE], floats('input.bin'));
-      const k = Number(readFileSync(join(dir, 'class.txt'), 'utf8'));
+      const k = Number(readFileSync(join(dir, 'classes.txt'), 'utf8'));
       const f = await scoresAndGradient(folded, x, [k]);
       const p = await scoresAndGradient(plain, x, [k]);
       const errors = {
         foldedVsTorch: expectClose(f.scores, floats('logits.bin'), FORWARD_BOUND, 'folded vs PyTorch logits'),
         unfoldedVsTorch: expectClose(p.scores, floats('logits.bin'), FORWARD_BOUND, 'unfolded vs PyTorch logits'),
         foldedVsUnfolded: expectClose(f.scores, p.scores, FORWARD_BOUND, 'folded vs unfolded logits'),
-        gradFoldedVsTorch: expectClose(f.grad, floats('grad.bin'), BACKWARD_BOUND, 'folded vs PyTorch gradient'),
-        gradUnfoldedVsTorch: expectClose(p.grad, floats('grad.bin'), BACKWARD_BOUND, 'unfolded vs PyTorch gradient'),
+        gradFoldedVsTorch: expectClose(f.grad, grad64(), BACKWARD_BOUND, 'folded vs PyTorch float64 gradient'),
+        gradUnfoldedVsTorch: expectClose(p.grad, grad64(), BACKWARD_BOUND, 'unfolded vs PyTorch float64 gradient'),
         gradFoldedVsUnfolded: expectClose(f.grad, p.grad, BACKWARD_BOUND, 'folded vs unfolded gradient'),
       };
       console.log(`ResNet-18 (${SIZE}×${SIZE}, class ${k}):`, Object.entries(errors).map(([n, e]) => `${n} ${e.toExponential(2)}`).join(', '));
