@@ -184,10 +184,11 @@ export async function ensureWeights(options = {}) {
   const needed = [];
   for (const kind of ['model', 'labels']) if ((await problemWith(files[kind], kind, specs[kind])) !== null) needed.push(kind);
   const byHand = () => {
-    const steps = needed
-      .filter((k) => sources[k] === undefined)
-      .map((k) => (urls[k] ? `download ${urls[k]} as ${files[k]}` : `copy ../shared/weights/${specs[k].shared} as ${files[k]}`));
-    return `to set up by hand, ${steps.join(' and ')}`;
+    const left = needed.filter((k) => sources[k] === undefined);
+    const downloads = left.filter((k) => urls[k]).map((k) => `${urls[k]} as ${files[k]}`);
+    const copies = left.filter((k) => !urls[k]).map((k) => `../shared/weights/${specs[k].shared} as ${files[k]}`);
+    const steps = [downloads.length ? `download ${downloads.join(' and ')}` : '', copies.length ? `copy ${copies.join(' and ')}` : ''];
+    return `to set up by hand, ${steps.filter(Boolean).join(', and ')}`;
   };
 
   for (const kind of ['model', 'labels']) {
