@@ -7,6 +7,7 @@ import { createDevice, type Gpu } from '../src/gpu/device.js';
 import { PixelpropError, check, fmtBytes } from '../src/gpu/errors.js';
 import { registerShaders } from '../src/gpu/shaders.js';
 import { Tensor } from '../src/gpu/tensor.js';
+import { checkDescribedModel, defaultDescription, describePreprocessing, imagePreprocessing, parseDescription, type ModelDescription } from '../src/graph/description.js';
 import { className, parseSynset, topK, type Labels } from '../src/graph/labels.js';
 import { Model } from '../src/graph/model.js';
 import { decodeImageBlob } from '../src/image/browser-io.js';
@@ -42,8 +43,12 @@ let model: Model | null = null;
 let modelName = '';
 /** the file the model was loaded from: a lost device is replaced by a new one, which loads it again */
 let modelBytes: Uint8Array | null = null;
-/** the synset read at start; a model whose class count differs gets no names */
-let synset: Labels | null = null;
+/** what the model expects (preprocessing, background class): its description, or the defaults for a bare ONNX file */
+let description: ModelDescription = defaultDescription('model.onnx', null);
+/** the model's class names */
+let labels: Labels | null = null;
+/** the names of the first model loaded, for a dropped model without names of its own and with as many classes */
+let firstLabels: Labels | null = null;
 let current: Current | null = null;
 
 function need<T>(value: T | null, what: string): T {
@@ -51,14 +56,21 @@ function need<T>(value: T | null, what: string): T {
   return value;
 }
 
-function labelsFor(m: Model): Labels | null {
-  return synset && synset.names.length === m.numClasses ? synset : null;
+/** A model with its description and class names, loaded but not yet the current one. */
+interface Candidate {
+  model: Model;
+  bytes: Uint8Array;
+  name: string;
+  description: ModelDescription;
+  labels: Labels | null;
 }
 
-function modelInfo(m: Model, name: string): ModelInfo {
-  const labels = labelsFor(m);
+function modelInfo({ model: m, name, description: d, labels }: Candidate): ModelInfo {
   return {
     name,
+    title: d.title,
+    preprocessing: `resize ${imagePreprocessing(d, m.imageSize()).resize}, crop ${m.imageSize()}; ${describePreprocessing(d)}`,
+    background: d.background,
     numClasses: m.numClasses,
     inputSize: m.imageSize(),
     names: Array.from({ length: m.numClasses }, (_, i) => className(labels, i)),
@@ -66,15 +78,12 @@ function modelInfo(m: Model, name: string): ModelInfo {
   };
 }
 
-/** The k most likely classes of one image's scores (the library's topK, with this model's names). */
-function top(scores: Float32Array, k: number, m: Model): Ranked[] {
-  return topK(scores, k, labelsFor(m));
-}
-
-/** Preprocesses `image` for model `m` and classifies it, changing nothing: the caller decides to keep the result. */
-async function classifyWith(m: Model, name: string, image: RgbImage): Promise<{ result: Classification; image: Current }> {
+/** Preprocesses `image` as model `c` expects and classifies it, changing nothing: the caller decides to keep the result. */
+async function classifyWith(c: Candidate, name: string, image: RgbImage): Promise<{ result: Classification; image: Current }> {
+  const m = c.model;
   const size = checkImageModel(m); // a model too large for this device is refused before the image is resized
-  const chw = preprocess(image, { size });
+  const { normalization } = c.description;
+  const chw = preprocess(image, imagePreprocessing(c.description, size));
   const x = Tensor.from(m.gpu, [1, 3, size, size], chw, 'image');
   try {
     const pipelines = m.gpu.pipelineCount;
@@ -84,8 +93,8 @@ async function classifyWith(m: Model, name: string, image: RgbImage): Promise<{ 
     scores.dispose();
     checkFinite(values, 'the score tensor read back from the GPU', SCORES_OVERFLOW);
     const forwardMs = performance.now() - started;
-    const ranked = top(values, 5, m);
-    const kept: Current = { name, image, x, picture: deprocess(chw, size, size), top: ranked };
+    const ranked = topK(values, 5, c.labels);
+    const kept: Current = { name, image, x, picture: deprocess(chw, size, size, { normalization }), top: ranked };
     return { result: { name, picture: kept.picture, top: ranked, forwardMs, compiledPipelines: m.gpu.pipelineCount - pipelines }, image: kept };
   } catch (e) {
     x.dispose();
@@ -96,7 +105,7 @@ async function classifyWith(m: Model, name: string, image: RgbImage): Promise<{ 
 /** Preprocesses `image` for the model and classifies it; replaces the current image. */
 async function classify(name: string, image: RgbImage): Promise<Classification> {
   const m = need(model, 'no model is loaded: open an ONNX file');
-  const { result, image: kept } = await classifyWith(m, name, image);
+  const { result, image: kept } = await classifyWith({ model: m, bytes: modelBytes!, name: modelName, description, labels }, name, image);
   current?.x.dispose();
   current = kept;
   return result;
@@ -120,6 +129,49 @@ async function recoverDevice(): Promise<void> {
 async function wasLost(g: Gpu): Promise<boolean> {
   if (!g.isLost) await Promise.race([g.device.lost, new Promise((r) => setTimeout(r, 100))]);
   return g.isLost;
+}
+
+/** A model's description, ONNX file and class names, fetched from the site (the description names the other two). */
+async function fetchDescribed(descriptionUrl: string): Promise<Omit<Candidate, 'model'> & { labelsWhere: string | null }> {
+  const d = parseDescription(new TextDecoder().decode(await fetchBytes(descriptionUrl, 'model description')), descriptionUrl);
+  const bytes = await fetchBytes(new URL(d.onnx, descriptionUrl).href, 'model');
+  const labelsUrl = d.labels === null ? null : new URL(d.labels, descriptionUrl).href;
+  const names = labelsUrl === null ? null : parseSynset(new TextDecoder().decode(await fetchBytes(labelsUrl, 'class names')));
+  return { bytes, name: d.onnx, description: d, labels: names, labelsWhere: labelsUrl };
+}
+
+/**
+ * Makes a model the current one, with its description and names. It must load, match its description and classify
+ * the current image before it replaces the old one: a switch that fails anywhere (a bad file, an input too large for
+ * this device, names of another count, scores it cannot read) leaves the old model working.
+ */
+async function adopt(
+  device: Gpu,
+  c: Omit<Candidate, 'model'> & { labelsWhere: string | null },
+): Promise<{ model: ModelInfo; classification: Classification | null }> {
+  const loaded = Model.load(device, c.bytes);
+  const candidate: Candidate = { ...c, model: loaded };
+  let trial: Awaited<ReturnType<typeof classifyWith>> | null = null;
+  try {
+    const size = checkImageModel(loaded);
+    if (c.labelsWhere === null && !c.labels && firstLabels?.names.length === loaded.numClasses) candidate.labels = firstLabels;
+    checkDescribedModel(c.description, { size, numClasses: loaded.numClasses }, candidate.labels, { description: c.description.name, labels: c.labelsWhere ?? '' });
+    if (current) trial = await classifyWith(candidate, current.name, current.image); // its input size may differ
+  } catch (e) {
+    loaded.dispose();
+    throw e;
+  }
+  model?.dispose();
+  model = loaded;
+  modelBytes = c.bytes;
+  modelName = c.name;
+  description = c.description;
+  labels = candidate.labels;
+  if (trial) {
+    current?.x.dispose();
+    current = trial.image;
+  }
+  return { model: modelInfo(candidate), classification: trial?.result ?? null };
 }
 
 async function fetchBytes(url: string, what: string): Promise<Uint8Array> {
@@ -152,29 +204,16 @@ class Pace {
 type Handler<K extends Op> = (request: Requests[K], emit: (event: Events[K]) => void, signal: AbortSignal) => Promise<Results[K]>;
 
 const handlers: { [K in Op]: Handler<K> } = {
-  async init({ modelUrl, synsetUrl }) {
+  async init({ descriptionUrl }) {
     if (!gpu) {
       if (!scope.navigator.gpu) throw new PixelpropError('this browser exposes no WebGPU (navigator.gpu) to Web Workers');
       gpu = await createDevice();
     }
     let modelError: string | null = null;
+    let info: ModelInfo | null = null;
     try {
-      synset = parseSynset(new TextDecoder().decode(await fetchBytes(synsetUrl, 'class names')));
-    } catch (e) {
-      modelError = (e as Error).message; // the model still runs; classes are then shown by index
-    }
-    try {
-      const bytes = await fetchBytes(modelUrl, 'default model');
-      const loaded = Model.load(gpu, bytes);
-      try {
-        checkImageModel(loaded);
-      } catch (e) {
-        loaded.dispose();
-        throw e;
-      }
-      model = loaded;
-      modelBytes = bytes;
-      modelName = modelUrl.replace(/^.*\//, '');
+      info = (await adopt(gpu, await fetchDescribed(descriptionUrl))).model;
+      firstLabels = labels;
     } catch (e) {
       modelError = `${(e as Error).message} — run \`npm run weights\` before building, or open your own ONNX file`;
     }
@@ -186,35 +225,23 @@ const handlers: { [K in Op]: Handler<K> } = {
       software: gpu.adapter.software,
       hasTimestamps: gpu.hasTimestamps,
       subgroups,
-      model: model ? modelInfo(model, modelName) : null,
+      model: info,
       modelError,
     };
   },
 
-  async loadModel({ bytes, name }) {
+  async openModel({ descriptionUrl }) {
+    return adopt(need(gpu, 'the WebGPU device is not ready'), await fetchDescribed(descriptionUrl));
+  },
+
+  async loadModel({ bytes, name, description: json, labels: labelsText }) {
     const device = need(gpu, 'the WebGPU device is not ready');
     const data = new Uint8Array(bytes);
     check(data.length <= MAX_MODEL_BYTES, () => `'${name}' holds ${fmtBytes(data.length)}, more than any model this page opens (${fmtBytes(MAX_MODEL_BYTES)})`);
-    // The new model must load and classify the current image before it replaces the old one: a switch that fails
-    // anywhere (a bad file, an input too large for this device, scores it cannot read) leaves the old model working.
-    const loaded = Model.load(device, data);
-    let trial: Awaited<ReturnType<typeof classifyWith>> | null = null;
-    try {
-      checkImageModel(loaded);
-      if (current) trial = await classifyWith(loaded, current.name, current.image); // its input size may differ
-    } catch (e) {
-      loaded.dispose();
-      throw e;
-    }
-    model?.dispose();
-    model = loaded;
-    modelBytes = data;
-    modelName = name;
-    if (trial) {
-      current?.x.dispose();
-      current = trial.image;
-    }
-    return { model: modelInfo(loaded, name), classification: trial?.result ?? null };
+    const d = json === null ? defaultDescription(name, null) : parseDescription(json.text, json.name);
+    // Names dropped with the model, else those of the first model when they are as many as this one's classes.
+    const names = labelsText === null ? null : parseSynset(labelsText.text);
+    return adopt(device, { bytes: data, name, description: d, labels: names, labelsWhere: labelsText?.name ?? null });
   },
 
   async setImage({ blob, name }) {
@@ -252,6 +279,7 @@ const handlers: { [K in Op]: Handler<K> } = {
     const c = need(current, 'no image is loaded');
     const pace = new Pace();
     const r = await fool(m, c.x, target, {
+      normalization: description.normalization,
       lr,
       maxIters,
       signal,
@@ -284,6 +312,7 @@ const handlers: { [K in Op]: Handler<K> } = {
     let score: number | null = null;
     const r = await classVisualization(m, target, {
       ...settings,
+      normalization: description.normalization,
       // about `snapshots` pictures along the way, whatever the length of the run
       snapshotEvery: Math.max(1, Math.ceil(settings.iterations / snapshots)),
       onIteration: (info) => {

@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createDevice, type Gpu } from '../gpu/device.js';
 import { PixelpropError, check } from '../gpu/errors.js';
 import { Tensor } from '../gpu/tensor.js';
-import { MAX_DESCRIPTION_BYTES, defaultDescription, parseDescription, withNormalization, type ModelDescription } from '../graph/description.js';
+import { MAX_DESCRIPTION_BYTES, checkDescribedModel, defaultDescription, imagePreprocessing, parseDescription, withNormalization, type ModelDescription } from '../graph/description.js';
 import { parseSynset, type Labels } from '../graph/labels.js';
 import { Model } from '../graph/model.js';
 import type { RgbImage } from '../image/image.js';
@@ -248,12 +248,7 @@ export async function openSession(choice: ModelChoice, options: { quiet?: boolea
       let size = description.inputSize ?? INPUT_SIZE;
       if (images) {
         size = checkImageModel(model);
-        if (description.inputSize !== null && description.inputSize !== size) {
-          throw new PixelpropError(`model description ${resolved.describedBy} says the input is ${description.inputSize}×${description.inputSize}, but the model takes ${size}×${size}`);
-        }
-        if (labels && labels.names.length !== model.numClasses) {
-          throw new PixelpropError(`class names ${resolved.labels}: ${labels.names.length} names for a model with ${model.numClasses} classes`);
-        }
+        checkDescribedModel(description, { size, numClasses: model.numClasses }, labels, { description: resolved.describedBy, labels: resolved.labels ?? '' });
       }
       return {
         gpu,
@@ -263,7 +258,7 @@ export async function openSession(choice: ModelChoice, options: { quiet?: boolea
         labelsPath: resolved.labels,
         description,
         describedBy: resolved.describedBy,
-        preprocessing: { size, resize: Math.max(size, description.resize ?? size), normalization: description.normalization },
+        preprocessing: imagePreprocessing(description, size),
         close: () => {
           model.dispose();
           gpu.destroy();

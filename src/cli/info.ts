@@ -48,7 +48,7 @@ async function run(argv: string[]): Promise<number> {
         row('model', modelPath),
         ...model.summary().split('\n').map((l) => `  ${l}`),
         row('classes', classesText(session)),
-        row('described', `${session.describedBy}${description.name !== description.title ? ` (${description.title})` : ''}`),
+        row('described', `${session.describedBy}${[description.name, description.onnx].includes(description.title) ? '' : ` (${description.title})`}`),
         row('input', `resize the shorter side to ${session.preprocessing.resize}, center-crop ${session.preprocessing.size}×${session.preprocessing.size}; ${describePreprocessing(description)}`),
         '',
         ...(values.passes

@@ -23,8 +23,9 @@
  * Pure: the page parses descriptions too.
  */
 import { PixelpropError } from '../gpu/errors.js';
-import { IMAGENET_NORMALIZATION, MAX_INPUT_SIDE, inputRange, type Normalization } from '../image/preprocess.js';
+import { IMAGENET_NORMALIZATION, MAX_INPUT_SIDE, inputRange, type Normalization, type PreprocessOptions } from '../image/preprocess.js';
 import { closest } from '../util/suggest.js';
+import type { Labels } from './labels.js';
 
 export interface ModelDescription {
   name: string;
@@ -172,6 +173,29 @@ export function describePreprocessing(d: ModelDescription): string {
   const boxes = [0, 1, 2].map((c) => `[${fmt(lo[c]!)}, ${fmt(hi[c]!)}]`);
   const box = boxes.every((b) => b === boxes[0]) ? `${boxes[0]} in every channel` : `${boxes.join(' ')} (R G B)`;
   return `${d.preprocessingText}; p in [0, 1], so inputs in ${box}`;
+}
+
+/** How an image becomes the input of a model described by `d` whose input side is `size`. */
+export function imagePreprocessing(d: ModelDescription, size: number): Required<PreprocessOptions> {
+  return { size, resize: Math.max(size, d.resize ?? size), normalization: d.normalization };
+}
+
+/**
+ * A loaded model against its description: the input side it declares (when it declares one), and class names one per
+ * score (1000 names on a 1001-class model would name every class wrongly). `labelsWhere` names the class names' file.
+ */
+export function checkDescribedModel(
+  d: ModelDescription,
+  model: { size: number; numClasses: number },
+  labels: Labels | null,
+  where: { description: string; labels: string },
+): void {
+  if (d.inputSize !== null && d.inputSize !== model.size) {
+    throw new PixelpropError(`model description ${where.description} says the input is ${d.inputSize}×${d.inputSize}, but the model takes ${model.size}×${model.size}`);
+  }
+  if (labels && labels.names.length !== model.numClasses) {
+    throw new PixelpropError(`class names ${where.labels}: ${labels.names.length} names for a model with ${model.numClasses} classes`);
+  }
 }
 
 /** The model's output index of ImageNet's class `imagenetClass` (0..999): one more where output 0 is background. */
