@@ -145,7 +145,7 @@ describe('descriptions and overrides', () => {
     expect((JSON.parse(r.out) as { images: { class: number; className: string }[] }).images[0]).toMatchObject({ class: 0, className: 'background' });
     const named = await cli('saliency', CAT, '--model', 'mobilenetv2', '--class', 'stingray', '--json', '--out', out);
     expect((JSON.parse(named.out) as { images: { class: number }[] }).images[0]!.class).toBe(7);
-  });
+  }, 600_000); // five runs of MobileNetV2
 });
 
 describe('the registry and npm run weights -- --model NAME', () => {
