@@ -1,37 +1,39 @@
 #!/usr/bin/env node
 /**
- * `npm run weights`: makes sure weights/squeezenet1.1.onnx and weights/synset.txt are in the repository's weights/
- * folder (git-ignored). Each file that is missing (or fails validation) is copied from ../shared/weights when that
- * folder exists beside the repository, and downloaded from the ONNX model zoo otherwise. Downloads stream into a
- * temporary file beside the target and are renamed into place only once complete and valid, so an interrupted run
- * never leaves a half file behind.
+ * `npm run weights [-- --model NAME]`: makes sure a known model (scripts/models.mjs; default squeezenet1.1) is in the
+ * repository's weights/ folder (git-ignored): its ONNX file, its class names, and its description NAME.json (the
+ * registry's, written out). Each file that is missing (or fails validation) is copied from ../shared/weights when
+ * that folder exists beside the repository, and downloaded from the model's public address otherwise (a model
+ * without one says so, and why). Downloads stream into a temporary file beside the target and are renamed into place
+ * only once complete and valid, so an interrupted run never leaves a half file behind.
  *
  * Plain Node ESM with no dependencies, so it runs before `npm install` has built anything. Other scripts and tests
  * import `ensureWeights` (types in weights.d.mts). Overrides, for mirrors and tests: PIXELPROP_WEIGHTS_DIR (target
- * folder), PIXELPROP_SHARED_WEIGHTS (folder to copy from; '' to skip copying), PIXELPROP_MODEL_URL,
- * PIXELPROP_SYNSET_URL.
+ * folder), PIXELPROP_SHARED_WEIGHTS (folder to copy from; '' to skip copying), PIXELPROP_MODEL_URL and
+ * PIXELPROP_SYNSET_URL (the chosen model's ONNX file and class names).
  */
-import { createWriteStream, realpathSync } from 'node:fs';
-import { chmod, copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, realpathSync } from 'node:fs';
+import { chmod, copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { DEFAULT_MODEL, MODELS } from './models.mjs';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-const MODEL_FILE = 'squeezenet1.1.onnx';
-const SYNSET_FILE = 'synset.txt';
-const MODEL_URL =
-  'https://github.com/onnx/models/raw/main/validated/vision/classification/squeezenet/model/squeezenet1.1-7.onnx';
-const SYNSET_URL = 'https://raw.githubusercontent.com/onnx/models/main/validated/vision/classification/synset.txt';
-
-const MIN_MODEL_BYTES = 1 << 20;
-const SYNSET_LINES = 1000;
 const DOWNLOAD_TIMEOUT_MS = 5 * 60 * 1000;
 
-/** Why a file is not usable, or null when it is. */
-async function problemWith(path, kind) {
+async function sha256Of(path) {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/** Why a file is not usable as `spec` (the registry's entry for it) says, or null when it is. */
+async function problemWith(path, kind, spec) {
   let size;
   try {
     size = (await stat(path)).size;
@@ -41,17 +43,18 @@ async function problemWith(path, kind) {
   const file = await open(path, 'r');
   try {
     if (kind === 'model') {
-      if (size <= MIN_MODEL_BYTES) return `only ${size} bytes, an ONNX SqueezeNet 1.1 is about 4.7 MB`;
+      if (size <= spec.minBytes) return `only ${size} bytes, not a whole model (more than ${spec.minBytes} expected)`;
       // A protobuf starts with a field tag: field number ≥ 1 in the high bits, a wire type 0, 1, 2 or 5 in the low 3.
       // An HTML error page ('<' = field 7, wire type 4) or a text file fails this.
       const { buffer } = await file.read(Buffer.alloc(1), 0, 1, 0);
       const tag = buffer[0];
       if (tag >> 3 === 0 || ![0, 1, 2, 5].includes(tag & 7)) return 'does not start like a protobuf (ONNX) file';
+      if (spec.sha256 && (await sha256Of(path)) !== spec.sha256) return `is not the registered file (its sha256 differs from ${spec.sha256})`;
       return null;
     }
     const text = await file.readFile({ encoding: 'utf8' });
     const lines = text.split('\n').filter((l) => l.trim() !== '');
-    if (lines.length !== SYNSET_LINES) return `has ${lines.length} class lines, expected ${SYNSET_LINES}`;
+    if (lines.length !== spec.lines) return `has ${lines.length} class lines, expected ${spec.lines}`;
     return null;
   } finally {
     await file.close();
@@ -121,13 +124,40 @@ async function download(url, dest, { quiet }) {
   }
 }
 
+/** The registry's entry of `name`; an Error listing the known names otherwise. */
+export function registryEntry(name) {
+  const entry = Object.hasOwn(MODELS, name) ? MODELS[name] : undefined;
+  if (!entry) throw new Error(`unknown model '${name}' (known models: ${Object.keys(MODELS).join(', ')})`);
+  return entry;
+}
+
+/** Writes `text` to `path` through a temporary file, unless it already holds exactly that. Resolves to whether it wrote. */
+async function writeIfChanged(path, text) {
+  try {
+    if ((await readFile(path, 'utf8')) === text) return false;
+  } catch {
+    // missing: written below
+  }
+  const tmp = `${path}.part-${process.pid}`;
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return true;
+}
+
 /**
- * Makes sure both files exist and are valid in `weightsDir` (default: the repository's weights/).
- * Resolves to { dir, model, synset, sources: { model, synset } } where each source is 'present', 'copied' or
- * 'downloaded'; rejects with an Error whose message is one line a person can act on.
+ * Makes sure the model's two files exist and are valid in `weightsDir` (default: the repository's weights/), and its
+ * description beside them. Resolves to { name, dir, model, labels, description, sources: { model, labels } } where
+ * each source is 'present', 'copied' or 'downloaded'; rejects with an Error whose message is one line a person can
+ * act on.
  */
 export async function ensureWeights(options = {}) {
   const quiet = options.quiet ?? false;
+  const name = options.model ?? DEFAULT_MODEL;
+  const entry = registryEntry(name);
   const dir = resolve(options.weightsDir ?? process.env.PIXELPROP_WEIGHTS_DIR ?? join(repoRoot, 'weights'));
   const envShared = process.env.PIXELPROP_SHARED_WEIGHTS;
   const sharedDir =
@@ -136,38 +166,43 @@ export async function ensureWeights(options = {}) {
       : envShared !== undefined
         ? envShared || null
         : resolve(repoRoot, '..', 'shared', 'weights');
+  const specs = { model: entry.files.onnx, labels: entry.files.labels };
   const urls = {
-    model: options.modelUrl ?? process.env.PIXELPROP_MODEL_URL ?? MODEL_URL,
-    synset: options.synsetUrl ?? process.env.PIXELPROP_SYNSET_URL ?? SYNSET_URL,
+    model: options.modelUrl ?? process.env.PIXELPROP_MODEL_URL ?? specs.model.url,
+    labels: options.labelsUrl ?? process.env.PIXELPROP_SYNSET_URL ?? specs.labels.url,
   };
   const say = (msg) => quiet || console.log(msg);
   await mkdir(dir, { recursive: true });
 
-  const files = { model: join(dir, MODEL_FILE), synset: join(dir, SYNSET_FILE) };
-  const names = { model: MODEL_FILE, synset: SYNSET_FILE };
+  const names = { model: entry.description.onnx, labels: entry.description.labels };
+  const files = { model: join(dir, names.model), labels: join(dir, names.labels) };
   const sources = {};
   const haveShared = sharedDir ? await isDirectory(sharedDir) : false;
   // What a person without network access does instead: fetch each file not yet in place on a machine that has
-  // network access, and put it where this script would have.
+  // network access (or, for a file with no public address, that has ../shared/weights), and put it where this
+  // script would have.
   const needed = [];
-  for (const kind of ['model', 'synset']) if ((await problemWith(files[kind], kind)) !== null) needed.push(kind);
+  for (const kind of ['model', 'labels']) if ((await problemWith(files[kind], kind, specs[kind])) !== null) needed.push(kind);
   const byHand = () => {
-    const steps = needed.filter((k) => sources[k] === undefined).map((k) => `${urls[k]} as ${files[k]}`);
-    return `to set up by hand, download ${steps.join(' and ')}`;
+    const left = needed.filter((k) => sources[k] === undefined);
+    const downloads = left.filter((k) => urls[k]).map((k) => `${urls[k]} as ${files[k]}`);
+    const copies = left.filter((k) => !urls[k]).map((k) => `../shared/weights/${specs[k].shared} as ${files[k]}`);
+    const steps = [downloads.length ? `download ${downloads.join(' and ')}` : '', copies.length ? `copy ${copies.join(' and ')}` : ''];
+    return `to set up by hand, ${steps.filter(Boolean).join(', and ')}`;
   };
 
-  for (const kind of ['model', 'synset']) {
+  for (const kind of ['model', 'labels']) {
     const dest = files[kind];
-    const problem = await problemWith(dest, kind);
+    const problem = await problemWith(dest, kind, specs[kind]);
     if (problem === null) {
       sources[kind] = 'present';
       continue;
     }
     if (problem !== 'missing') say(`${dest} ${problem}; replacing it`);
 
-    const shared = haveShared ? join(sharedDir, names[kind]) : null;
+    const shared = haveShared ? join(sharedDir, specs[kind].shared) : null;
     let tmp;
-    if (shared && (await problemWith(shared, kind)) === null) {
+    if (shared && (await problemWith(shared, kind, specs[kind])) === null) {
       // Copy to a temporary name too, so that a failed copy cannot leave a half file under the real name.
       tmp = `${dest}.part-${process.pid}`;
       try {
@@ -178,6 +213,9 @@ export async function ensureWeights(options = {}) {
         throw new Error(`cannot copy ${shared}: ${err.code ?? err.message}`);
       }
       sources[kind] = 'copied';
+    } else if (!urls[kind]) {
+      const where = sharedDir ? `${join(sharedDir, specs[kind].shared)} is not there` : 'no shared folder is given';
+      throw new Error(`${name}: ${names[kind]} has no public download address: ${entry.noDownload}; ${where}; ${byHand()}`);
     } else {
       say(`downloading ${urls[kind]}`);
       try {
@@ -187,7 +225,7 @@ export async function ensureWeights(options = {}) {
       }
       sources[kind] = 'downloaded';
     }
-    const bad = await problemWith(tmp, kind);
+    const bad = await problemWith(tmp, kind, specs[kind]);
     if (bad !== null) {
       await rm(tmp, { force: true });
       const from = sources[kind] === 'copied' ? shared : urls[kind];
@@ -196,14 +234,17 @@ export async function ensureWeights(options = {}) {
     await rename(tmp, dest);
   }
 
-  if (sources.model === 'present' && sources.synset === 'present') {
-    say(`weights already in place: ${files.model}, ${files.synset}`);
+  const description = join(dir, `${name}.json`);
+  const wroteDescription = await writeIfChanged(description, `${JSON.stringify(entry.description, null, 2)}\n`);
+  if (sources.model === 'present' && sources.labels === 'present' && !wroteDescription) {
+    say(`${name} already in place: ${files.model}, ${files.labels}, ${description}`);
   } else {
-    for (const kind of ['model', 'synset']) {
+    for (const kind of ['model', 'labels']) {
       if (sources[kind] !== 'present') say(`${sources[kind]} ${files[kind]}`);
     }
+    if (wroteDescription) say(`wrote ${description}`);
   }
-  return { dir, model: files.model, synset: files.synset, sources };
+  return { name, dir, model: files.model, labels: files.labels, description, sources };
 }
 
 function isMain() {
@@ -216,8 +257,14 @@ function isMain() {
 }
 
 if (isMain()) {
-  const quiet = process.argv.includes('--quiet') || process.argv.includes('-q');
-  ensureWeights({ quiet }).then(
+  let run;
+  try {
+    const { values } = parseArgs({ options: { model: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } }, strict: true });
+    run = ensureWeights({ quiet: values.quiet ?? false, model: values.model });
+  } catch (err) {
+    run = Promise.reject(new Error(`${err.message.split('\n')[0]}; usage: npm run weights [-- --model NAME] [--quiet] (models: ${Object.keys(MODELS).join(', ')})`));
+  }
+  run.then(
     () => process.exit(0),
     (err) => {
       console.error(err.message);

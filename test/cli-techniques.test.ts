@@ -6,11 +6,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { classVizSettings } from '../src/cli/classviz.js';
-import { main } from '../src/cli/main.js';
 import { CLASS_VISUALIZATION_DEFAULTS, YOSINSKI_PRESET } from '../src/techniques/classviz.js';
 import { decodeImage, readNpy } from '../src/image/node-io.js';
+import { cli } from './cli-helpers.js';
 import { MODEL_PATH, repoRoot } from './shared-data.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pixelprop-cli-'));
@@ -19,21 +19,6 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 // Sample photos of the repository (CC0), so that these tests run in any clone.
 const CAT = join(repoRoot, 'samples', 'chelsea.png'); // Egyptian cat (285)
 const WEIGHTS = ['--weights', MODEL_PATH];
-
-/** Runs `pixelprop ...args` in-process; returns the exit code and what went to stdout and stderr. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 let counter = 0;
 /** A fresh output folder path that does not exist yet. */

@@ -541,12 +541,12 @@ describe('scripts/weights.mjs', () => {
     const dir = tempDir();
     const sharedWeights = readOnlyShared();
     const first = await ensureWeights({ quiet: true, weightsDir: dir, sharedDir: sharedWeights });
-    expect(first.sources).toEqual({ model: 'copied', synset: 'copied' });
+    expect(first.sources).toEqual({ model: 'copied', labels: 'copied' });
     expect(readFileSync(first.model).equals(modelBytes)).toBe(true);
     expect(statSync(first.model).mode & 0o200).toBeTruthy(); // writable, unlike the read-only shared copy
-    expect(readdirSync(dir).sort()).toEqual(['squeezenet1.1.onnx', 'synset.txt']);
+    expect(readdirSync(dir).sort()).toEqual(['squeezenet1.1.json', 'squeezenet1.1.onnx', 'synset.txt']);
     const second = await ensureWeights({ quiet: true, weightsDir: dir, sharedDir: sharedWeights });
-    expect(second.sources).toEqual({ model: 'present', synset: 'present' });
+    expect(second.sources).toEqual({ model: 'present', labels: 'present' });
   });
 
   it('downloads (following a redirect) when there is no shared folder', async () => {
@@ -556,11 +556,11 @@ describe('scripts/weights.mjs', () => {
       weightsDir: dir,
       sharedDir: join(dir, 'no-such-folder'),
       modelUrl: `${base}/moved`,
-      synsetUrl: `${base}/synset.txt`,
+      labelsUrl: `${base}/synset.txt`,
     });
-    expect(got.sources).toEqual({ model: 'downloaded', synset: 'downloaded' });
+    expect(got.sources).toEqual({ model: 'downloaded', labels: 'downloaded' });
     expect(readFileSync(got.model).equals(modelBytes)).toBe(true);
-    expect(readdirSync(dir).sort()).toEqual(['squeezenet1.1.onnx', 'synset.txt']);
+    expect(readdirSync(dir).sort()).toEqual(['squeezenet1.1.json', 'squeezenet1.1.onnx', 'synset.txt']);
   });
 
   it('offline, HTTP errors, a cut connection and an HTML page fail with one line and leave no file', async () => {

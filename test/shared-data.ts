@@ -3,8 +3,9 @@
  *
  * - The model and its class names come from weights/, which `npm run weights` fills (from ../shared/weights when that
  *   folder is beside the clone, else from the ONNX model zoo). Every clone has them after set-up.
- * - The 25 ImageNet validation photos (ImageNet terms: never in the repository) and the model zoo's test data for
- *   SqueezeNet are read from ../shared, beside the clone, when it is there. A public clone has no ../shared: the tests
+ * - The 25 ImageNet validation photos (ImageNet terms: never in the repository), the model zoo's test data for
+ *   SqueezeNet, and MobileNetV2 (which has no public download; `npm run weights -- --model mobilenetv2` copies it
+ *   into weights/) are read from ../shared, beside the clone, when it is there. A public clone has no ../shared: the tests
  *   that need it are then skipped, and say so on the console with what is missing and where it was looked for.
  *   PIXELPROP_REQUIRE_SHARED=1 (CI sets it, where ../shared is always laid) turns each such skip into a failing test,
  *   so that a moved or renamed folder cannot silently switch tests off.
@@ -27,7 +28,7 @@ export const SYNSET_PATH = join(repoRoot, 'weights', 'synset.txt');
 /** The folder beside the repository that holds the data which may not be redistributed with it. */
 export const SHARED_DIR = resolve(repoRoot, '..', 'shared');
 
-export type SharedKind = 'photos' | 'testData';
+export type SharedKind = 'photos' | 'testData' | 'mobilenetv2';
 
 const KINDS: Record<SharedKind, { dir: string; what: string; marker: string }> = {
   photos: { dir: join(SHARED_DIR, 'images', 'imagenet_val_25'), what: 'the 25 ImageNet validation photos', marker: 'labels.json' },
@@ -35,6 +36,12 @@ const KINDS: Record<SharedKind, { dir: string; what: string; marker: string }> =
     dir: join(SHARED_DIR, 'weights', 'squeezenet1.1-test-data'),
     what: "the ONNX model zoo's SqueezeNet 1.1 test data",
     marker: join('test_data_set_0', 'input_0.pb'),
+  },
+  // MobileNetV2 has no public download (scripts/models.mjs says why): weights/ gets it from here, and its test data too.
+  mobilenetv2: {
+    dir: join(SHARED_DIR, 'weights', 'mobilenetv2'),
+    what: "MobileNetV2's files (model, labels, test data)",
+    marker: join('test-data', 'test_data_set_0', 'input_0.pb'),
   },
 };
 

@@ -6,6 +6,7 @@
  *
  * `window.__pixelprop` exposes the page's state and numbers (read by test/web.e2e.test.ts and handy in a console).
  */
+import models from 'virtual:pixelprop-models';
 import samples from 'virtual:pixelprop-samples';
 import { PixelpropError, fmtBytes } from '../src/gpu/errors.js';
 import { encodePngBlob, npyBlob } from '../src/image/browser-io.js';
@@ -247,7 +248,11 @@ function setModel(info: ModelInfo): void {
   state.model = info;
   setPickerModel(info);
   setAttributionModel(info);
-  byId('model-name').textContent = `${info.name} · ${info.numClasses} classes · input ${info.inputSize} × ${info.inputSize}${info.synonyms ? '' : ' · no class names'}`;
+  byId('model-name').textContent = `${info.title} · ${info.numClasses} classes${info.background ? ' (0: background)' : ''} · input ${info.inputSize} × ${info.inputSize}${info.synonyms ? '' : ' · no class names'}`;
+  byId('model-name').title = info.preprocessing;
+  // The picker shows the known model in use, or the placeholder for a file of the person's own.
+  const picker = byId<HTMLSelectElement>('model-picker');
+  picker.value = models.some((m) => m.name === info.name) ? info.name : '';
 }
 
 /** A bar as long as a probability (style.css draws it from --p). */
@@ -331,14 +336,42 @@ async function openImage(blob: Blob, name: string, sample = false): Promise<void
   if (state.timings.loadToFirstClassificationMs === null) state.timings.loadToFirstClassificationMs = performance.now();
 }
 
-async function openModel(file: File): Promise<void> {
+/** The address of a known model's description, which names its ONNX file and class names (web/vite.config.ts serves them). */
+const descriptionUrl = (name: string): string => new URL(`weights/${name}.json`, document.baseURI).href;
+
+/** A known model, chosen in the picker. */
+async function openKnownModel(name: string): Promise<void> {
+  showLoadedModel(await run('openModel', { descriptionUrl: descriptionUrl(name) }));
+}
+
+/**
+ * A model of the person's own: an .onnx file, with its description (.json, README "Models") and class names (.txt)
+ * when they come with it; without a description, ImageNet's mean/std apply.
+ */
+async function openModel(file: File, companions: File[] = []): Promise<void> {
   // Refused from its size, before the browser reads it whole into memory.
   if (file.size > MAX_MODEL_BYTES) {
     showError(new PixelpropError(`'${file.name}' holds ${fmtBytes(file.size)}, more than any model this page opens (${fmtBytes(MAX_MODEL_BYTES)})`));
     return;
   }
+  const text = async (ext: RegExp) => {
+    const f = companions.find((c) => ext.test(c.name));
+    // A description or a list of names is small; a large one is a wrong file, refused before it is read.
+    if (f && f.size > 16 * 2 ** 20) throw new PixelpropError(`'${f.name}' holds ${fmtBytes(f.size)}, too much for a description or class names`);
+    return f ? { name: f.name, text: await f.text() } : null;
+  };
+  let description, labels;
+  try {
+    [description, labels] = [await text(/\.json$/i), await text(/\.txt$/i)];
+  } catch (e) {
+    showError(e);
+    return;
+  }
   const bytes = await file.arrayBuffer();
-  const r = await run('loadModel', { bytes, name: file.name }, { transfer: [bytes] });
+  showLoadedModel(await run('loadModel', { bytes, name: file.name, description, labels }, { transfer: [bytes] }));
+}
+
+function showLoadedModel(r: { model: ModelInfo; classification: Classification | null } | null): void {
   if (!r) return;
   setModel(r.model);
   if (r.classification) showClassification(r.classification);
@@ -359,8 +392,11 @@ async function openSample(name: string): Promise<void> {
   await openImage(blob, name, true);
 }
 
-async function openFile(file: File): Promise<void> {
-  return /\.onnx$/i.test(file.name) ? openModel(file) : openImage(file, file.name);
+/** Files opened or dropped together: a model (with its description and names), or else an image. */
+async function openFiles(files: File[]): Promise<void> {
+  const onnx = files.find((f) => /\.onnx$/i.test(f.name));
+  if (onnx) return openModel(onnx, files.filter((f) => f !== onnx));
+  if (files[0]) return openImage(files[0], files[0].name);
 }
 
 function setUpInputs(): void {
@@ -380,15 +416,23 @@ function setUpInputs(): void {
   );
   const imageInput = byId<HTMLInputElement>('image-file');
   imageInput.addEventListener('change', () => {
-    const file = imageInput.files?.[0];
+    const files = [...(imageInput.files ?? [])];
     imageInput.value = '';
-    if (file) void openFile(file);
+    void openFiles(files);
   });
   const modelInput = byId<HTMLInputElement>('model-file');
   modelInput.addEventListener('change', () => {
-    const file = modelInput.files?.[0];
+    const files = [...(modelInput.files ?? [])];
     modelInput.value = '';
-    if (file) void openModel(file);
+    void openFiles(files);
+  });
+  const picker = byId<HTMLSelectElement>('model-picker');
+  picker.replaceChildren(
+    make('option', { value: '', textContent: 'your own file', disabled: true }),
+    ...models.map((m) => make('option', { value: m.name, textContent: m.title })),
+  );
+  picker.addEventListener('change', () => {
+    if (picker.value) void openKnownModel(picker.value);
   });
   document.addEventListener('dragover', (ev) => {
     ev.preventDefault();
@@ -398,8 +442,7 @@ function setUpInputs(): void {
   document.addEventListener('drop', (ev) => {
     ev.preventDefault();
     document.body.classList.remove('dropping');
-    const file = ev.dataTransfer?.files[0];
-    if (file) void openFile(file);
+    void openFiles([...(ev.dataTransfer?.files ?? [])]);
   });
   byId('error-close').addEventListener('click', clearError);
 }
@@ -996,14 +1039,7 @@ async function start(): Promise<void> {
   });
   let init: InitResult;
   try {
-    init = await engine.call(
-      'init',
-      {
-        modelUrl: new URL('weights/squeezenet1.1.onnx', document.baseURI).href,
-        synsetUrl: new URL('weights/synset.txt', document.baseURI).href,
-      },
-      showLoading,
-    ).result;
+    init = await engine.call('init', { descriptionUrl: descriptionUrl(models[0]!.name) }, showLoading).result;
   } catch (e) {
     byId('loading').hidden = true;
     if (e instanceof EngineError && e.webgpu) return showNoWebGpu(`The engine could not start WebGPU: ${e.message}`);

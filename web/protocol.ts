@@ -24,6 +24,12 @@ import type { Ranked } from '../src/graph/labels.js';
 
 export interface ModelInfo {
   name: string;
+  /** how the picker shows it ("SqueezeNet 1.1"); the file name for a model without a description */
+  title: string;
+  /** resize, crop and normalization, as the description gives them (or the defaults, ImageNet's) */
+  preprocessing: string;
+  /** output 0 is a background class (ImageNet's class i is output i + 1) */
+  background: boolean;
   numClasses: number;
   /** side of the square input, 224 for SqueezeNet */
   inputSize: number;
@@ -52,8 +58,12 @@ export interface Classification {
 export type Settings = Required<Omit<ClassVisualizationOptions, 'onIteration' | 'snapshotEvery'>>;
 
 export interface Requests {
-  init: { modelUrl: string; synsetUrl: string };
-  loadModel: { bytes: ArrayBuffer; name: string };
+  /** the default model's description (weights/NAME.json), which names its ONNX file and class names */
+  init: { descriptionUrl: string };
+  /** a known model of the site, by its description's address (the picker) */
+  openModel: { descriptionUrl: string };
+  /** a model from the person's disk, with its description and class names when they were dropped with it */
+  loadModel: { bytes: ArrayBuffer; name: string; description: { name: string; text: string } | null; labels: { name: string; text: string } | null };
   setImage: { blob: Blob; name: string };
   saliency: { method: SaliencyMethod; samples: number; noise: number; classIndex: number | null };
   fool: { target: number; lr: number; maxIters: number };
@@ -238,6 +248,7 @@ export interface CurvesOutput {
 
 export interface Results {
   init: InitResult;
+  openModel: { model: ModelInfo; classification: Classification | null };
   loadModel: { model: ModelInfo; classification: Classification | null };
   setImage: Classification;
   saliency: SaliencyOutput;
@@ -255,6 +266,7 @@ export interface Results {
 export interface Events {
   /** what is loading, and how far: bytes for files, null where there is no count (the device) */
   init: { what: string; loaded: number | null; total: number | null };
+  openModel: never;
   loadModel: never;
   setImage: never;
   saliency: { done: number; total: number };

@@ -2,7 +2,10 @@
  * The web page's build: `npm run web` (development server) and `npm run build:web` (a static site in dist-web/).
  *
  * The page fetches two kinds of files from the repository at run time, which are not copied into it twice: the weights
- * (weights/, git-ignored, filled by `npm run weights`) and the sample photos (samples/*.png). The development server
+ * (weights/, git-ignored, filled by `npm run weights`: each known model's description NAME.json, ONNX file and class
+ * names) and the sample photos (samples/*.png). The default model (scripts/models.mjs) must be there; the others join
+ * the page's model picker when they are (`npm run weights -- --model NAME`), as the virtual module
+ * 'virtual:pixelprop-models' tells the page. The development server
  * serves them from where they are; a build copies them into the site, so that it works from any static file server.
  * The sample names reach the page as the virtual module 'virtual:pixelprop-samples'.
  *
@@ -13,14 +16,32 @@ import { createReadStream, existsSync, readFileSync, readdirSync } from 'node:fs
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
+import { DEFAULT_MODEL, MODELS } from '../scripts/models.mjs';
 
 const webDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(webDir, '..');
 export const OUT_DIR = join(repoRoot, 'dist-web');
 
-const WEIGHTS = ['squeezenet1.1.onnx', 'synset.txt'];
 const SAMPLES_VIRTUAL = 'virtual:pixelprop-samples';
-const TYPES: Record<string, string> = { '.png': 'image/png', '.txt': 'text/plain; charset=utf-8', '.onnx': 'application/octet-stream' };
+const MODELS_VIRTUAL = 'virtual:pixelprop-models';
+const TYPES: Record<string, string> = {
+  '.png': 'image/png',
+  '.txt': 'text/plain; charset=utf-8',
+  '.onnx': 'application/octet-stream',
+  '.json': 'application/json',
+};
+
+/** The files of a known model in weights/: its description, ONNX file and class names. */
+function modelFiles(name: string): string[] {
+  const { onnx, labels } = MODELS[name]!.description;
+  return [`${name}.json`, onnx, labels];
+}
+
+/** The known models the site serves: the default one always (a build fails without it), the others when fetched. */
+function servedModels(): string[] {
+  const others = Object.keys(MODELS).filter((name) => name !== DEFAULT_MODEL);
+  return [DEFAULT_MODEL, ...others.filter((name) => modelFiles(name).every((f) => existsSync(join(repoRoot, 'weights', f))))];
+}
 
 function sampleNames(): string[] {
   return readdirSync(join(repoRoot, 'samples'))
@@ -31,7 +52,7 @@ function sampleNames(): string[] {
 /** URL path (relative to the site) → file in the repository, for every file the page fetches at run time. */
 function runtimeFiles(): Map<string, string> {
   const files = new Map<string, string>();
-  for (const f of WEIGHTS) files.set(`weights/${f}`, join(repoRoot, 'weights', f));
+  for (const f of servedModels().flatMap(modelFiles)) files.set(`weights/${f}`, join(repoRoot, 'weights', f));
   for (const f of sampleNames()) files.set(`samples/${f}`, join(repoRoot, 'samples', f));
   return files;
 }
@@ -41,8 +62,12 @@ const MISSING = 'is missing: run `npm run weights` (it fills weights/)';
 function repositoryFiles(): Plugin {
   return {
     name: 'pixelprop-repository-files',
-    resolveId: (id) => (id === SAMPLES_VIRTUAL ? `\0${SAMPLES_VIRTUAL}` : null),
-    load: (id) => (id === `\0${SAMPLES_VIRTUAL}` ? `export default ${JSON.stringify(sampleNames())};` : null),
+    resolveId: (id) => (id === SAMPLES_VIRTUAL || id === MODELS_VIRTUAL ? `\0${id}` : null),
+    load: (id) => {
+      if (id === `\0${SAMPLES_VIRTUAL}`) return `export default ${JSON.stringify(sampleNames())};`;
+      const models = servedModels().map((name) => ({ name, title: MODELS[name]!.description.title }));
+      return id === `\0${MODELS_VIRTUAL}` ? `export default ${JSON.stringify(models)};` : null;
+    },
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
         const path = decodeURIComponent((req.url ?? '').split('?')[0]!).replace(/^\/+/, '');

@@ -7,11 +7,12 @@ import { createDevice, type Gpu } from '../src/gpu/device.js';
 import { PixelpropError, check, fmtBytes } from '../src/gpu/errors.js';
 import { registerShaders } from '../src/gpu/shaders.js';
 import { Tensor } from '../src/gpu/tensor.js';
+import { checkDescribedModel, defaultDescription, describePreprocessing, imagePreprocessing, parseDescription, type ModelDescription } from '../src/graph/description.js';
 import { className, parseSynset, topK, type Labels } from '../src/graph/labels.js';
 import { Model } from '../src/graph/model.js';
 import { decodeImageBlob } from '../src/image/browser-io.js';
 import type { RgbImage, RgbImage8 } from '../src/image/image.js';
-import { deprocess, preprocess } from '../src/image/preprocess.js';
+import { deprocess, inputRange, preprocess } from '../src/image/preprocess.js';
 import { host } from '../src/kernels/host.js';
 import { softmaxRef } from '../src/kernels/softmax.js';
 import { curvesChart, foolingChart, renderSvg, type FoolingPoint } from '../src/charts/index.js';
@@ -47,8 +48,12 @@ let model: Model | null = null;
 let modelName = '';
 /** the file the model was loaded from: a lost device is replaced by a new one, which loads it again */
 let modelBytes: Uint8Array | null = null;
-/** the synset read at start; a model whose class count differs gets no names */
-let synset: Labels | null = null;
+/** what the model expects (preprocessing, background class): its description, or the defaults for a bare ONNX file */
+let description: ModelDescription = defaultDescription('model.onnx', null);
+/** the model's class names */
+let labels: Labels | null = null;
+/** the names of the first model loaded, for a dropped model without names of its own and with as many classes */
+let firstLabels: Labels | null = null;
 let current: Current | null = null;
 /** the step-through debugger's recording, until the next one */
 let debug: BackwardDebugger | null = null;
@@ -64,14 +69,21 @@ function need<T>(value: T | null, what: string): T {
   return value;
 }
 
-function labelsFor(m: Model): Labels | null {
-  return synset && synset.names.length === m.numClasses ? synset : null;
+/** A model with its description and class names, loaded but not yet the current one. */
+interface Candidate {
+  model: Model;
+  bytes: Uint8Array;
+  name: string;
+  description: ModelDescription;
+  labels: Labels | null;
 }
 
-function modelInfo(m: Model, name: string): ModelInfo {
-  const labels = labelsFor(m);
+function modelInfo({ model: m, name, description: d, labels }: Candidate): ModelInfo {
   return {
     name,
+    title: d.title,
+    preprocessing: `resize ${imagePreprocessing(d, m.imageSize()).resize}, crop ${m.imageSize()}; ${describePreprocessing(d)}`,
+    background: d.background,
     numClasses: m.numClasses,
     inputSize: m.imageSize(),
     names: Array.from({ length: m.numClasses }, (_, i) => className(labels, i)),
@@ -81,15 +93,12 @@ function modelInfo(m: Model, name: string): ModelInfo {
   };
 }
 
-/** The k most likely classes of one image's scores (the library's topK, with this model's names). */
-function top(scores: Float32Array, k: number, m: Model): Ranked[] {
-  return topK(scores, k, labelsFor(m));
-}
-
-/** Preprocesses `image` for model `m` and classifies it, changing nothing: the caller decides to keep the result. */
-async function classifyWith(m: Model, name: string, image: RgbImage): Promise<{ result: Classification; image: Current }> {
+/** Preprocesses `image` as model `c` expects and classifies it, changing nothing: the caller decides to keep the result. */
+async function classifyWith(c: Candidate, name: string, image: RgbImage): Promise<{ result: Classification; image: Current }> {
+  const m = c.model;
   const size = checkImageModel(m); // a model too large for this device is refused before the image is resized
-  const chw = preprocess(image, { size });
+  const { normalization } = c.description;
+  const chw = preprocess(image, imagePreprocessing(c.description, size));
   const x = Tensor.from(m.gpu, [1, 3, size, size], chw, 'image');
   try {
     const pipelines = m.gpu.pipelineCount;
@@ -99,8 +108,8 @@ async function classifyWith(m: Model, name: string, image: RgbImage): Promise<{ 
     scores.dispose();
     checkFinite(values, 'the score tensor read back from the GPU', SCORES_OVERFLOW);
     const forwardMs = performance.now() - started;
-    const ranked = top(values, 5, m);
-    const kept: Current = { name, image, x, picture: deprocess(chw, size, size), top: ranked };
+    const ranked = topK(values, 5, c.labels);
+    const kept: Current = { name, image, x, picture: deprocess(chw, size, size, { normalization }), top: ranked };
     return { result: { name, picture: kept.picture, top: ranked, forwardMs, compiledPipelines: m.gpu.pipelineCount - pipelines }, image: kept };
   } catch (e) {
     x.dispose();
@@ -111,7 +120,7 @@ async function classifyWith(m: Model, name: string, image: RgbImage): Promise<{ 
 /** Preprocesses `image` for the model and classifies it; replaces the current image. */
 async function classify(name: string, image: RgbImage): Promise<Classification> {
   const m = need(model, 'no model is loaded: open an ONNX file');
-  const { result, image: kept } = await classifyWith(m, name, image);
+  const { result, image: kept } = await classifyWith({ model: m, bytes: modelBytes!, name: modelName, description, labels }, name, image);
   current?.x.dispose();
   current = kept;
   return result;
@@ -135,6 +144,54 @@ async function recoverDevice(): Promise<void> {
 async function wasLost(g: Gpu): Promise<boolean> {
   if (!g.isLost) await Promise.race([g.device.lost, new Promise((r) => setTimeout(r, 100))]);
   return g.isLost;
+}
+
+/** A model's description, ONNX file and class names, fetched from the site (the description names the other two). */
+async function fetchDescribed(
+  descriptionUrl: string,
+  onProgress?: (what: string, loaded: number, total: number | null) => void,
+): Promise<Omit<Candidate, 'model'> & { labelsWhere: string | null }> {
+  const progress = (what: string) => onProgress && ((loaded: number, total: number | null) => onProgress(what, loaded, total));
+  const d = parseDescription(new TextDecoder().decode(await fetchBytes(descriptionUrl, 'model description')), descriptionUrl);
+  const bytes = await fetchBytes(new URL(d.onnx, descriptionUrl).href, 'model', progress(`the model (${d.onnx})`));
+  const labelsUrl = d.labels === null ? null : new URL(d.labels, descriptionUrl).href;
+  const names =
+    labelsUrl === null ? null : parseSynset(new TextDecoder().decode(await fetchBytes(labelsUrl, 'class names', progress(`the class names (${d.labels})`))));
+  return { bytes, name: d.onnx, description: d, labels: names, labelsWhere: labelsUrl };
+}
+
+/**
+ * Makes a model the current one, with its description and names. It must load, match its description and classify
+ * the current image before it replaces the old one: a switch that fails anywhere (a bad file, an input too large for
+ * this device, names of another count, scores it cannot read) leaves the old model working.
+ */
+async function adopt(
+  device: Gpu,
+  c: Omit<Candidate, 'model'> & { labelsWhere: string | null },
+): Promise<{ model: ModelInfo; classification: Classification | null }> {
+  const loaded = Model.load(device, c.bytes);
+  const candidate: Candidate = { ...c, model: loaded };
+  let trial: Awaited<ReturnType<typeof classifyWith>> | null = null;
+  try {
+    const size = checkImageModel(loaded);
+    if (c.labelsWhere === null && !c.labels && firstLabels?.names.length === loaded.numClasses) candidate.labels = firstLabels;
+    checkDescribedModel(c.description, { size, numClasses: loaded.numClasses }, candidate.labels, { description: c.description.name, labels: c.labelsWhere ?? '' });
+    if (current) trial = await classifyWith(candidate, current.name, current.image); // its input size may differ
+  } catch (e) {
+    loaded.dispose();
+    throw e;
+  }
+  model?.dispose();
+  model = loaded;
+  modelBytes = c.bytes;
+  modelName = c.name;
+  description = c.description;
+  labels = candidate.labels;
+  if (trial) {
+    current?.x.dispose();
+    current = trial.image;
+  }
+  return { model: modelInfo(candidate), classification: trial?.result ?? null };
 }
 
 /** A file's bytes, with `onProgress(loaded, total)` as they arrive (total null when the server gives no length). */
@@ -185,33 +242,18 @@ class Pace {
 type Handler<K extends Op> = (request: Requests[K], emit: (event: Events[K]) => void, signal: AbortSignal) => Promise<Results[K]>;
 
 const handlers: { [K in Op]: Handler<K> } = {
-  async init({ modelUrl, synsetUrl }, emit) {
+  async init({ descriptionUrl }, emit) {
     if (!gpu) {
       if (!scope.navigator.gpu) throw new PixelpropError('this browser exposes no WebGPU (navigator.gpu) to Web Workers');
       gpu = await createDevice();
     }
     let modelError: string | null = null;
+    let info: ModelInfo | null = null;
     try {
-      const file = synsetUrl.replace(/^.*\//, '');
-      const bytes = await fetchBytes(synsetUrl, 'class names', (loaded, total) => emit({ what: `the class names (${file})`, loaded, total }));
-      synset = parseSynset(new TextDecoder().decode(bytes));
-    } catch (e) {
-      modelError = (e as Error).message; // the model still runs; classes are then shown by index
-    }
-    try {
-      const file = modelUrl.replace(/^.*\//, '');
-      const bytes = await fetchBytes(modelUrl, 'default model', (loaded, total) => emit({ what: `the model (${file})`, loaded, total }));
-      emit({ what: `the model (${file}): reading its graph and uploading its weights to the GPU`, loaded: null, total: null });
-      const loaded = Model.load(gpu, bytes);
-      try {
-        checkImageModel(loaded);
-      } catch (e) {
-        loaded.dispose();
-        throw e;
-      }
-      model = loaded;
-      modelBytes = bytes;
-      modelName = modelUrl.replace(/^.*\//, '');
+      const described = await fetchDescribed(descriptionUrl, (what, loaded, total) => emit({ what, loaded, total }));
+      emit({ what: `the model (${described.name}): reading its graph and uploading its weights to the GPU`, loaded: null, total: null });
+      info = (await adopt(gpu, described)).model;
+      firstLabels = labels;
     } catch (e) {
       modelError = `${(e as Error).message} — run \`npm run weights\` before building, or open your own ONNX file`;
     }
@@ -224,12 +266,16 @@ const handlers: { [K in Op]: Handler<K> } = {
       software: gpu.adapter.software,
       hasTimestamps: gpu.hasTimestamps,
       subgroups,
-      model: model ? modelInfo(model, modelName) : null,
+      model: info,
       modelError,
     };
   },
 
-  async loadModel({ bytes, name }) {
+  async openModel({ descriptionUrl }) {
+    return adopt(need(gpu, 'the WebGPU device is not ready'), await fetchDescribed(descriptionUrl));
+  },
+
+  async loadModel({ bytes, name, description: json, labels: labelsText }) {
     const device = need(gpu, 'the WebGPU device is not ready');
     const data = new Uint8Array(bytes);
     check(data.length <= MAX_MODEL_BYTES, () => `'${name}' holds ${fmtBytes(data.length)}, more than any model this page opens (${fmtBytes(MAX_MODEL_BYTES)})`);
@@ -240,29 +286,14 @@ const handlers: { [K in Op]: Handler<K> } = {
       e instanceof PixelpropError
         ? new PixelpropError(`'${name}' was not loaded: ${e.message}${model ? ` — the previous model (${modelName}) is still loaded` : ''}`)
         : e;
-    let loaded: Model;
     try {
-      loaded = Model.load(device, data);
+      const d = json === null ? defaultDescription(name, null) : parseDescription(json.text, json.name);
+      // Names dropped with the model, else those of the first model when they are as many as this one's classes.
+      const names = labelsText === null ? null : parseSynset(labelsText.text);
+      return await adopt(device, { bytes: data, name, description: d, labels: names, labelsWhere: labelsText?.name ?? null });
     } catch (e) {
       throw refused(e);
     }
-    let trial: Awaited<ReturnType<typeof classifyWith>> | null = null;
-    try {
-      checkImageModel(loaded);
-      if (current) trial = await classifyWith(loaded, current.name, current.image); // its input size may differ
-    } catch (e) {
-      loaded.dispose();
-      throw refused(e);
-    }
-    model?.dispose();
-    model = loaded;
-    modelBytes = data;
-    modelName = name;
-    if (trial) {
-      current?.x.dispose();
-      current = trial.image;
-    }
-    return { model: modelInfo(loaded, name), classification: trial?.result ?? null };
   },
 
   async setImage({ blob, name }) {
@@ -301,9 +332,10 @@ const handlers: { [K in Op]: Handler<K> } = {
     const c = need(current, 'no image is loaded');
     const pace = new Pace();
     const original = c.top[0]!.index;
-    const names = labelsFor(m);
+    const names = labels;
     const points: FoolingPoint[] = [];
     const r = await fool(m, c.x, target, {
+      normalization: description.normalization,
       lr,
       maxIters,
       signal,
@@ -348,6 +380,7 @@ const handlers: { [K in Op]: Handler<K> } = {
     let score: number | null = null;
     const r = await classVisualization(m, target, {
       ...settings,
+      normalization: description.normalization,
       // about `snapshots` pictures along the way, whatever the length of the run
       snapshotEvery: Math.max(1, Math.ceil(settings.iterations / snapshots)),
       onIteration: (info) => {
@@ -412,7 +445,8 @@ const handlers: { [K in Op]: Handler<K> } = {
     // copies; the stop and the progress for the methods of many passes.
     const options: AttributionOptions = {
       ...(info.family === 'cam' && layer !== null && { layer }),
-      ...(info.family === 'path' && { baseline, signal, onProgress, ...(steps !== null && { steps }) }),
+      // black and white in the model's own input space (its description's normalization): the path methods' baselines
+      ...(info.family === 'path' && { baseline, signal, onProgress, pixelRange: inputRange(description.normalization), ...(steps !== null && { steps }) }),
       ...(info.family === 'occlusion' && { signal, onProgress }),
       ...(method === 'smoothgrad' && { signal, ...(steps !== null && { samples: steps }) }),
     };

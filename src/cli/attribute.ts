@@ -26,7 +26,8 @@ import { BASELINES, PATH_DEFAULTS, type BaselineKind } from '../techniques/attri
 import { OCCLUSION_DEFAULTS } from '../techniques/attribution/occlusion.js';
 import { closest } from '../util/suggest.js';
 import { flag, num, parse, str, type Options, type Parsed } from './args.js';
-import { openSession, type Session } from './common.js';
+import { inputRange } from '../image/preprocess.js';
+import { MODEL_OPTIONS, MODEL_SYNOPSIS, modelChoice, modelUsage, openSession, type Session } from './common.js';
 import { OutputFolder } from './output.js';
 import { classLabel, classOf, imageBatch } from './figures.js';
 import type { Command } from './main.js';
@@ -146,9 +147,8 @@ export async function forChunks(
   chunk: number,
   visit: (x: Tensor, start: number, pictures: RgbImage8[]) => Promise<void>,
 ): Promise<void> {
-  const size = session.model.imageSize();
   for (let start = 0; start < images.length; start += chunk) {
-    const { x, pictures } = imageBatch(session, images.slice(start, start + chunk), size);
+    const { x, pictures } = imageBatch(session, images.slice(start, start + chunk));
     try {
       await visit(x, start, pictures);
     } finally {
@@ -166,7 +166,12 @@ export async function mapsOf(
   settings: MethodSettings,
   onProgress?: (done: number, total: number) => void,
 ): Promise<ImageMap[]> {
-  const r = await attribute(session.model, x, method, classes, { ...optionsFor(method, settings), ...(onProgress && { onProgress }) });
+  const r = await attribute(session.model, x, method, classes, {
+    ...optionsFor(method, settings),
+    // black and white in the model's own input space: the baselines and the noise of the path methods
+    pixelRange: inputRange(session.preprocessing.normalization),
+    ...(onProgress && { onProgress }),
+  });
   const [n, h, w] = r.shape;
   return Array.from({ length: n }, (_, i) => ({
     map: r.map.slice(i * h * w, (i + 1) * h * w),
@@ -198,7 +203,8 @@ export function checkClassCount(specs: readonly string[], files: readonly string
 // ---- attribute ----------------------------------------------------------------------------------------------------
 
 const USAGE = `pixelprop attribute IMAGE... --method M|all [--class C]... [--layer L] [--baseline B] [--steps N] [--samples N]
-                   [--noise S] [--seed S] [--patch P] [--stride S] [--out DIR] [--npy] [--json] [--weights PATH]
+                   [--noise S] [--seed S] [--patch P] [--stride S] [--out DIR] [--npy] [--json]
+                   ${MODEL_SYNOPSIS}
 
   Attribution maps of the images by any method: which pixels (or, for CAMs, which regions of a layer) the class
   score rests on. Writes DIR/attribution-M.png: each image beside its map — CAMs in jet over the photo, magnitudes
@@ -214,7 +220,7 @@ ${METHOD_USAGE}
   --json          print one object per image and method: {file, method, class, className, layer, output, npy, min,
                   max}, and for integrated-gradients and LRP completeness: {attributionSum, scoreDelta, relError}
                   (Σ attributions against s(x) − s(baseline); LRP: Σ relevance against s(x))
-  --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx)
+${modelUsage(18)}
 
   example: pixelprop attribute cat.jpg --method integrated-gradients --baseline blur --out maps --npy`;
 
@@ -260,7 +266,7 @@ async function run(argv: string[]): Promise<number> {
     out: { type: 'string' },
     npy: { type: 'boolean' },
     json: { type: 'boolean' },
-    weights: { type: 'string' },
+    ...MODEL_OPTIONS,
   });
   const spec = str(values, 'method');
   if (spec === undefined) throw new PixelpropError(`attribute: --method is required (one of ${METHOD_NAMES.join(', ')}, or all)`);
@@ -276,7 +282,7 @@ async function run(argv: string[]): Promise<number> {
   for (const f of files) images.push(await readImage(f));
 
   const progress = new Progress('attribute');
-  const session = await openSession(str(values, 'weights'));
+  const session = await openSession(modelChoice(values));
   try {
     const classes = classesOf(session, classSpecs, files.length);
     // --layer checked against the model before any map is computed.

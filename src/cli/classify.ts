@@ -5,27 +5,28 @@
  * The images are decoded before the GPU is touched, so that a missing or broken file costs nothing and prints one
  * line. The images then go through the model in batches no larger than the device allows (Model.maxBatch).
  */
-import { PixelpropError, Tensor, preprocess, topK, type Ranked, type RgbImage } from '../index.js';
+import { PixelpropError, Tensor, topK, type Ranked, type RgbImage } from '../index.js';
 import { readImage } from '../image/node-io.js';
 import { fmtRange, type NumberRange } from '../techniques/ranges.js';
 import { SCORES_OVERFLOW, checkFinite } from '../util/finite.js';
-import { flag, num, parse, str } from './args.js';
-import { openSession } from './common.js';
+import { flag, num, parse } from './args.js';
+import { MODEL_OPTIONS, MODEL_SYNOPSIS, modelChoice, modelUsage, openSession, preprocessBatch } from './common.js';
 import type { Command } from './main.js';
 import { Progress } from './progress.js';
 
 /** The most classes a model may have for --top to list them all; the model's own count is checked once it is loaded. */
 const TOP_RANGE: NumberRange = { min: 1, max: 100_000, integer: true };
 
-const USAGE = `pixelprop classify IMAGE... [--top K] [--json] [--logits] [--weights PATH]
+const USAGE = `pixelprop classify IMAGE... [--top K] [--json] [--logits]
+                   ${MODEL_SYNOPSIS}
 
-  The K most likely ImageNet classes of each image (PNG or JPEG; resized and center-cropped as for training).
+  The K most likely classes of each image (PNG or JPEG; resized and center-cropped as for training).
   score is the network's raw output for the class (a logit); prob is the softmax of all the scores.
 
   --top K         classes per image, most likely first, in ${fmtRange(TOP_RANGE)} and at most the model's classes (default 5)
   --json          print a JSON array, one object per image: {file, top: [{index, name, score, prob}], logits?}
   --logits        also print every class's score (in JSON: "logits", an array of K_total numbers)
-  --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx; class names from synset.txt beside it)
+${modelUsage(18)}
 
   example: pixelprop classify cat.jpg dog.png --top 3`;
 
@@ -59,7 +60,7 @@ async function run(argv: string[]): Promise<number> {
     top: { type: 'string' },
     json: { type: 'boolean' },
     logits: { type: 'boolean' },
-    weights: { type: 'string' },
+    ...MODEL_OPTIONS,
   });
   const k = num(values, 'top', 5, TOP_RANGE);
   if (files.length === 0) throw new PixelpropError("classify: no image given (see 'pixelprop classify --help')");
@@ -67,7 +68,7 @@ async function run(argv: string[]): Promise<number> {
   for (const f of files) images.push(await readImage(f));
 
   const progress = new Progress('classify');
-  const session = await openSession(str(values, 'weights'));
+  const session = await openSession(modelChoice(values));
   const { gpu, model, labels } = session;
   try {
     if (k > model.numClasses) throw new PixelpropError(`--top ${k} is more than the model's ${model.numClasses} classes`);
@@ -77,9 +78,7 @@ async function run(argv: string[]): Promise<number> {
     for (let start = 0; start < files.length; start += chunk) {
       progress.update(`image ${start + 1}/${files.length}`, true);
       const part = images.slice(start, start + chunk);
-      const per = 3 * size * size;
-      const chw = new Float32Array(part.length * per);
-      part.forEach((img, i) => chw.set(preprocess(img, { size }), i * per));
+      const chw = preprocessBatch(part, session.preprocessing);
       const x = Tensor.from(gpu, [part.length, 3, size, size], chw, 'images');
       const scores = model.forward(x);
       const data = await scores.read();

@@ -13,7 +13,7 @@ import {
 } from '../techniques/classviz.js';
 import { fmtRange } from '../techniques/ranges.js';
 import { flag, num, parse, str, type Parsed } from './args.js';
-import { openSession } from './common.js';
+import { MODEL_OPTIONS, MODEL_SYNOPSIS, modelChoice, modelUsage, openSession } from './common.js';
 import { OutputFolder } from './output.js';
 import { classOf, classVizText, writeClassViz } from './figures.js';
 import type { Command } from './main.js';
@@ -21,7 +21,7 @@ import { Progress } from './progress.js';
 
 const USAGE = `pixelprop classviz --class C [--iters N] [--seed S] [--lr L] [--l2 LAMBDA] [--decay D] [--blur-sigma SIGMA]
                    [--blur-every K] [--jitter J] [--snapshot-every K] [--normalized-step] [--preset yosinski]
-                   [--out DIR] [--json] [--weights PATH]
+                   [--out DIR] [--json] ${MODEL_SYNOPSIS}
 
   Starting from random noise, repeat: shift the image by a random (ox, oy) in [-J, J]^2, step along the gradient of
   s_C(I) - LAMBDA * ||I||^2, shift back, clamp each pixel to the colours a photo can have, and blur every K-th step.
@@ -45,7 +45,7 @@ const USAGE = `pixelprop classviz --class C [--iters N] [--seed S] [--lr L] [--l
   --out DIR           output folder, created if needed (default: the current folder); files there are replaced
   --json              print {class, className, iterations, seed, startScore, finalScore, finalProb, argmax,
                       argmaxName, output, figure}
-  --weights PATH      an ONNX model (default: weights/squeezenet1.1.onnx)
+${modelUsage(22)}
 
   example: pixelprop classviz --class tarantula --out viz`;
 
@@ -93,7 +93,7 @@ async function run(argv: string[]): Promise<number> {
     preset: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean' },
-    weights: { type: 'string' },
+    ...MODEL_OPTIONS,
   });
   if (positionals.length > 0) throw new PixelpropError(`classviz: unexpected argument '${positionals[0]}' (see 'pixelprop classviz --help')`);
   const settings = classVizSettings(values);
@@ -102,10 +102,14 @@ async function run(argv: string[]): Promise<number> {
   const out = OutputFolder.prepare(str(values, 'out') ?? '.');
 
   const progress = new Progress('classviz');
-  const session = await openSession(str(values, 'weights'));
+  const session = await openSession(modelChoice(values));
   try {
     const target = classOf(session, classSpec);
-    const result = await classVisualization(session.model, target, { ...settings, onIteration: classVizProgress(progress, settings.iterations) });
+    const result = await classVisualization(session.model, target, {
+      ...settings,
+      onIteration: classVizProgress(progress, settings.iterations),
+      normalization: session.preprocessing.normalization,
+    });
     progress.done();
     const summary = writeClassViz(out, session.labels, result, settings);
     out.commit();

@@ -12,7 +12,8 @@ import { FOOL_DEFAULTS, FOOL_RANGES, fool } from '../techniques/fool.js';
 import { fmtRange } from '../techniques/ranges.js';
 import { saliency } from '../techniques/saliency.js';
 import { flag, num, parse, str } from './args.js';
-import { openSession, packageRoot } from './common.js';
+import { imagenetOutput } from '../graph/description.js';
+import { MODEL_OPTIONS, MODEL_SYNOPSIS, modelChoice, modelUsage, openSession, packageRoot } from './common.js';
 import { OutputFolder } from './output.js';
 import { classVizProgress } from './classviz.js';
 import {
@@ -35,10 +36,11 @@ import { Progress } from './progress.js';
  * (it ends as a puffer, with p(stingray) = 0.46).
  */
 const FOOL_FILE = 'coffee.png';
-const FOOL_TARGET = 6; // stingray
+const FOOL_TARGET = 6; // stingray (ImageNet's class index)
 const CLASSVIZ_TARGETS = [76, 187]; // tarantula, Yorkshire terrier
 
-const USAGE = `pixelprop demo [--out DIR] [--iters N] [--max-iters N] [--seed S] [--json] [--weights PATH]
+const USAGE = `pixelprop demo [--out DIR] [--iters N] [--max-iters N] [--seed S] [--json]
+                      ${MODEL_SYNOPSIS}
 
   Runs the three techniques on the sample photos in samples/: saliency maps of all of them, a fooling image of
   ${FOOL_FILE} to stingray (${FOOL_TARGET}), class visualizations of tarantula (76) and Yorkshire terrier (187).
@@ -49,7 +51,10 @@ const USAGE = `pixelprop demo [--out DIR] [--iters N] [--max-iters N] [--seed S]
   --max-iters N   fooling: at most N steps, N in ${fmtRange(FOOL_RANGES.maxIters)} (default ${FOOL_DEFAULTS.maxIters})
   --seed S        class visualization seed, in ${fmtRange(CLASS_VISUALIZATION_RANGES.seed)} (default ${CLASS_VISUALIZATION_DEFAULTS.seed})
   --json          print {saliency, fooling, classviz, index} (the summaries of the single commands' --json)
-  --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx)`;
+${modelUsage(18)}
+
+  The classes are ImageNet's: on a model whose output 0 is a background class (its description says so), each is
+  one further on.`;
 
 /** The sample photos, in name order. */
 function sampleFiles(): string[] {
@@ -138,7 +143,7 @@ async function run(argv: string[]): Promise<number> {
     'max-iters': { type: 'string' },
     seed: { type: 'string' },
     json: { type: 'boolean' },
-    weights: { type: 'string' },
+    ...MODEL_OPTIONS,
   });
   if (positionals.length > 0) throw new PixelpropError(`demo: unexpected argument '${positionals[0]}' (see 'pixelprop demo --help')`);
   const iterations = num(values, 'iters', CLASS_VISUALIZATION_DEFAULTS.iterations, CLASS_VISUALIZATION_RANGES.iterations);
@@ -150,31 +155,33 @@ async function run(argv: string[]): Promise<number> {
   for (const f of files) images.push(await readImage(f));
 
   const progress = new Progress('demo');
-  const session = await openSession(str(values, 'weights'));
+  const session = await openSession(modelChoice(values));
   // What was made, printed once the files are written (all of them are, at the end, or none).
   const report: string[] = [];
   const say = (text: string): void => void report.push(text);
   try {
-    const size = session.model.imageSize();
 
     progress.update('saliency', true);
-    const batch = imageBatch(session, images, size);
+    const batch = imageBatch(session, images);
     const maps = await saliency(session.model, batch.x, undefined).finally(() => batch.x.dispose());
     const saliencySummary = writeSaliency(out, session.labels, files, batch.pictures, maps, false);
     say(`saliency: wrote ${saliencySummary.output}`);
 
     progress.update('fooling', true);
     const foolIndex = files.findIndex((f) => basename(f) === FOOL_FILE);
-    const one = imageBatch(session, [images[foolIndex]!], size, 'image');
-    const fooled = await fool(session.model, one.x, FOOL_TARGET, { maxIters }).finally(() => one.x.dispose());
+    const one = imageBatch(session, [images[foolIndex]!], 'image');
+    const fooled = await fool(session.model, one.x, imagenetOutput(session.description, FOOL_TARGET), {
+      maxIters,
+      normalization: session.preprocessing.normalization,
+    }).finally(() => one.x.dispose());
     const foolSummary = writeFooling(out, session.labels, files[foolIndex]!, fooled);
     say(foolText(foolSummary));
 
     const classviz: ClassVizSummary[] = [];
-    for (const target of CLASSVIZ_TARGETS) {
+    for (const target of CLASSVIZ_TARGETS.map((c) => imagenetOutput(session.description, c))) {
       progress.update(`class visualization of ${target}`, true);
       const onIteration = classVizProgress(progress, iterations);
-      const result = await classVisualization(session.model, target, { iterations, seed, onIteration });
+      const result = await classVisualization(session.model, target, { iterations, seed, onIteration, normalization: session.preprocessing.normalization });
       classviz.push(writeClassViz(out, session.labels, result, { iterations, seed }));
       say(classVizText(classviz[classviz.length - 1]!));
     }

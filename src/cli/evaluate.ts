@@ -34,7 +34,7 @@ import {
   type ImageMap,
   methodSettings,
 } from './attribute.js';
-import { openSession } from './common.js';
+import { MODEL_OPTIONS, MODEL_SYNOPSIS, modelChoice, modelUsage, openSession } from './common.js';
 import { OutputFolder } from './output.js';
 import type { Command } from './main.js';
 import { Progress } from './progress.js';
@@ -47,7 +47,7 @@ const CURVE_STEPS_RANGE = { min: 1, max: 10_000, integer: true } as const;
 const RANDOMIZATION_SEED_DEFAULT = 0;
 
 const USAGE = `pixelprop evaluate IMAGE... [--methods LIST] [--curve-steps N] [--randomize MODE] [--layers LIST] [--seed S]
-                  [method options] [--out DIR] [--json] [--weights PATH]
+                  [method options] [--out DIR] [--json] ${MODEL_SYNOPSIS}
 
   Deletion and insertion curves (Petsiuk et al. 2018) of each method's maps, with their areas (deletion: lower is
   better; insertion: higher is better), and the model randomization test (Adebayo et al. 2018): each map compared,
@@ -68,7 +68,7 @@ ${METHOD_USAGE}
   --json             print {images, curveSteps, methods: [{method, deletionAuc, insertionAuc, images: [{file,
                      deletionAuc, insertionAuc, completeness (integrated-gradients, LRP)}]}],
                      randomization: [{mode, layers, restored, scores, images}], outputs}
-  --weights PATH     an ONNX model (default: weights/squeezenet1.1.onnx)
+${modelUsage(21)}
 
   example: pixelprop evaluate cat.jpg dog.png --methods gradcam,integrated-gradients --steps 32 --out eval`;
 
@@ -100,7 +100,7 @@ async function run(argv: string[]): Promise<number> {
     ...METHOD_OPTIONS,
     out: { type: 'string' },
     json: { type: 'boolean' },
-    weights: { type: 'string' },
+    ...MODEL_OPTIONS,
   });
   const methods = methodList(str(values, 'methods') ?? 'all');
   const curveSteps = num(values, 'curve-steps', CURVE_DEFAULTS.steps, CURVE_STEPS_RANGE);
@@ -118,7 +118,7 @@ async function run(argv: string[]): Promise<number> {
   for (const f of files) images.push(await readImage(f));
 
   const progress = new Progress('evaluate');
-  const session = await openSession(str(values, 'weights'));
+  const session = await openSession(modelChoice(values));
   try {
     const { model, labels } = session;
     // --layer checked against the model before any map is computed.

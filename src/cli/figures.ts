@@ -6,7 +6,7 @@
  * the same three as the single commands, through these same functions, so their files are identical.
  */
 import { basename, extname } from 'node:path';
-import { Tensor, className, preprocess, resolveClass, type Labels, type RgbImage, type RgbImage8 } from '../index.js';
+import { Tensor, className, resolveClass, type Labels, type RgbImage, type RgbImage8 } from '../index.js';
 import { deprocess } from '../image/preprocess.js';
 import { encodePng } from '../image/node-io.js';
 import { encodeNpy } from '../image/npy.js';
@@ -14,7 +14,7 @@ import type { ClassVisualizationResult } from '../techniques/classviz.js';
 import { classVisualizationFigure, foolingFigure, saliencyFigure } from '../techniques/figures.js';
 import type { FoolResult } from '../techniques/fool.js';
 import type { SaliencyResult } from '../techniques/saliency.js';
-import type { Session } from './common.js';
+import { preprocessBatch, type Session } from './common.js';
 import type { OutputFolder } from './output.js';
 
 /** "tarantula (76)": how a class shows in text output. */
@@ -27,12 +27,15 @@ export function classOf(session: Session, spec: string): number {
   return resolveClass(spec, session.labels, session.model.numClasses);
 }
 
-/** Preprocessed images as one batch [N, 3, size, size], and their 8-bit pictures as the network sees them. */
-export function imageBatch(session: Session, images: RgbImage[], size: number, name = 'images'): { x: Tensor; pictures: RgbImage8[] } {
+/**
+ * Images preprocessed as the session's model expects them, as one batch [N, 3, size, size], and their 8-bit
+ * pictures as the network sees them.
+ */
+export function imageBatch(session: Session, images: RgbImage[], name = 'images'): { x: Tensor; pictures: RgbImage8[] } {
+  const { size, normalization } = session.preprocessing;
   const per = 3 * size * size;
-  const chw = new Float32Array(images.length * per);
-  images.forEach((img, i) => chw.set(preprocess(img, { size }), i * per));
-  const pictures = images.map((_, i) => deprocess(chw.subarray(i * per, (i + 1) * per), size, size));
+  const chw = preprocessBatch(images, session.preprocessing);
+  const pictures = images.map((_, i) => deprocess(chw.subarray(i * per, (i + 1) * per), size, size, { normalization }));
   return { x: Tensor.from(session.gpu, [images.length, 3, size, size], chw, name), pictures };
 }
 

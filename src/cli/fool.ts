@@ -7,13 +7,14 @@ import { readImage } from '../image/node-io.js';
 import { FOOL_DEFAULTS, FOOL_RANGES, fool } from '../techniques/fool.js';
 import { fmtRange } from '../techniques/ranges.js';
 import { flag, num, parse, str } from './args.js';
-import { openSession } from './common.js';
+import { MODEL_OPTIONS, MODEL_SYNOPSIS, modelChoice, modelUsage, openSession } from './common.js';
 import { OutputFolder } from './output.js';
 import { classOf, foolText, imageBatch, writeFooling } from './figures.js';
 import type { Command } from './main.js';
 import { Progress } from './progress.js';
 
-const USAGE = `pixelprop fool IMAGE --target C [--lr L] [--max-iters N] [--out DIR] [--json] [--weights PATH]
+const USAGE = `pixelprop fool IMAGE --target C [--lr L] [--max-iters N] [--out DIR] [--json]
+               ${MODEL_SYNOPSIS}
 
   Gradient ascent on the target class's score, X += lr * g / ||g||, until the network predicts the target for the
   image saved as 8-bit PNG (Szegedy et al. 2014; CS231n's make_fooling_image). Writes DIR/NAME-fool-C.png (the
@@ -27,7 +28,7 @@ const USAGE = `pixelprop fool IMAGE --target C [--lr L] [--max-iters N] [--out D
   --json          print {file, target, targetName, fooled, iterations, extraIterations, roundings, targetProb,
                   linf, l2, originalClass, originalName, finalClass, finalName, output, figure}
                   (linf, l2: the change of the saved image in 0-255 pixel units)
-  --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx)
+${modelUsage(18)}
 
   example: pixelprop fool cat.jpg --target stingray --out fooled`;
 
@@ -38,7 +39,7 @@ async function run(argv: string[]): Promise<number> {
     'max-iters': { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean' },
-    weights: { type: 'string' },
+    ...MODEL_OPTIONS,
   });
   const lr = num(values, 'lr', FOOL_DEFAULTS.lr, FOOL_RANGES.lr);
   const maxIters = num(values, 'max-iters', FOOL_DEFAULTS.maxIters, FOOL_RANGES.maxIters);
@@ -50,10 +51,10 @@ async function run(argv: string[]): Promise<number> {
   const image = await readImage(file);
 
   const progress = new Progress('fool');
-  const session = await openSession(str(values, 'weights'));
+  const session = await openSession(modelChoice(values));
   try {
     const target = classOf(session, targetSpec);
-    const { x } = imageBatch(session, [image], session.model.imageSize(), 'image');
+    const { x } = imageBatch(session, [image], 'image');
     let result;
     try {
       // The score costs a 4-byte read per step: only when someone watches.
@@ -61,7 +62,7 @@ async function run(argv: string[]): Promise<number> {
         ? (i: { iteration: number; predicted: number; score: number }) =>
             progress.update(`step ${i.iteration}/${maxIters}  score ${i.score.toFixed(2)}  now ${className(session.labels, i.predicted)}`)
         : undefined;
-      result = await fool(session.model, x, target, { lr, maxIters, onIteration });
+      result = await fool(session.model, x, target, { lr, maxIters, onIteration, normalization: session.preprocessing.normalization });
     } finally {
       x.dispose();
     }

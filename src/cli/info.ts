@@ -6,18 +6,19 @@
 import { PixelpropError } from '../index.js';
 import { camLayers, defaultCamLayer } from '../techniques/attribution/index.js';
 import { fmtShape } from '../gpu/errors.js';
-import { str, parse } from './args.js';
-import { openSession, type Session } from './common.js';
+import { parse } from './args.js';
+import { describePreprocessing } from '../graph/description.js';
+import { MODEL_OPTIONS, MODEL_SYNOPSIS, modelChoice, modelUsage, openSession, type Session } from './common.js';
 import type { Command } from './main.js';
 
-const USAGE = `pixelprop info [--weights PATH] [--passes]
+const USAGE = `pixelprop info ${MODEL_SYNOPSIS} [--passes]
 
   Prints the model's graph summary (IR version, opset, inputs, outputs, ops, parameters), the engine graph the
   model-building passes made of it, node by node with batch-1 output shapes, the layers a class activation map can
   read (attribute --layer; the default marked), the WebGPU adapter and its features, and the largest batch of images
   that fits the device's largest buffer.
 
-  --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx)
+${modelUsage(18)}
   --passes        the graph after each pass (import, fold, alias, fuse, fuse-concat, shapes), not only the last`;
 
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -44,9 +45,13 @@ function camLayersText(model: Session['model']): string[] {
   ];
 }
 
-function classesText(model: Session['model'], named: boolean): string {
+function classesText(session: Session): string {
+  const { model, labels, labelsPath, description } = session;
   try {
-    return `${model.numClasses}${named ? ' (names from synset.txt)' : ' (no synset.txt beside the model: classes are shown by index)'}`;
+    const background = description.background ? '; class 0 is background, ImageNet class i is class i + 1' : '';
+    if (!labels) return `${model.numClasses} (no class names: classes are shown by index)${background}`;
+    const count = labels.names.length === model.numClasses ? '' : `; ${labels.names.length} names there, which does not match: the image commands refuse this model`;
+    return `${model.numClasses} (names from ${labelsPath}${count})${background}`;
   } catch (e) {
     if (e instanceof PixelpropError) return `none: ${e.message}`;
     throw e;
@@ -54,11 +59,11 @@ function classesText(model: Session['model'], named: boolean): string {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse('info', argv, { weights: { type: 'string' }, passes: { type: 'boolean' } });
+  const { values, positionals } = parse('info', argv, { ...MODEL_OPTIONS, passes: { type: 'boolean' } });
   if (positionals.length > 0) throw new PixelpropError(`info: unexpected argument '${positionals[0]}' (see 'pixelprop info --help')`);
   // Any model the loader takes is described, also one the image commands would refuse (its classes row says why).
-  const session = await openSession(str(values, 'weights'), { images: false });
-  const { gpu, model, modelPath, labels } = session;
+  const session = await openSession(modelChoice(values), { images: false });
+  const { gpu, model, modelPath, description } = session;
   try {
     const features = [...gpu.device.features].sort();
     const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
@@ -67,7 +72,9 @@ async function run(argv: string[]): Promise<number> {
       [
         row('model', modelPath),
         ...model.summary().split('\n').map((l) => `  ${l}`),
-        row('classes', classesText(model, labels !== null)),
+        row('classes', classesText(session)),
+        row('described', `${session.describedBy}${[description.name, description.onnx].includes(description.title) ? '' : ` (${description.title})`}`),
+        row('input', `resize the shorter side to ${session.preprocessing.resize}, center-crop ${session.preprocessing.size}×${session.preprocessing.size}; ${describePreprocessing(description)}`),
         '',
         ...(values.passes
           ? model.describePasses().split('\n')

@@ -10,13 +10,14 @@ import { readImage } from '../image/node-io.js';
 import { SALIENCY_DEFAULTS, SALIENCY_METHODS, SALIENCY_RANGES, saliency, type SaliencyMethod, type SaliencyResult } from '../techniques/saliency.js';
 import { fmtRange } from '../techniques/ranges.js';
 import { flag, num, parse, str } from './args.js';
-import { openSession } from './common.js';
+import { MODEL_OPTIONS, MODEL_SYNOPSIS, modelChoice, modelUsage, openSession } from './common.js';
 import { OutputFolder } from './output.js';
 import { classLabel, classOf, imageBatch, writeSaliency } from './figures.js';
 import type { Command } from './main.js';
 import { Progress } from './progress.js';
 
-const USAGE = `pixelprop saliency IMAGE... [--class C]... [--method M] [--samples N] [--noise S] [--seed S] [--out DIR] [--npy] [--json] [--weights PATH]
+const USAGE = `pixelprop saliency IMAGE... [--class C]... [--method M] [--samples N] [--noise S] [--seed S] [--out DIR] [--npy] [--json]
+                   ${MODEL_SYNOPSIS}
 
   Saliency maps M = max_c |ds_y/dx| (Simonyan et al. 2014) of the images, 8 images per forward and backward pass.
   Writes DIR/saliency.png: the images (resized and center-cropped as the network sees them) above their maps.
@@ -32,7 +33,7 @@ const USAGE = `pixelprop saliency IMAGE... [--class C]... [--method M] [--sample
   --out DIR       output folder, created if needed (default: the current folder); files there are replaced
   --npy           also write DIR/saliency.npy [N,H,W] and DIR/grad.npy [N,3,H,W] (float32, np.load reads them)
   --json          print {method, output, npy?, images: [{file, class, className, predicted, predictedName}]}
-  --weights PATH  an ONNX model (default: weights/squeezenet1.1.onnx)
+${modelUsage(18)}
 
   example: pixelprop saliency cat.jpg dog.png --out maps --npy`;
 
@@ -72,7 +73,7 @@ async function run(argv: string[]): Promise<number> {
     out: { type: 'string' },
     npy: { type: 'boolean' },
     json: { type: 'boolean' },
-    weights: { type: 'string' },
+    ...MODEL_OPTIONS,
   });
   const method = (str(values, 'method') ?? SALIENCY_DEFAULTS.method) as SaliencyMethod;
   if (!SALIENCY_METHODS.includes(method)) throw new PixelpropError(`--method must be one of ${SALIENCY_METHODS.join(', ')}, got '${method}'`);
@@ -89,17 +90,16 @@ async function run(argv: string[]): Promise<number> {
   for (const f of files) images.push(await readImage(f));
 
   const progress = new Progress('saliency');
-  const session = await openSession(str(values, 'weights'));
+  const session = await openSession(modelChoice(values));
   try {
     const resolved = classSpecs.map((c) => classOf(session, c));
     const classes = resolved.length === 0 ? undefined : resolved.length === 1 ? files.map(() => resolved[0]!) : resolved;
-    const size = session.model.imageSize();
     const parts: SaliencyResult[] = [];
     const pictures: RgbImage8[] = [];
     // Chunks bound the GPU memory whatever the number of images; each chunk is one forward and one backward.
     for (let start = 0; start < files.length; start += CHUNK) {
       progress.update(`${method}: image ${start + 1}/${files.length}`, true);
-      const { x, pictures: seen } = imageBatch(session, images.slice(start, start + CHUNK), size);
+      const { x, pictures: seen } = imageBatch(session, images.slice(start, start + CHUNK));
       pictures.push(...seen);
       try {
         const onProgress = (done: number, total: number): void =>

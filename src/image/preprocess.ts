@@ -34,36 +34,65 @@ export const INPUT_SIZE = 224;
 export const MAX_INPUT_SIDE = 4096;
 
 /**
- * The normalized values of a black and a white pixel per channel, (0 − mean)/std and (1 − mean)/std: the box an
- * optimized image (class visualization) is clamped to so that it stays a displayable picture.
+ * What a model expects of a pixel p in [0, 1]: (p − mean_c) / std_c per channel c. A model written as scale and offset,
+ * x = p·scale + offset (MobileNetV2: p·2 − 1), is the same with mean = −offset/scale and std = 1/scale.
  */
-export const NORMALIZED_MIN: readonly [number, number, number] = [0, 1, 2].map(
-  (c) => (0 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!,
-) as unknown as readonly [number, number, number];
-export const NORMALIZED_MAX: readonly [number, number, number] = [0, 1, 2].map(
-  (c) => (1 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!,
-) as unknown as readonly [number, number, number];
+export interface Normalization {
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+}
 
-export interface PreprocessOptions {
-  /** Side of the square network input; the shorter side is resized to it. Default 224. */
-  size?: number;
+/** torchvision's ImageNet normalization, which SqueezeNet 1.1 (and a model given without a description) takes. */
+export const IMAGENET_NORMALIZATION: Normalization = { mean: IMAGENET_MEAN, std: IMAGENET_STD };
+
+/** The box of one channel's values in model space: what a black pixel and a white one normalize to. */
+export interface InputRange {
+  lo: readonly [number, number, number];
+  hi: readonly [number, number, number];
 }
 
 /**
- * Resize(size) + CenterCrop(size) + Normalize, as CHW float32 values of shape [3, size, size], ready for
+ * The normalized values of a black and a white pixel per channel, (0 − mean)/std and (1 − mean)/std: the box an
+ * optimized image (class visualization, path baselines) is kept in so that it stays a displayable picture.
+ */
+export function inputRange(n: Normalization): InputRange {
+  const per = (v: number) => [0, 1, 2].map((c) => (v - n.mean[c]!) / n.std[c]!) as unknown as readonly [number, number, number];
+  return { lo: per(0), hi: per(1) };
+}
+
+/** The ImageNet normalization's range (see inputRange). */
+export const NORMALIZED_MIN = inputRange(IMAGENET_NORMALIZATION).lo;
+export const NORMALIZED_MAX = inputRange(IMAGENET_NORMALIZATION).hi;
+
+export interface PreprocessOptions {
+  /** Side of the square network input. Default 224. */
+  size?: number;
+  /** The shorter side is resized to this before the center crop of `size` (default: `size`, no border cut off). */
+  resize?: number;
+  /** Default: ImageNet's mean/std. */
+  normalization?: Normalization;
+}
+
+/**
+ * Resize(resize) + CenterCrop(size) + Normalize, as CHW float32 values of shape [3, size, size], ready for
  * `Tensor.from(gpu, [1, 3, size, size], …)`.
  */
 export function preprocess(img: RgbImage, options: PreprocessOptions = {}): Float32Array {
   const size = options.size ?? INPUT_SIZE;
+  const resize = options.resize ?? size;
   check(Number.isInteger(size) && size > 0, () => `preprocess: size ${size} must be a positive integer`);
   check(size <= MAX_INPUT_SIDE, () => `preprocess: size ${size} is larger than the largest input side, ${MAX_INPUT_SIDE}`);
+  check(
+    Number.isInteger(resize) && resize >= size && resize <= MAX_INPUT_SIDE,
+    () => `preprocess: resize ${resize} must be a whole number from the crop size ${size} to ${MAX_INPUT_SIDE}`,
+  );
   checkImage(img, 3, 'preprocess');
-  const [outW, outH] = shorterSideSize(img.width, img.height, size);
+  const [outW, outH] = shorterSideSize(img.width, img.height, resize);
   const [left, top] = centerCropOffsets(outW, outH, size, size);
   // Computing only the pixels the crop keeps gives the same numbers as resizing everything and cropping after:
   // each output pixel depends only on its own filter window.
   const resized = resample(img, outW, outH, left, top, size, size);
-  return normalize(resized);
+  return normalize(resized, options.normalization);
 }
 
 /**
@@ -132,13 +161,13 @@ export function centerCrop(img: RgbImage, cropW: number, cropH: number): RgbImag
  * float32 tensor (x − mean rounded to float32, then ÷ std rounded to float32; evaluating each step in float64 and
  * rounding once gives the float32 result exactly), so the network sees the same bits as under PyTorch.
  */
-export function normalize(img: RgbImage): Float32Array {
+export function normalize(img: RgbImage, normalization: Normalization = IMAGENET_NORMALIZATION): Float32Array {
   checkImage(img, 3, 'normalize');
   const plane = img.width * img.height;
   const out = new Float32Array(3 * plane);
   for (let c = 0; c < 3; c++) {
-    const mean = Math.fround(IMAGENET_MEAN[c]!);
-    const std = Math.fround(IMAGENET_STD[c]!);
+    const mean = Math.fround(normalization.mean[c]!);
+    const std = Math.fround(normalization.std[c]!);
     for (let p = 0; p < plane; p++) out[c * plane + p] = Math.fround(img.data[3 * p + c]! - mean) / std;
   }
   return out;
@@ -150,9 +179,11 @@ export interface DeprocessOptions {
    * deprocess(should_rescale=True) does for class visualizations. Default false: clamp to [0, 1].
    */
   rescale?: boolean;
+  /** Default: ImageNet's mean/std. */
+  normalization?: Normalization;
 }
 
-/** CHW normalized values (one image, [3, height, width]) → 8-bit RGB: x·std + mean, clamped to [0, 1], rounded. */
+/** CHW normalized values (one image, [3, height, width]) → 8-bit RGB: x·std + mean (options.normalization), clamped to [0, 1], rounded. */
 export function deprocess(chw: ArrayLike<number>, height: number, width: number, options: DeprocessOptions = {}): RgbImage8 {
   check(
     Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0,
@@ -160,9 +191,10 @@ export function deprocess(chw: ArrayLike<number>, height: number, width: number,
   );
   const plane = height * width;
   check(chw.length === 3 * plane, () => `deprocess: ${chw.length} values for a [3,${height},${width}] image`);
+  const { mean, std } = options.normalization ?? IMAGENET_NORMALIZATION;
   const rgb = new Float64Array(3 * plane);
   for (let c = 0; c < 3; c++) {
-    for (let p = 0; p < plane; p++) rgb[3 * p + c] = chw[c * plane + p]! * IMAGENET_STD[c]! + IMAGENET_MEAN[c]!;
+    for (let p = 0; p < plane; p++) rgb[3 * p + c] = chw[c * plane + p]! * std[c]! + mean[c]!;
   }
   let lo = 0;
   let hi = 1;

@@ -37,7 +37,7 @@ import { gaussianBlurInPlace, gaussianWeights } from '../kernels/image.js';
 import { l2Norm } from '../kernels/reduce.js';
 import { scaleInPlace } from '../kernels/technique.js';
 import type { RgbImage8 } from '../image/image.js';
-import { MAX_INPUT_SIDE, NORMALIZED_MAX, NORMALIZED_MIN, deprocess } from '../image/preprocess.js';
+import { IMAGENET_NORMALIZATION, MAX_INPUT_SIDE, deprocess, inputRange, type Normalization } from '../image/preprocess.js';
 import { Rng } from '../util/rng.js';
 import { classScoreGradient, classify, oneHotSeed } from './gradient.js';
 import { SEED_RANGE, checkRange, type NumberRange } from './ranges.js';
@@ -179,11 +179,14 @@ async function scoreOf(model: Model, image: Tensor, target: number): Promise<{ s
   return { score: v.scores[target]!, prob: v.probs[target]!, argmax: v.argmax };
 }
 
-/** A class visualization for class `target` of `model` (input [1, 3, H, W] as the model declares it). */
+/**
+ * A class visualization for class `target` of `model` (input [1, 3, H, W] as the model declares it). The model's
+ * normalization keeps the image between the values of black and white (inputRange) and turns it into pictures.
+ */
 export async function classVisualization(
   model: Model,
   target: number,
-  options: ClassVisualizationOptions & ClassVisualizationLive = {},
+  options: ClassVisualizationOptions & ClassVisualizationLive & { normalization?: Normalization } = {},
 ): Promise<ClassVisualizationResult> {
   const o = checkOptions(options);
   oneHotSeed(model, [target]); // checks the target is a class of the model
@@ -194,6 +197,8 @@ export async function classVisualization(
   // The start noise has the input's size: refuse a size no image could have before drawing it.
   check(h <= MAX_INPUT_SIDE && w <= MAX_INPUT_SIDE, () => `class visualization: the model's input [${shape}] is larger than ${MAX_INPUT_SIDE}×${MAX_INPUT_SIDE}`);
   model.checkBatch(1);
+  const normalization = options.normalization ?? IMAGENET_NORMALIZATION;
+  const range = inputRange(normalization);
   const rng = new Rng(o.seed);
   let image = Tensor.from(gpu, shape, Float32Array.from(rng.normals(3 * h * w, 1)), 'class_viz');
   try {
@@ -227,13 +232,13 @@ export async function classVisualization(
       }
       grad.dispose();
       if (o.decay > 0) scaleInPlace(image, 1 - o.decay);
-      clampChannelsInPlace(image, NORMALIZED_MIN, NORMALIZED_MAX);
+      clampChannelsInPlace(image, range.lo, range.hi);
       if (t % o.blurEvery === 0) gaussianBlurInPlace(image, o.blurSigma);
       gpu.flush(); // one submit per iteration
       done = t + 1;
       const last = t === o.iterations - 1;
       let picture: RgbImage8 | null = null; // one read serves the live view and the snapshot
-      const read = async (): Promise<RgbImage8> => (picture ??= deprocess(await image.read(), h, w, { rescale: true }));
+      const read = async (): Promise<RgbImage8> => (picture ??= deprocess(await image.read(), h, w, { rescale: true, normalization }));
       if (options.onImage && done % o.imageEvery === 0) options.onImage({ iteration: done, image: await read() });
       // Checked after the live view, so that a stop asked for from its callback ends the run at the picture it saw.
       const stopping = !last && options.signal?.aborted === true;

@@ -21,7 +21,7 @@ import type { Model } from '../graph/model.js';
 import { l2Norm } from '../kernels/reduce.js';
 import { axpyByNormInPlace } from '../kernels/elementwise.js';
 import { toFloat, type RgbImage8 } from '../image/image.js';
-import { deprocess, normalize } from '../image/preprocess.js';
+import { IMAGENET_NORMALIZATION, deprocess, normalize, type Normalization } from '../image/preprocess.js';
 import { classScoreGradient, classify, oneHotSeed, predictedClasses, verdictOf, type Verdict } from './gradient.js';
 import { checkRange, type NumberRange } from './ranges.js';
 
@@ -32,6 +32,8 @@ export interface FoolOptions {
   maxIters?: number;
   /** called after each forward pass with the steps taken so far, the class predicted for X and the target's score */
   onIteration?: (info: { iteration: number; predicted: number; score: number }) => void;
+  /** the model's preprocessing, to round X to the 8-bit picture it stands for (default: ImageNet's mean/std) */
+  normalization?: Normalization;
 }
 
 export const FOOL_DEFAULTS = { lr: 1, maxIters: 100 } as const;
@@ -85,9 +87,9 @@ export interface FoolResult {
 }
 
 /** X's 8-bit picture and the normalized values of that picture (what preprocessing the saved PNG gives). */
-function quantize(chw: Float32Array, h: number, w: number): { image: RgbImage8; chw: Float32Array } {
-  const image = deprocess(chw, h, w);
-  return { image, chw: normalize(toFloat(image)) };
+function quantize(chw: Float32Array, h: number, w: number, normalization: Normalization): { image: RgbImage8; chw: Float32Array } {
+  const image = deprocess(chw, h, w, { normalization });
+  return { image, chw: normalize(toFloat(image), normalization) };
 }
 
 /** L∞ and L2 norms of b − a over all bytes. */
@@ -118,7 +120,8 @@ export async function fool(model: Model, x: Tensor, target: number, options: Foo
   const { lr, maxIters, imageEvery } = checkOptions(model, x, target, options);
   const [, , h, w] = x.shape as [number, number, number, number];
   const gpu = x.gpu;
-  const original = deprocess(await x.read(), h, w);
+  const normalization = options.normalization ?? IMAGENET_NORMALIZATION;
+  const original = deprocess(await x.read(), h, w, { normalization });
   // X is this function's own copy, updated in place: the loop allocates no tensor of its own.
   const X = Tensor.empty(gpu, x.shape, 'fooling');
   gpu.copy(x.buffer, X.buffer, x.bytes);
@@ -142,7 +145,7 @@ export async function fool(model: Model, x: Tensor, target: number, options: Foo
           options.onIteration({ iteration: iterations, predicted: predicted!, score });
         }
         if (options.onImage && iterations % imageEvery === 0) {
-          options.onImage({ iteration: iterations, image: deprocess(await X.read(), h, w), scores: await scores.read() });
+          options.onImage({ iteration: iterations, image: deprocess(await X.read(), h, w, { normalization }), scores: await scores.read() });
         }
         if (predicted === target) {
           if (rounded) {
@@ -152,7 +155,7 @@ export async function fool(model: Model, x: Tensor, target: number, options: Foo
           // X fools, but perhaps not once rounded: go on from the rounded image, which the next forward classifies.
           firstFooledAt ??= iterations;
           roundings++;
-          X.upload(quantize(await X.read(), h, w).chw);
+          X.upload(quantize(await X.read(), h, w, normalization).chw);
           rounded = true;
           continue;
         }
@@ -172,7 +175,7 @@ export async function fool(model: Model, x: Tensor, target: number, options: Foo
       }
     }
     // The verdict is on the saved bytes: after maxIters, round X and classify that; then the softmax, in float64.
-    const q = quantize(await X.read(), h, w);
+    const q = quantize(await X.read(), h, w, normalization);
     if (!final) {
       X.upload(q.chw);
       final = await classify(model, X);
