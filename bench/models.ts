@@ -1,6 +1,6 @@
 /**
  * The models the benchmarks run, and where their files are. SqueezeNet 1.1 comes from weights/ (`npm run weights`);
- * MobileNetV2 from one function below, so that moving the file is a one-line change.
+ * MobileNetV2 from weights/ too (`npm run weights -- --model mobilenetv2`).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,16 +10,15 @@ export const SQUEEZENET = 'SqueezeNet 1.1';
 export const MOBILENET_V2 = 'MobileNetV2 1.0';
 
 /**
- * MobileNetV2 1.0/224 (TF-slim, 1001 classes, inputs in [−1, 1]; see its README beside it). For now read from the
- * shared data folder beside the clone; once the models registry puts it under weights/ (`npm run weights -- --model
- * mobilenetv2`), this is the function to point there.
+ * MobileNetV2 1.0/224 (TF-slim, 1001 classes, inputs in [−1, 1]) where `npm run weights -- --model mobilenetv2` puts
+ * it: weights/, named by the models registry (scripts/models.mjs).
  */
 export function mobilenetV2Path(): string {
-  return join(packageRoot(), '..', 'shared', 'weights', 'mobilenetv2', 'mobilenetv2-1.0-224.onnx');
+  return join(packageRoot(), 'weights', 'mobilenetv2-1.0-224.onnx');
 }
 
 /** The MobileNetV2 file, or null with the reason when it is not there (the benchmarks then leave its rows out). */
 export function findMobilenetV2(): { path: string } | { missing: string } {
   const path = mobilenetV2Path();
-  return existsSync(path) ? { path } : { missing: `MobileNetV2 rows left out: no model file at ${path}` };
+  return existsSync(path) ? { path } : { missing: `MobileNetV2 rows left out: no model file at ${path} (npm run weights -- --model mobilenetv2)` };
 }
