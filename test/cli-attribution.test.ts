@@ -7,14 +7,14 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Tensor } from '../src/gpu/tensor.js';
 import { Model } from '../src/graph/model.js';
 import { decodeImage, readImage, readNpy } from '../src/image/node-io.js';
 import { preprocess } from '../src/image/preprocess.js';
 import { METHOD_NAMES, attribute, camLayers, defaultCamLayer } from '../src/techniques/attribution/index.js';
 import { comparisonFigure } from '../src/techniques/attribution/figures.js';
+import { cli } from './cli-helpers.js';
 import { useGpu } from './helpers.js';
 import { MODEL_PATH, repoRoot } from './shared-data.js';
 
@@ -31,21 +31,6 @@ const POOLED = 'squeezenet0_pool3_fwd';
 /** Every method in little time: few path points and draws, 4 occlusion patches. */
 const QUICK = ['--steps', '2', '--samples', '2', '--patch', '112', '--stride', '112'];
 const LONG = 600_000;
-
-/** Runs `pixelprop ...args` in-process; returns the exit code and what went to stdout and stderr. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 let counter = 0;
 /** A fresh output folder path that does not exist yet. */

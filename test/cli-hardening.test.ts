@@ -25,8 +25,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import onnxProto from 'onnx-proto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from './cli-helpers.js';
 import { buildModel, squeezenetLikeSpec, tensorProto, type ModelSpec } from '../src/graph/onnx/build-fixture.js';
 import { MODEL_PATH, repoRoot } from './shared-data.js';
 
@@ -45,21 +45,6 @@ interface Outcome {
   code: number;
   out: string;
   err: string;
-}
-
-/** Runs `pixelprop ...args` in-process through main(). */
-async function cli(...args: string[]): Promise<Outcome> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
 }
 
 interface ChildOutcome {
