@@ -98,7 +98,7 @@ describe('what the fuzzer found: names taken from a damaged file kept the messag
     spec.nodes.find((n) => n.name === 'pool0')!.inputs = ['reshape_shape'];
     const error = refusal(() => Model.load(gpu(), buildModel(spec)));
     // the fold pass now evaluates constant int64 tensors (PyTorch's shape arithmetic), so MaxPool sees its shape
-    expect(error.message).toBe("node 'pool0' (MaxPool): MaxPool: expected an NCHW tensor, got shape [2]");
+    expect(error.message).toBe("node 'pool0' (MaxPool): MaxPool: a 2-D window pools 4-D inputs [N, C, H, W], not [2]");
   });
 
   it('an input declaring 2^31 rows is refused by the parser, before shapes are inferred from it (that took seconds)', () => {
