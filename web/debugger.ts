@@ -120,7 +120,7 @@ export function setUpDebugger(root: HTMLElement, run: RunCall): void {
       `range [${fmtNum(set.min)}, ${fmtNum(set.max)}] · ${set.cmap}` +
       (set.layout === 'channels' ? ` · ${set.tiles.length} of ${set.channels} channels (largest |v|)` : '');
     const tiles = set.tiles.map((tile) => {
-      const canvas = canvasOf(tile.image, 'tile');
+      const canvas = canvasOf(tile.image, `${t.name}, channel ${tile.channel}, range ${fmtNum(tile.min)} to ${fmtNum(tile.max)}`, 'tile');
       canvas.title = 'click a pixel to check that element';
       canvas.addEventListener('click', (ev) => {
         const x = Math.min(set.width - 1, Math.floor((ev.offsetX / canvas.clientWidth) * set.width));
