@@ -1,5 +1,6 @@
 /** Running the command line in-process, for the CLI tests. */
-import { vi } from 'vitest';
+import { existsSync } from 'node:fs';
+import { expect, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
 
 /** Runs `pixelprop ...args` in-process; returns the exit code and what went to stdout and stderr. */
@@ -15,4 +16,14 @@ export async function cli(...args: string[]): Promise<{ code: number; out: strin
     log.mockRestore();
     error.mockRestore();
   }
+}
+
+/** A refusal as the CLI promises one: exit 2, one line `pixelprop: …` matching `message`, no output, no `dir` made. */
+export function expectRefusal(r: { code: number; out: string; err: string }, message: RegExp, dir: string): void {
+  expect(r.code).toBe(2);
+  expect(r.err).toMatch(/^pixelprop: /);
+  expect(r.err).toMatch(message);
+  expect(r.err.split('\n'), 'one line').toHaveLength(1);
+  expect(r.out).toBe('');
+  expect(existsSync(dir), 'no output folder').toBe(false);
 }

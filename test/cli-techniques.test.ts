@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { classVizSettings } from '../src/cli/classviz.js';
 import { CLASS_VISUALIZATION_DEFAULTS, YOSINSKI_PRESET } from '../src/techniques/classviz.js';
 import { decodeImage, readNpy } from '../src/image/node-io.js';
-import { cli } from './cli-helpers.js';
+import { cli, expectRefusal } from './cli-helpers.js';
 import { MODEL_PATH, repoRoot } from './shared-data.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pixelprop-cli-'));
@@ -66,13 +66,7 @@ describe('bad input: exit code 2, one line on stderr, no files', () => {
   for (const [what, args, message] of cases) {
     it(what, async () => {
       const dir = freshDir();
-      const { code, out, err } = await cli(...args, '--out', dir);
-      expect(code).toBe(2);
-      expect(err).toMatch(/^pixelprop: /);
-      expect(err).toMatch(message);
-      expect(err.split('\n'), 'one line').toHaveLength(1);
-      expect(out).toBe('');
-      expect(existsSync(dir), 'no output folder').toBe(false);
+      expectRefusal(await cli(...args, '--out', dir), message, dir);
     });
   }
 });
