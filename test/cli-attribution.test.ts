@@ -14,6 +14,7 @@ import { decodeImage, readImage, readNpy } from '../src/image/node-io.js';
 import { preprocess } from '../src/image/preprocess.js';
 import { METHOD_NAMES, attribute, camLayers, defaultCamLayer } from '../src/techniques/attribution/index.js';
 import { comparisonFigure } from '../src/techniques/attribution/figures.js';
+import { completenessText } from '../src/cli/attribute.js';
 import { cli, expectRefusal } from './cli-helpers.js';
 import { useGpu } from './helpers.js';
 import { MODEL_PATH, repoRoot } from './shared-data.js';
@@ -155,9 +156,20 @@ describe('attribute', () => {
     expect(code).toBe(0);
     const lines = out.split('\n');
     expect(lines[0]).toMatch(/chelsea\.png: integrated-gradients of Egyptian cat \(285\), map in \[-?[\d.e-]+, [\d.e-]+\]/);
-    expect(lines[1]).toMatch(/^ {2}completeness: Σ attributions -?[\d.]+ against s\(x\) − s\(x′\) -?[\d.]+: relative error [\d.]+%$/);
+    const completeness = /^ {2}completeness: Σ attributions -?[\d.]+ against s\(x\) − s\(x′\) -?[\d.]+: relative error ([\d.]+)%( \(above 1%: .* more --steps bring it down\))?$/.exec(lines[1]!);
+    expect(completeness, lines[1]).not.toBeNull();
+    // 4 points on a ReLU network: far from the integral, and the line says what to do about it
+    expect(Number(completeness![1])).toBeGreaterThan(1);
+    expect(completeness![2]).toBeDefined();
     expect(lines[2]).toBe(`wrote ${join(dir, 'attribution-integrated-gradients.png')}`);
   }, LONG);
+
+  it('the completeness line suggests more steps only for a path method above 1%', () => {
+    const line = (method: string, relError: number): string => completenessText(method, { attributionSum: 1, scoreDelta: 1, relError });
+    expect(line('integrated-gradients', 0.0099)).toBe('completeness: Σ attributions 1.0000 against s(x) − s(x′) 1.0000: relative error 0.99%');
+    expect(line('integrated-gradients', 0.0101)).toMatch(/relative error 1\.01% \(above 1%: .*more --steps bring it down\)$/);
+    expect(line('lrp-epsilon', 0.5)).toBe('completeness: Σ relevance 1.0000 against s(x) 1.0000: relative error 50.00%');
+  });
 });
 
 describe('evaluate', () => {

@@ -68,6 +68,7 @@ interface PageState {
   classviz: { iterations: number; snapshots: unknown[]; msPerIteration: number | null } | null;
   classvizSteps: number;
   tape: {
+    rules: string;
     rows: { index: number; op: string; doc: { backward: string }; backwardOrder: number | null; forwardMs: number | null; backwardMs: number | null }[];
     classIndex: number;
     timing: string;
@@ -500,6 +501,19 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     const lines = readFileSync((await csv.path())!, 'utf8').trim().split('\n');
     expect(lines[0]).toMatch(/^index,layer,op,/);
     expect(lines).toHaveLength(tape.rows.length + 1);
+    expect(lines[0]).toMatch(/,backward_rule$/);
+    expect(lines.slice(1).every((line) => line.endsWith(',own gradient'))).toBe(true);
+    // A modified-rule method's backward, with the rule each op used (issue 13): LRP-z⁺ keeps ε at conv1, whose input
+    // is the signed image; max pooling keeps its own backward (winner takes all).
+    await page.selectOption('#tape-rules', 'lrp-zplus');
+    await page.fill('#tape-runs', '1');
+    await page.click('#tape-run');
+    await until((s) => s.tape?.rules === 'lrp-zplus' && !s.busy, 'tape inspector with LRP-z⁺');
+    const rules = await page.locator('#tape-rows td.rule').allTextContents();
+    expect(rules[0]).toBe('LRP-z⁺: ε (the first layer: its input, the image, is signed)');
+    expect(rules).toContain('LRP-z⁺: z⁺ (positive weights, no bias)');
+    expect(rules).toContain('own gradient');
+    expect(await page.locator('#tape-notes').textContent()).toContain('the score s_y itself');
     await shot('tape');
   }, STEP_MS);
 

@@ -13,15 +13,16 @@
  * the whole pass only.
  */
 import { fmtShape } from '../src/gpu/errors.js';
-import type { Tensor } from '../src/gpu/tensor.js';
+import { Tensor } from '../src/gpu/tensor.js';
 import type { Model } from '../src/graph/model.js';
 import { describeAttrs, docOf } from '../src/graph/op.js';
-import { Tape } from '../src/graph/tape.js';
+import { Tape, type TapeOptions } from '../src/graph/tape.js';
+import { ruleBackward } from '../src/techniques/attribution/rules.js';
 import { l2Norm } from '../src/kernels/reduce.js';
 import { layersOf } from '../src/techniques/attribution/evaluate.js';
 import { classScoreGradient, oneHotSeed } from '../src/techniques/gradient.js';
 import { median } from '../src/util/median.js';
-import type { TapeOutput, TapeRow } from './protocol.js';
+import type { TapeOutput, TapeRow, TapeRules } from './protocol.js';
 
 type Range = [start: number, end: number];
 
@@ -30,8 +31,11 @@ class InspectingTape extends Tape {
   /** forwardEnds[i]: dispatches encoded when node i was recorded */
   readonly forwardEnds: number[] = [];
 
-  constructor(private readonly dispatches: () => number) {
-    super();
+  constructor(
+    private readonly dispatches: () => number,
+    options: TapeOptions,
+  ) {
+    super(options);
   }
 
   override add(...args: Parameters<Tape['add']>): void {
@@ -41,14 +45,20 @@ class InspectingTape extends Tape {
   }
 }
 
-export async function inspectTape(model: Model, x: Tensor, classIndex: number): Promise<TapeOutput> {
+/**
+ * `rules`: 'gradient' runs every op's own backward; a rule method (guided backprop, deconvnet, LRP-ε, LRP-z⁺) replaces
+ * some ops' backward for this run, as src/techniques/attribution/rules.ts does, and each row says which rule its op used.
+ */
+export async function inspectTape(model: Model, x: Tensor, classIndex: number, rules: TapeRules = 'gradient'): Promise<TapeOutput> {
   const gpu = model.gpu;
   const timing = gpu.hasTimestamps ? 'timestamp-query' : 'none';
-  const seed = oneHotSeed(model, [classIndex]);
+  const modified = rules === 'gradient' ? null : ruleBackward(rules, x);
+  let seed = oneHotSeed(model, [classIndex]);
+  let scaledSeed: Tensor | null = null;
   if (timing === 'timestamp-query') gpu.startProfiling(); // flushes what is pending, so the first dispatch is ours
   const first = gpu.dispatchCount;
   const started = performance.now();
-  const tape = new InspectingTape(() => gpu.dispatchCount);
+  const tape = new InspectingTape(() => gpu.dispatchCount, { retainValues: modified?.retainValues ?? false });
   const norms: Tensor[] = [];
   /** the inspector's own dispatches: a norm, recorded with where its result lies */
   const own: Range[] = [];
@@ -70,8 +80,15 @@ export async function inspectTape(model: Model, x: Tensor, classIndex: number): 
   try {
     const scores = tape.record(() => model.forward(x));
     try {
+      if (modified?.seedIsScore) {
+        // LRP's relevance starts as the score itself, s_y·e_y (read back here: the inspector's only mid-pass read)
+        const scoreOfClass = (await scores.read())[classIndex]!;
+        const scaled = (await seed.read()).map((v) => v * scoreOfClass);
+        seed = scaledSeed = Tensor.from(gpu, seed.shape, scaled, 'R_out');
+      }
       let start = 0;
       [grad = null] = tape.backward(scores, [x], {
+        ...modified?.backward,
         seed,
         seedChannels: [classIndex],
         beforeNode: (node, dys) => {
@@ -124,6 +141,7 @@ export async function inspectTape(model: Model, x: Tensor, classIndex: number): 
         backwardOrder: visit >= 0 ? visit : null,
         outputGradNorm: dy === undefined ? null : values[dy]!,
         inputGradNorms: (inputNorms.get(node.index) ?? node.inputs.map(() => null)).map((k) => (k === null ? null : values[k]!)),
+        rule: node.rule ?? null,
       };
     });
     // Whatever no op and no norm accounts for: the tape's gradient accumulation between ops, if any.
@@ -139,6 +157,7 @@ export async function inspectTape(model: Model, x: Tensor, classIndex: number): 
     });
     return {
       rows,
+      rules,
       classIndex,
       timing,
       runs: 1,
@@ -152,6 +171,7 @@ export async function inspectTape(model: Model, x: Tensor, classIndex: number): 
     x.requiresGrad = wasLeaf;
     tape.dispose();
     grad?.dispose();
+    scaledSeed?.dispose();
     for (const t of norms) t.dispose();
     if (gpu.profiler) await gpu.stopProfiling(); // an error on the way must not leave every later dispatch timed
   }
@@ -162,13 +182,14 @@ export async function inspectTape(model: Model, x: Tensor, classIndex: number): 
  * real forward + backward passes (no timestamps, no norms), whose median is what one pass costs: the per-op times are
  * measured with each dispatch in a compute pass of its own, which serializes the GPU, so their sum is not that.
  */
-export async function inspectTapeRuns(model: Model, x: Tensor, classIndex: number, runs: number): Promise<TapeOutput> {
+export async function inspectTapeRuns(model: Model, x: Tensor, classIndex: number, runs: number, rules: TapeRules = 'gradient'): Promise<TapeOutput> {
   const inspections: TapeOutput[] = [];
-  for (let k = 0; k < runs; k++) inspections.push(await inspectTape(model, x, classIndex));
+  for (let k = 0; k < runs; k++) inspections.push(await inspectTape(model, x, classIndex, rules));
   const realPassesMs: number[] = [];
   for (let k = 0; k < runs; k++) {
     const started = performance.now();
-    const { scores, grad } = classScoreGradient(model, x, [classIndex]);
+    const modified = rules === 'gradient' ? null : ruleBackward(rules, x);
+    const { scores, grad } = classScoreGradient(model, x, [classIndex], { ...modified?.backward, tape: { retainValues: modified?.retainValues ?? false } });
     await model.gpu.sync();
     realPassesMs.push(performance.now() - started);
     scores.dispose();

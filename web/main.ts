@@ -41,6 +41,7 @@ import type {
   Settings,
   TapeOutput,
   TapeRow,
+  TapeRules,
 } from './protocol.js';
 
 /** What the page has computed, for tests and curious consoles. */
@@ -827,10 +828,15 @@ function opDocRow(row: TapeRow, r: TapeOutput, columns: number): HTMLTableRowEle
  * 1/(H·W) of the gradient, so a norm ν becomes ν/√(H·W) (1/13 for 13×13).
  */
 function normNotes(r: TapeOutput): string {
-  const notes = [`‖dy‖₂ is 1 at the last op: the backward starts from a one-hot seed at the scores (1 for class ${r.classIndex}, 0 for the others)`];
+  const lrp = r.rules === 'lrp-epsilon' || r.rules === 'lrp-zplus';
+  const notes = [
+    lrp
+      ? `‖dy‖₂ at the last op is the score s_y itself: LRP's relevance starts as the class score (at class ${r.classIndex}, 0 for the others) and is redistributed downwards`
+      : `‖dy‖₂ is 1 at the last op: the backward starts from a one-hot seed at the scores (1 for class ${r.classIndex}, 0 for the others)`,
+  ];
   for (const row of r.rows) {
     if (row.op === 'Reshape' || row.op === 'Flatten') notes.push(`a ${row.op.toLowerCase()} only moves numbers, so its ‖dx‖₂ equals its ‖dy‖₂`);
-    if (row.op === 'GlobalAveragePool') {
+    if (row.op === 'GlobalAveragePool' && !lrp) {
       const [, , h = 1, w = 1] = dims(row.inputShapes[0]!);
       notes.push(
         `the global average pool gives each of its ${h}×${w} inputs 1/${h * w} of the gradient, so the norm shrinks by √${h * w} = ${fmtNum(Math.sqrt(h * w))}: ` +
@@ -838,7 +844,22 @@ function normNotes(r: TapeOutput): string {
       );
     }
   }
-  return `Gradient norms: ${notes.join('; ')}.`;
+  return `${lrp ? 'Relevance' : 'Gradient'} norms: ${notes.join('; ')}.`;
+}
+
+/** The rule an op's backward used, in words: its own gradient, or the run's replacement (guided ReLU, an LRP rule). */
+function ruleText(row: TapeRow): string {
+  if (row.backwardOrder === null) return '—';
+  switch (row.rule) {
+    case null:
+      return 'own gradient';
+    case 'guided':
+      return 'guided: max(dy·f′(z), 0)';
+    case 'deconvnet':
+      return 'deconvnet: max(dy, 0)';
+    default:
+      return row.rule.replace(/^lrp-epsilon: /, 'LRP-ε: ').replace(/^lrp-zplus: /, 'LRP-z⁺: ');
+  }
 }
 
 /** The tape as rows of numbers, for a spreadsheet (CSV) or a script (JSON). */
@@ -857,6 +878,7 @@ function tapeTable(r: TapeOutput): Record<string, string | number | null>[] {
     backward_visit: row.backwardOrder === null ? null : row.backwardOrder + 1,
     dy_norm: row.outputGradNorm,
     dx_norm: row.inputGradNorms[0] ?? null,
+    backward_rule: ruleText(row),
   }));
 }
 
@@ -877,7 +899,8 @@ function setUpTape(): void {
     } catch (e) {
       return void showError(e);
     }
-    const r = await run('tape', { runs }, { status: 'tape-summary' });
+    const rules = byId<HTMLSelectElement>('tape-rules').value as TapeRules;
+    const r = await run('tape', { runs, rules }, { status: 'tape-summary' });
     if (!r) return;
     state.tape = r;
     tapeShown = r;
@@ -885,7 +908,7 @@ function setUpTape(): void {
     const timed = r.timing === 'timestamp-query';
     const of = r.runs > 1 ? `medians of ${r.runs} runs` : 'one run';
     byId('tape-summary').textContent =
-      `${r.rows.length} ops recorded, gradient of the score of ${classText(r.classIndex)} · ` +
+      `${r.rows.length} ops recorded, ${r.rules === 'gradient' ? 'gradient' : `${byId<HTMLSelectElement>('tape-rules').selectedOptions[0]?.textContent ?? r.rules} backward`} of the score of ${classText(r.classIndex)} · ` +
       `one real forward + backward: ${r.realPassMs === null ? '—' : fmtMs(r.realPassMs)} wall-clock (${of}) · ` +
       (timed
         ? `per-op GPU times (${of}) time each dispatch in a compute pass of its own, which runs them one by one: they show where the time goes, ` +
@@ -906,6 +929,7 @@ function setUpTape(): void {
         make('td', { className: 'num', textContent: row.backwardOrder === null ? 'skipped' : String(row.backwardOrder + 1) }),
         make('td', { className: 'num', textContent: fmtNum(row.outputGradNorm) }),
         make('td', { className: 'num', textContent: row.inputGradNorms.filter((n) => n !== null).map(fmtNum).join(', ') || '—' }),
+        make('td', { className: row.rule ? 'rule modified' : 'rule', textContent: ruleText(row) }),
       );
       tr.setAttribute('aria-expanded', 'false');
       const select = (): void => {

@@ -16,6 +16,7 @@ import type { ClassVisualizationOptions } from '../src/techniques/classviz.js';
 import type { DebugStep, ElementCheck, StepTensor, TensorRole } from '../src/teaching/debugger.js';
 import type { TileSet } from '../src/teaching/tiles.js';
 import type { BaselineKind } from '../src/techniques/attribution/paths.js';
+import type { RuleMethod } from '../src/techniques/attribution/rules.js';
 import type { MethodInfo } from '../src/techniques/attribution/index.js';
 
 /** One ranked class: index, name, raw score (logit) and softmax probability (0–1), as the library ranks them. */
@@ -68,7 +69,7 @@ export interface Requests {
   saliency: { method: SaliencyMethod; samples: number; noise: number; classIndex: number | null };
   fool: { target: number; lr: number; maxIters: number };
   classviz: { target: number; settings: Settings; snapshots: number };
-  tape: { runs: number };
+  tape: { runs: number; rules: TapeRules };
   sanity: { seed: number; method: SaliencyMethod };
   /** the step-through debugger (web/debugger.ts): record, draw one step's tensors, check one element */
   debugStart: Record<string, never>;
@@ -136,6 +137,9 @@ export interface ClassVizOutput {
   msPerIteration: number | null;
 }
 
+/** The backward the tape inspector runs: every op's own gradient, or a method's modified rules (src/techniques/attribution/rules.ts). */
+export type TapeRules = 'gradient' | RuleMethod;
+
 /** One recorded op of the tape inspector. */
 export interface TapeRow {
   index: number;
@@ -160,10 +164,13 @@ export interface TapeRow {
   /** ‖dy‖₂ at its output, and ‖dx‖₂ of each input that received a gradient (null where none) */
   outputGradNorm: number | null;
   inputGradNorms: (number | null)[];
+  /** the rule its backward used when not its own gradient ('guided', 'deconvnet', 'lrp-epsilon', 'lrp-zplus'), else null */
+  rule: string | null;
 }
 
 export interface TapeOutput {
   rows: TapeRow[];
+  rules: TapeRules;
   classIndex: number;
   /** 'timestamp-query' (GPU times per dispatch) or 'none' */
   timing: 'timestamp-query' | 'none';

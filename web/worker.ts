@@ -404,10 +404,10 @@ const handlers: { [K in Op]: Handler<K> } = {
     };
   },
 
-  async tape({ runs }) {
+  async tape({ runs, rules }) {
     const m = need(model, 'no model is loaded');
     const c = need(current, 'no image is loaded');
-    return inspectTapeRuns(m, c.x, c.top[0]!.index, runs);
+    return inspectTapeRuns(m, c.x, c.top[0]!.index, runs, rules);
   },
 
   async debugStart() {

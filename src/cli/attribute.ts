@@ -255,8 +255,15 @@ function range(map: Float32Array): { min: number; max: number } {
 export function completenessText(method: string, c: NonNullable<ImageMap['completeness']>): string {
   const what = methodNamed(method).family === 'rule' ? 'Σ relevance' : 'Σ attributions';
   const target = methodNamed(method).family === 'rule' ? 's(x)' : 's(x) − s(x′)';
-  return `completeness: ${what} ${c.attributionSum.toPrecision(5)} against ${target} ${c.scoreDelta.toPrecision(5)}: relative error ${(100 * c.relError).toFixed(2)}%`;
+  const text = `completeness: ${what} ${c.attributionSum.toPrecision(5)} against ${target} ${c.scoreDelta.toPrecision(5)}: relative error ${(100 * c.relError).toFixed(2)}%`;
+  // A path method's error is the quadrature's, and more points shrink it; LRP's is what biases and ε absorb, by design.
+  return methodNamed(method).family === 'path' && c.relError > COMPLETENESS_HINT_ABOVE
+    ? `${text} (above ${100 * COMPLETENESS_HINT_ABOVE}%: on a ReLU network the gradient along the path jumps wherever a unit switches, so the sum converges slowly; more --steps bring it down)`
+    : text;
 }
+
+/** the completeness error above which a path method's summary suggests more steps */
+const COMPLETENESS_HINT_ABOVE = 0.01;
 
 async function run(argv: string[]): Promise<number> {
   const { values, positionals: files } = parse('attribute', argv, {

@@ -40,7 +40,11 @@ export class Profiler {
   resolve(encoder: GPUCommandEncoder): void {
     const n = this.labels.length;
     if (n > this.resolved) {
-      encoder.resolveQuerySet(this.querySet, 2 * this.resolved, 2 * (n - this.resolved), this.resolveBuffer, 16 * this.resolved);
+      // resolveQuerySet's destination offset must be a multiple of 256 bytes (16 pairs): a flush in the middle of a
+      // profiled pass (a read-back) may have resolved up to any pair, so start at the 16-pair boundary below it and
+      // resolve those few pairs again (a query stays valid after it is resolved).
+      const from = this.resolved - (this.resolved % 16);
+      encoder.resolveQuerySet(this.querySet, 2 * from, 2 * (n - from), this.resolveBuffer, 16 * from);
       this.resolved = n;
     }
   }

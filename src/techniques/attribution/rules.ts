@@ -29,7 +29,7 @@ import { PixelpropError, check } from '../../gpu/errors.js';
 import { Tensor } from '../../gpu/tensor.js';
 import type { Model } from '../../graph/model.js';
 import type { ReferenceOpRule, ReferenceRule } from '../../graph/op.js';
-import { Tape, type BackwardRule, type TapeNode } from '../../graph/tape.js';
+import { Tape, type BackwardOptions, type BackwardRule, type TapeNode } from '../../graph/tape.js';
 import { activationForward, type BackwardRuleName } from '../../kernels/activation.js';
 import { concatBackward } from '../../kernels/concat.js';
 import { conv2dBackwardInput, conv2dBackwardInputRef, conv2dForward, conv2dRef } from '../../kernels/conv2d.js';
@@ -73,8 +73,7 @@ export async function ruleAttribution(
   check(RULE_METHODS.includes(method), () => `unknown rule method '${method}' (methods: ${RULE_METHODS.join(', ')})`);
   const [n, , h, w] = checkImages(x, method);
   if (method === 'guided-backprop' || method === 'deconvnet') {
-    const rule: BackwardRuleName = method === 'guided-backprop' ? 'guided' : 'deconvnet';
-    const g = await gradientAt(model, x, classes, { activationRule: rule });
+    const g = await gradientAt(model, x, classes, ruleBackward(method, x).backward);
     const map = channelAbsMax(g.grad, `${method}.map`);
     try {
       return {
@@ -94,11 +93,32 @@ export async function ruleAttribution(
   return lrp(model, x, method === 'lrp-zplus' ? 'zplus' : 'epsilon', classes, options);
 }
 
+/**
+ * How a rule method's backward differs from the gradient's, for whoever runs the tape (the methods here, the tape
+ * inspector): whether the tape must keep every node's values (LRP recomputes pre-activations), the rules to pass to
+ * the backward, and whether the seed is s_y·e_y (LRP's relevance starts as the score) rather than e_y.
+ */
+export interface RuleBackward {
+  retainValues: boolean;
+  backward: Pick<BackwardOptions, 'rules' | 'activationRule'>;
+  seedIsScore: boolean;
+}
+
+export function ruleBackward(method: RuleMethod, image: Tensor, options: RuleOptions = {}): RuleBackward {
+  check(RULE_METHODS.includes(method), () => `unknown rule method '${method}' (methods: ${RULE_METHODS.join(', ')})`);
+  if (method === 'guided-backprop' || method === 'deconvnet') {
+    const activationRule: BackwardRuleName = method === 'guided-backprop' ? 'guided' : 'deconvnet';
+    return { retainValues: false, backward: { activationRule }, seedIsScore: false };
+  }
+  const eps = options.epsilon ?? LRP_DEFAULTS.epsilon;
+  check(Number.isFinite(eps) && eps >= 0, () => `lrp: epsilon ${eps} must be a finite number ≥ 0`);
+  return { retainValues: true, backward: { rules: lrpRules(method === 'lrp-zplus' ? 'zplus' : 'epsilon', eps, image) }, seedIsScore: true };
+}
+
 /** LRP on the GPU: the forward recorded keeping every node's values, the backward with the LRP rules, seeded with s_y·e_y. */
 async function lrp(model: Model, x: Tensor, variant: 'epsilon' | 'zplus', classes: readonly number[] | undefined, options: RuleOptions): Promise<AttributionResult> {
   const [n, , h, w] = checkImages(x, `lrp-${variant}`);
-  const eps = options.epsilon ?? LRP_DEFAULTS.epsilon;
-  check(Number.isFinite(eps) && eps >= 0, () => `lrp: epsilon ${eps} must be a finite number ≥ 0`);
+  const { backward } = ruleBackward(`lrp-${variant}`, x, options);
   const wasLeaf = x.requiresGrad;
   x.requiresGrad = true;
   const tape = new Tape({ retainValues: true });
@@ -117,8 +137,7 @@ async function lrp(model: Model, x: Tensor, variant: 'epsilon' | 'zplus', classe
     const seedData = new Float32Array(n * k);
     chosen.forEach((c, i) => (seedData[i * k + c] = values[i * k + c]!)); // R_out = s_y at class y
     seed = Tensor.from(model.gpu, scores.shape, seedData, 'R_out');
-    const rules = lrpRules(variant, eps, x);
-    [relevance = null] = tape.backwardFrom([{ root: scores, seed, channels: [...new Set(chosen)].sort((a, b) => a - b) }], [x], { rules });
+    [relevance = null] = tape.backwardFrom([{ root: scores, seed, channels: [...new Set(chosen)].sort((a, b) => a - b) }], [x], backward);
     map = channelSum(relevance!, `lrp-${variant}.map`);
     const r = await relevance!.read();
     const per = r.length / n;
@@ -182,16 +201,23 @@ function lrpRules(variant: 'epsilon' | 'zplus', eps: number, image: Tensor): Map
   // z⁺ assumes non-negative inputs: the layer that reads the (signed) image keeps the ε-rule.
   const zplusFor = (node: TapeNode): boolean => variant === 'zplus' && node.inputs[0] !== image;
   const rules = new Map<string, BackwardRule>();
-  const named = (name: string, rule: BackwardRule): void => {
-    Object.defineProperty(rule, 'name', { value: `lrp-${variant}` });
-    rules.set(name, rule);
+  /** `says`: the rule in a few words, recorded on the node for the tape inspector ("lrp-zplus: z⁺") */
+  const named = (name: string, rule: BackwardRule, says: string | ((node: TapeNode) => string)): void => {
+    const recorded: BackwardRule = (ctx, node) => {
+      node.rule = `lrp-${variant}: ${typeof says === 'string' ? says : says(node)}`;
+      return rule(ctx, node);
+    };
+    Object.defineProperty(recorded, 'name', { value: `lrp-${variant}` });
+    rules.set(name, recorded);
   };
+  const linearRule = (node: TapeNode): string =>
+    zplusFor(node) ? 'z⁺ (positive weights, no bias)' : variant === 'zplus' ? 'ε (the first layer: its input, the image, is signed)' : 'ε';
   named('Conv', (ctx, node) => {
     const [dy] = ctx.dys;
     const attrs = ctx.attrs as unknown as ConvAttrs;
     const b = node.inputs.length > 2 ? input(node, 2) : null;
     return [convRelevance(dy!, input(node, 0), input(node, 1), b, attrs, zplusFor(node), eps, node.name), null, ...(b ? [null] : [])];
-  });
+  }, linearRule);
   named('ConvConcat', (ctx, node) => {
     const [dy] = ctx.dys;
     const attrs = ctx.attrs as unknown as ConvConcatAttrs;
@@ -223,7 +249,7 @@ function lrpRules(variant: 'epsilon' | 'zplus', eps: number, image: Tensor): Map
       at += p.hasBias ? 3 : 2;
     });
     return grads;
-  });
+  }, linearRule);
   named('Gemm', (ctx, node) => {
     const [dy] = ctx.dys;
     const attrs = ctx.attrs as unknown as GemmAttrs;
@@ -234,7 +260,7 @@ function lrpRules(variant: 'epsilon' | 'zplus', eps: number, image: Tensor): Map
     const [da] = gemmBackward(s, a, b, c ? [...c.shape] : null, attrs, [true, false, false]);
     for (const t of [z, s]) t.dispose();
     return [timesInput(a, da!, `R(${node.name})`), null, ...(c ? [null] : [])];
-  });
+  }, 'ε');
   const averageRule: BackwardRule = (ctx, node) => {
     const [dy] = ctx.dys;
     const x = input(node, 0);
@@ -246,8 +272,8 @@ function lrpRules(variant: 'epsilon' | 'zplus', eps: number, image: Tensor): Map
     s.dispose();
     return [timesInput(x, c, `R(${node.name})`)];
   };
-  named('AveragePool', averageRule);
-  named('GlobalAveragePool', averageRule);
+  named('AveragePool', averageRule, 'ε (a linear layer with weights 1/d)');
+  named('GlobalAveragePool', averageRule, 'ε (a linear layer with weights 1/d)');
   named('Add', (ctx, node) => {
     const [dy] = ctx.dys;
     const [a, b] = [input(node, 0), input(node, 1)];
@@ -256,15 +282,15 @@ function lrpRules(variant: 'epsilon' | 'zplus', eps: number, image: Tensor): Map
     const out = [multiply(a, s, `R(${node.name}.a)`), multiply(b, s, `R(${node.name}.b)`)];
     s.dispose();
     return out;
-  });
+  }, 'ε (R split in proportion to the summands)');
   // Activations pass relevance unchanged; MaxPool (winner takes all), Concat, Reshape, Identity keep their own
   // backward. Every other op is refused.
-  for (const op of ['Relu', 'Clip', 'LeakyRelu']) named(op, (ctx) => [ctx.dys[0]!.retain()]);
+  for (const op of ['Relu', 'Clip', 'LeakyRelu']) named(op, (ctx) => [ctx.dys[0]!.retain()], 'R passed unchanged');
   const own = new Set(['MaxPool', 'Concat', 'Reshape', 'Identity']);
   for (const op of ['Sigmoid', 'HardSigmoid', 'HardSwish', 'Silu', 'MatMul', 'Softmax', 'LogSoftmax']) {
     named(op, (_ctx, node) => {
       throw new PixelpropError(`lrp: no relevance rule for op ${node.op.name} ('${node.name}'); LRP supports ${[...rules.keys(), ...own].filter((o) => !['Sigmoid', 'HardSigmoid', 'HardSwish', 'Silu', 'MatMul', 'Softmax', 'LogSoftmax'].includes(o)).join(', ')}`);
-    });
+    }, 'refused');
   }
   return rules;
 }
