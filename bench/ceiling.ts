@@ -12,7 +12,7 @@
  * all but the largest GPUs (an H100/H200's L2 is 50-60 MB: there read 64 MiB, or copy 64 + 64 MiB, mostly misses).
  */
 import { kernels, Tensor, type Gpu } from '../src/index.js';
-import { table, timeGpu, type Timing } from './harness.js';
+import { table, timeGpu, type Cells, type Timing } from './harness.js';
 
 const { peak } = kernels;
 
@@ -84,13 +84,18 @@ export async function measureCeilings(gpu: Gpu, options: { smoke: boolean }): Pr
 }
 
 export function ceilingTable(c: Ceilings): string {
-  return table(
-    ['ceiling', 'rate', 'unit', 'size', 'median ms'],
-    [
+  const { header, rows } = ceilingCells(c);
+  return table(header, rows);
+}
+
+export function ceilingCells(c: Ceilings): Cells {
+  return {
+    header: ['ceiling', 'rate', 'unit', 'size', 'median ms'],
+    rows: [
       ['peak FMA (8 vec4 chains)', c.gmacPerS.toFixed(1), 'G multiply-add/s', `${c.fma.invocations}×${c.fma.iterations}×32`, c.fma.medianMs.toFixed(3)],
       ['peak FMA', c.gflops.toFixed(1), 'GFLOP/s', '', ''],
       ['stream read', c.readGBps.toFixed(1), 'GB/s', `${(c.streamBytes / MIB).toFixed(0)} MiB`, ''],
       ['stream copy', c.copyGBps.toFixed(1), 'GB/s (read + write)', `${(c.streamBytes / MIB).toFixed(0)} MiB`, ''],
     ],
-  );
+  };
 }
