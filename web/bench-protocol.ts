@@ -21,4 +21,5 @@ export type FromBenchWorker =
   | { type: 'step'; step: number; what: string }
   | { type: 'done'; result: BenchResult; rooflineSvg: string }
   | { type: 'roofline'; rooflineSvg: string }
-  | { type: 'failed'; message: string };
+  /** an error, or a run stopped before the ceilings (`stopped`): nothing to show */
+  | { type: 'failed'; message: string; stopped: boolean };

@@ -62,6 +62,7 @@ scope.onmessage = (ev: MessageEvent<ToBenchWorker>) => {
   }
   const work = m.type === 'run' ? run(m) : roofline(m.result).then((rooflineSvg) => post({ type: 'roofline', rooflineSvg }));
   work.catch((e: Error) => {
-    post({ type: 'failed', message: e instanceof BenchStopped ? 'stopped before the ceilings were measured: nothing to show' : e.message });
+    const stopped = e instanceof BenchStopped;
+    post({ type: 'failed', message: stopped ? 'Stopped before the ceilings were measured: nothing to show.' : e.message, stopped });
   });
 };

@@ -120,8 +120,8 @@ worker.onmessage = (ev: MessageEvent<FromBenchWorker>) => {
     if (current) showRoofline(m.rooflineSvg, current);
   } else {
     running(false);
-    showError(`The benchmark failed: ${m.message}`);
-    setStatus('Failed.');
+    showError(m.stopped ? m.message : `The benchmark failed: ${m.message}`);
+    setStatus(m.stopped ? 'Stopped.' : 'Failed.');
   }
 };
 worker.onerror = (ev) => {
