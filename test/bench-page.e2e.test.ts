@@ -4,7 +4,8 @@
  * SwiftShader is ten times slower than lavapipe, and the full kernel table is `npm run bench`'s to run. The results name
  * the adapter and hold finite positive numbers; the exported JSON and `node dist/bench/model.js --smoke --json` pass the
  * one schema check (bench/result.ts); importing the page's own JSON compares it with itself (every ratio 1), importing
- * the command line's shows the two adapters side by side. No time is asserted. It takes the README's screenshot.
+ * the command line's shows the two adapters side by side; Stop ends a run at its next step. No time is asserted. It
+ * takes the README's screenshot.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -117,5 +118,20 @@ describe.skipIf(SKIP)('the benchmark page in headless Chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'bench-page.png'), fullPage: true });
     expect(site.consoleErrors).toEqual([]);
     expect(site.foreignRequests).toEqual([]);
+  }, RUN_MS);
+
+  it('Stop ends a run at its next step', async () => {
+    const { page } = site;
+    await page.click('#run');
+    await page.click('#stop');
+    // Stopped during the cold start (seconds here): before the ceilings, with nothing to show; should the message
+    // arrive later, the run stops at the step after and shows what it measured, saying where it stopped.
+    const status = await pollUntil(() => page.textContent('#status'), (t) => /^(Stopped|Done|Failed)/.test(t ?? ''), 'the stopped run', RUN_MS, 250);
+    expect(status).toMatch(/^Stopped/);
+    if (status === 'Stopped.') expect(await page.textContent('#error-text')).toBe('Stopped before the ceilings were measured: nothing to show.');
+    else expect(await page.textContent('#notes')).toContain('stopped before: ');
+    expect(await page.isEnabled('#run')).toBe(true);
+    expect(await page.isDisabled('#stop')).toBe(true);
+    expect(site.consoleErrors).toEqual([]);
   }, RUN_MS);
 });
