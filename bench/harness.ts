@@ -55,6 +55,9 @@ export async function timeGpu(
   return { medianMs: median(times), minMs: Math.min(...times), runs, clock: timestamps ? 'gpu-timestamps' : 'wall' };
 }
 
+/** 2^20 bytes. */
+export const MIB = 2 ** 20;
+
 /** A table's cells: what the command lines print as text (table()) and the benchmark page as HTML. */
 export interface Cells {
   header: string[];

@@ -7,7 +7,7 @@
  * (web/bench.ts): no Node imports here.
  */
 import { kernels, Tensor, type Gpu } from '../src/index.js';
-import { table, timeGpu, type Cells, type OnStep } from './harness.js';
+import { timeGpu, type OnStep } from './harness.js';
 import {
   convBackwardInputWork,
   convForwardWork,
@@ -206,16 +206,4 @@ export async function kernelBenchmark(gpu: Gpu, options: KernelBenchOptions): Pr
     img.dispose();
   }
   return rows;
-}
-
-export function kernelTable(rows: KernelRow[]): string {
-  const { header, rows: cells } = kernelCells(rows);
-  return table(header, cells);
-}
-
-export function kernelCells(rows: KernelRow[]): Cells {
-  return {
-    header: ['kernel', 'version', 'shape', 'median ms', 'GFLOP/s', 'GB/s', 'FLOP/byte'],
-    rows: rows.map((r) => [r.kernel, r.version, r.shape, r.medianMs.toFixed(3), r.gflops?.toFixed(2) ?? '', r.gbps?.toFixed(2) ?? '', r.intensity ? r.intensity.toFixed(2) : '']),
-  };
 }

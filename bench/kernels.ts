@@ -6,7 +6,8 @@
  */
 import { createDevice } from '../src/index.js';
 import { argFlag, isMain } from './cli.js';
-import { kernelBenchmark, kernelTable } from './kernel-table.js';
+import { kernelBenchmark } from './kernel-table.js';
+import { kernelTable } from './tables.js';
 
 async function main(): Promise<void> {
   const batchArg = process.argv.indexOf('--batch');

@@ -7,7 +7,7 @@
 import { classScoreGradient, classVisualization, Model, Tensor, type Gpu } from '../src/index.js';
 import { techniqueIterations } from './techniques.js';
 import { kernelBenchmark } from './kernel-table.js';
-import { BenchStopped, table, timeGpu, type Cells, type OnStep } from './harness.js';
+import { BenchStopped, timeGpu, type OnStep } from './harness.js';
 import { measureCeilings, type Ceilings } from './ceiling.js';
 import { modelMacs } from './counting.js';
 import { MOBILENET_V2, SQUEEZENET, type BenchResult, type MemoryRow, type ModelRow } from './result.js';
@@ -155,25 +155,4 @@ export async function runModelBenchmark(sources: BenchSources, options: ModelBen
     for (const m of models) m.dispose();
     gpu.destroy();
   }
-}
-
-export function modelTable(rows: ModelRow[]): string {
-  const { header, rows: cells } = modelCells(rows);
-  return table(header, cells);
-}
-
-export function modelCells(rows: ModelRow[]): Cells {
-  return {
-    header: ['model', 'row', 'batch', 'median ms', 'runs', 'G multiply-add', 'G multiply-add/s', '% of FMA peak'],
-    rows: rows.map((r) => [
-      r.model ?? SQUEEZENET,
-      r.name,
-      r.batch,
-      r.medianMs.toFixed(1),
-      r.runs,
-      r.macs === undefined ? '' : (r.macs / 1e9).toFixed(3),
-      r.gmacPerS === undefined ? '' : r.gmacPerS.toFixed(2),
-      r.fmaPercent === undefined ? '' : r.fmaPercent.toFixed(1),
-    ]),
-  };
 }

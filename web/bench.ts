@@ -2,14 +2,12 @@
  * The benchmark page (bench.html): `npm run bench` in the visitor's browser. Its worker (web/bench-worker.ts) runs the
  * command line's measuring code (bench/measure.ts, bench/kernel-table.ts, bench/ceiling.ts) and draws the roofline
  * (bench/roofline.ts's spec through src/charts); this file shows progress and the results — the adapter named, the
- * command line's tables as HTML — and exports the JSON (checked by bench/result.ts in the worker, as the CLI's output
+ * command line's tables as HTML (bench/tables.ts) — and exports the JSON (checked by bench/result.ts in the worker, as the CLI's output
  * is in the tests), and imports one to compare with this run as `--compare` does (bench/compare.ts).
  */
 import models from 'virtual:pixelprop-models';
 import type { Cells } from '../bench/harness.js';
-import { ceilingCells } from '../bench/ceiling.js';
-import { kernelCells } from '../bench/kernel-table.js';
-import { modelCells } from '../bench/measure.js';
+import { ceilingCells, kernelCells, modelCells } from '../bench/tables.js';
 import { checkBenchResult, type BenchResult } from '../bench/result.js';
 import { compareResults, comparisonCells, comparisonHead, parseBenchJson } from '../bench/compare.js';
 import type { FromBenchWorker, ToBenchWorker } from './bench-protocol.js';
