@@ -1,6 +1,6 @@
 /**
  * The benchmarks' command-line helpers, Node-only: kept apart from the measuring code (harness.ts, measure.ts,
- * kernel-table.ts, ceiling.ts), which the benchmark page (web/bench.ts) runs in a browser.
+ * kernel-table.ts, ceiling.ts), which the benchmark page runs in a browser (web/bench-worker.ts).
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

@@ -2,7 +2,8 @@
  * Timing for the benchmarks: medians after warm-up, GPU time from timestamp queries where the adapter has them
  * (summed over the dispatches of one run), wall-clock time around a queue sync otherwise. Machines here are shared
  * and noisy, so every number is a median of several runs and comparisons are made within one run. No Node imports:
- * the benchmark page (web/bench.ts) measures with this file too; the command lines' Node-only helpers are in cli.ts.
+ * the benchmark page's worker (web/bench-worker.ts) measures with this file too; the command lines' Node-only helpers
+ * are in cli.ts.
  */
 import type { Gpu } from '../src/index.js';
 

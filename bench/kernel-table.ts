@@ -4,7 +4,7 @@
  * arithmetic rate (GFLOP/s, 2 per multiply-add), memory rate (GB/s, bytes read + written) and arithmetic intensity
  * (FLOP/byte), all from the work counted from the shapes (bench/counting.ts). `npm run bench` places these rows on a
  * roofline (bench/roofline.ts). Shared by the command lines (kernels.ts, model.ts) and the benchmark page
- * (web/bench.ts): no Node imports here.
+ * (web/bench-worker.ts): no Node imports here.
  */
 import { kernels, Tensor, type Gpu } from '../src/index.js';
 import { timeGpu, type OnStep } from './harness.js';

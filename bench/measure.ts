@@ -1,8 +1,8 @@
 /**
  * The model-level benchmark's measuring part, shared by `npm run bench` (model.ts, which reads the model files and
- * the command line) and the benchmark page (web/bench.ts, which fetches them): the adapter's ceilings, SqueezeNet 1.1's
- * cold start, forward, forward + backward and technique rows per batch, MobileNetV2's forward rows, the memory check and
- * the kernel table. No Node imports here.
+ * the command line) and the benchmark page (web/bench-worker.ts, which fetches them): the adapter's ceilings,
+ * SqueezeNet 1.1's cold start, forward, forward + backward and technique rows per batch, MobileNetV2's forward rows,
+ * the memory check and the kernel table. No Node imports here.
  */
 import { classScoreGradient, classVisualization, Model, Tensor, type Gpu } from '../src/index.js';
 import { techniqueIterations } from './techniques.js';

@@ -6,7 +6,7 @@
  * from the graph (bench/counting.ts), the rate achieved and its share of the measured FMA ceiling; then the kernel
  * table (bench/kernel-table.ts), which --roofline draws. Wall-clock medians after warm-up: at this level the CPU's
  * encoding of 60-130 dispatches is part of the cost a user pays. The measuring is measure.ts's, which the benchmark
- * page (web/bench.ts) runs too; this file reads the model files and the command line and prints.
+ * page (web/bench-worker.ts) runs too; this file reads the model files and the command line and prints.
  *
  *   node dist/bench/model.js [--smoke] [--json] [--no-kernels] [--batches 1,8] [--memory ITERATIONS]
  *                            [--roofline OUT.svg] [--compare OLD.json]
