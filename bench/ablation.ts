@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { classScoreGradient, createDevice, kernels, Model, Tensor, type Gpu, type ModelOptions } from '../src/index.js';
 import type { ConvTuning } from '../src/kernels/conv2d-tiled.js';
 import { resolveWeights } from '../src/cli/common.js';
-import { argFlag, isMain, median, table } from './harness.js';
+import { median, table } from './harness.js';
+import { argFlag, isMain } from './cli.js';
 
 const { DEFAULT_TUNING } = kernels.conv2dTiled;
 

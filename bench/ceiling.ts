@@ -12,7 +12,7 @@
  * all but the largest GPUs (an H100/H200's L2 is 50-60 MB: there read 64 MiB, or copy 64 + 64 MiB, mostly misses).
  */
 import { kernels, Tensor, type Gpu } from '../src/index.js';
-import { table, timeGpu, type Timing } from './harness.js';
+import { MIB, timeGpu, type Timing } from './harness.js';
 
 const { peak } = kernels;
 
@@ -32,8 +32,6 @@ export interface Ceilings {
   streamBytes: number;
   clock: Timing['clock'];
 }
-
-const MIB = 2 ** 20;
 
 export async function measureCeilings(gpu: Gpu, options: { smoke: boolean }): Promise<Ceilings> {
   const runs = options.smoke ? 1 : 7;
@@ -81,16 +79,4 @@ export async function measureCeilings(gpu: Gpu, options: { smoke: boolean }): Pr
     streamBytes: 4 * elements,
     clock: fma.clock,
   };
-}
-
-export function ceilingTable(c: Ceilings): string {
-  return table(
-    ['ceiling', 'rate', 'unit', 'size', 'median ms'],
-    [
-      ['peak FMA (8 vec4 chains)', c.gmacPerS.toFixed(1), 'G multiply-add/s', `${c.fma.invocations}×${c.fma.iterations}×32`, c.fma.medianMs.toFixed(3)],
-      ['peak FMA', c.gflops.toFixed(1), 'GFLOP/s', '', ''],
-      ['stream read', c.readGBps.toFixed(1), 'GB/s', `${(c.streamBytes / MIB).toFixed(0)} MiB`, ''],
-      ['stream copy', c.copyGBps.toFixed(1), 'GB/s (read + write)', `${(c.streamBytes / MIB).toFixed(0)} MiB`, ''],
-    ],
-  );
 }

@@ -4,8 +4,8 @@
  * faster. Rows only one run has are listed as such. Machines here are shared: a ratio is worth what the two runs'
  * loads were alike, which the ceilings of both runs (when both have them) help judge.
  */
-import { table } from './harness.js';
-import { SQUEEZENET } from './models.js';
+import { table, type Cells } from './harness.js';
+import { SQUEEZENET } from './result.js';
 
 /** What --compare reads from a bench JSON: the fields every version of it has had. */
 export interface ComparableResult {
@@ -73,14 +73,18 @@ export function compareResults(now: ComparableResult, old: ComparableResult): Co
   return out;
 }
 
-export function comparisonTable(rows: Comparison[], now: ComparableResult, old: ComparableResult): string {
+/** The lines above a comparison: which run is which, on what adapter, under what ceilings. */
+export function comparisonHead(now: ComparableResult, old: ComparableResult): string[] {
   const ceilings = (r: ComparableResult): string => (r.ceilings ? `${r.ceilings.gmacPerS.toFixed(1)} G multiply-add/s, ${r.ceilings.gbps.toFixed(1)} GB/s` : 'not measured');
-  const head = [
-    `new run: ${now.adapter}; ceilings ${ceilings(now)}`,
-    `old run: ${old.adapter}; ceilings ${ceilings(old)}`,
-    'new/old < 1: the new run is faster',
-    '',
-  ];
+  return [`new run: ${now.adapter}; ceilings ${ceilings(now)}`, `old run: ${old.adapter}; ceilings ${ceilings(old)}`, 'new/old < 1: the new run is faster'];
+}
+
+export function comparisonCells(rows: Comparison[]): Cells {
   const ms = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
-  return head.join('\n') + table(['row', 'old ms', 'new ms', 'new/old'], rows.map((r) => [r.row, ms(r.oldMs), ms(r.newMs), r.ratio === null ? 'only one run' : r.ratio.toFixed(2)]));
+  return { header: ['row', 'old ms', 'new ms', 'new/old'], rows: rows.map((r) => [r.row, ms(r.oldMs), ms(r.newMs), r.ratio === null ? 'only one run' : r.ratio.toFixed(2)]) };
+}
+
+export function comparisonTable(rows: Comparison[], now: ComparableResult, old: ComparableResult): string {
+  const { header, rows: cells } = comparisonCells(rows);
+  return `${comparisonHead(now, old).join('\n')}\n${table(header, cells)}`;
 }

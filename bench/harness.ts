@@ -1,9 +1,10 @@
 /**
  * Timing for the benchmarks: medians after warm-up, GPU time from timestamp queries where the adapter has them
  * (summed over the dispatches of one run), wall-clock time around a queue sync otherwise. Machines here are shared
- * and noisy, so every number is a median of several runs and comparisons are made within one run.
+ * and noisy, so every number is a median of several runs and comparisons are made within one run. No Node imports:
+ * the benchmark page's worker (web/bench-worker.ts) measures with this file too; the command lines' Node-only helpers
+ * are in cli.ts.
  */
-import { pathToFileURL } from 'node:url';
 import type { Gpu } from '../src/index.js';
 
 export interface Timing {
@@ -55,6 +56,15 @@ export async function timeGpu(
   return { medianMs: median(times), minMs: Math.min(...times), runs, clock: timestamps ? 'gpu-timestamps' : 'wall' };
 }
 
+/** 2^20 bytes. */
+export const MIB = 2 ** 20;
+
+/** A table's cells: what the command lines print as text (table()) and the benchmark page as HTML. */
+export interface Cells {
+  header: string[];
+  rows: (string | number)[][];
+}
+
 /** A right-aligned text table. */
 export function table(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
@@ -63,11 +73,16 @@ export function table(header: string[], rows: (string | number)[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
-export function argFlag(name: string): boolean {
-  return process.argv.includes(`--${name}`);
-}
+/**
+ * A long run's report to its caller before each measurement: what comes next. The benchmark page shows it and stops
+ * a run by throwing BenchStopped from it (a GPU submission in flight cannot be cancelled; the next one is not made).
+ */
+export type OnStep = (what: string) => void;
 
-/** Whether the module at `url` is the script node was started with (so a benchmark module can also be imported). */
-export function isMain(url: string): boolean {
-  return !!process.argv[1] && url === pathToFileURL(process.argv[1]).href;
+/** Thrown by an OnStep to end a run early: the caller catches it and keeps what was measured. */
+export class BenchStopped extends Error {
+  /** the step that was not run */
+  constructor(readonly during: string) {
+    super(`stopped before ${during}`);
+  }
 }

@@ -6,8 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../src/cli/common.js';
 
-export const SQUEEZENET = 'SqueezeNet 1.1';
-export const MOBILENET_V2 = 'MobileNetV2 1.0';
+export { MOBILENET_V2, SQUEEZENET } from './result.js';
 
 /**
  * MobileNetV2 1.0/224 (TF-slim, 1001 classes, inputs in [−1, 1]) where `npm run weights -- --model mobilenetv2` puts

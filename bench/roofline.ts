@@ -7,7 +7,8 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { Ceilings } from './ceiling.js';
-import type { KernelRow } from './kernels.js';
+import type { KernelRow } from './kernel-table.js';
+import type { BenchResult } from './result.js';
 
 export interface RooflinePoint {
   label: string;
@@ -65,4 +66,9 @@ export function rooflineChart(points: readonly RooflinePoint[], c: Pick<Ceilings
       },
     ],
   };
+}
+
+/** A benchmark result's roofline: its kernel table under its ceilings (the CLI's --roofline and the benchmark page). */
+export function resultRoofline(result: Pick<BenchResult, 'adapter' | 'kernels' | 'ceilings'>): TopLevelSpec {
+  return rooflineChart(rooflinePoints(result.kernels), result.ceilings, `Roofline: pixelprop's kernels on ${result.adapter}, batch 1`);
 }

@@ -1,8 +1,8 @@
 /**
  * What the benchmarks divide by and how they read their own output, without a GPU: kernel FLOPs and bytes against
  * hand counts, the models' multiply-adds against the architectures' published layer tables (SqueezeNet 1.1 as
- * torchvision defines it; MobileNetV2 from table 2 of Sandler et al., 2018), the roofline's spec, and `--compare`'s
- * parsing (a file that is not a bench JSON: one line, exit code 2).
+ * torchvision defines it; MobileNetV2 from table 2 of Sandler et al., 2018), the roofline's spec, `--compare`'s
+ * parsing (a file that is not a bench JSON: one line, exit code 2), and the JSON's schema check (bench/result.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,11 +20,13 @@ import {
   modelMacs,
 } from '../bench/counting.js';
 import { compareResults, parseBenchJson, type ComparableResult } from '../bench/compare.js';
-import { parseBenchArgs, rateFields, UsageError } from '../bench/model.js';
+import { parseBenchArgs, UsageError } from '../bench/model.js';
+import { rateFields } from '../bench/measure.js';
+import { checkBenchResult } from '../bench/result.js';
 import { mobilenetV2Path } from '../bench/models.js';
 import { rooflineChart, rooflinePoints } from '../bench/roofline.js';
 import { renderSvg } from '../src/charts/index.js';
-import type { KernelRow } from '../bench/kernels.js';
+import type { KernelRow } from '../bench/kernel-table.js';
 import { MODEL_PATH, REQUIRE_SHARED, repoRoot } from './shared-data.js';
 
 describe('kernel work, counted from shapes', () => {
@@ -228,5 +230,36 @@ describe('--compare', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toBe(`bench: ${bad} is not the output of npm run bench -- --json: no 'adapter' string`);
+  });
+});
+
+describe("the JSON's schema check (the CLI's --json and the benchmark page's export)", () => {
+  const valid = (): Record<string, unknown> => ({
+    adapter: 'a',
+    machine: 'm',
+    model: [{ name: 'forward', batch: 1, medianMs: 2, runs: 1, model: 'SqueezeNet 1.1', macs: 10, gmacPerS: 0.5, fmaPercent: 1 }],
+    kernels: [{ kernel: 'conv', version: 'v2', shape: '[1]', medianMs: 1, clock: 'wall', gflops: 2, gbps: 1, flops: 2, bytes: 1, intensity: 2 }],
+    memory: null,
+    ceilings: { gmacPerS: 1, gflops: 2, readGBps: 3, copyGBps: 4, gbps: 4, fma: { invocations: 1, iterations: 2, medianMs: 3 }, streamBytes: 64, clock: 'wall' },
+    notes: [],
+  });
+
+  it('passes a full result and names the first wrong field of others', () => {
+    expect(checkBenchResult(valid()).adapter).toBe('a');
+    const refused = (change: (r: Record<string, unknown>) => void, message: string): void => {
+      const r = valid();
+      change(r);
+      expect(() => checkBenchResult(r)).toThrow(message);
+    };
+    refused((r) => delete r.notes, 'the top-level fields are adapter, machine, model, kernels, memory, ceilings, not');
+    refused((r) => (r.extra = 1), 'the top-level fields are');
+    refused((r) => ((r.model as { medianMs: unknown }[])[0]!.medianMs = Number.NaN), 'model[0].medianMs is not a finite number');
+    refused((r) => ((r.model as { batch: unknown }[])[0]!.batch = 1.5), 'model[0].batch is not a whole number');
+    refused((r) => delete (r.kernels as { shape?: unknown }[])[0]!.shape, "kernels[0] has no 'shape'");
+    refused((r) => ((r.kernels as Record<string, unknown>[])[0]!.gflop = 1), "kernels[0] has an unknown field 'gflop'");
+    refused((r) => delete (r.ceilings as { fma?: unknown }).fma, 'ceilings.fma is not an object');
+    refused((r) => ((r.ceilings as { clock: unknown }).clock = 3), 'ceilings.clock is not a string');
+    refused((r) => (r.memory = { iterations: 1 }), "memory has no 'createdBefore'");
+    refused((r) => (r.notes = [1]), 'notes[0] is not a string');
   });
 });

@@ -6,7 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { modelBenchmark, type BenchResult } from '../bench/model.js';
+import { modelBenchmark } from '../bench/model.js';
+import { BENCH_RESULT_FIELDS, checkBenchResult, type BenchResult } from '../bench/result.js';
 import { compareResults, parseBenchJson } from '../bench/compare.js';
 import { mobilenetV2Path, MOBILENET_V2, SQUEEZENET } from '../bench/models.js';
 
@@ -18,6 +19,9 @@ describe('npm run bench -- --smoke --json', () => {
       JSON.stringify(await modelBenchmark({ smoke: true, batches: [1], kernels: true, memoryIterations: 0, mobilenet })),
     );
     expect(Object.keys(result)).toEqual(['adapter', 'machine', 'model', 'kernels', 'memory', 'ceilings', 'notes']);
+    expect(BENCH_RESULT_FIELDS).toEqual(Object.keys(result));
+    // The schema check the benchmark page's export passes too (test/bench-page.e2e.test.ts).
+    expect(checkBenchResult(result)).toBe(result);
     expect(typeof result.adapter).toBe('string');
     expect(typeof result.machine).toBe('string');
     expect(result.memory).toBeNull();

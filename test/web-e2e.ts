@@ -1,6 +1,6 @@
 /**
  * What the page's end-to-end tests share (test/web.e2e.test.ts, test/exercises.e2e.test.ts,
- * test/debugger.e2e.test.ts): building the site as
+ * test/debugger.e2e.test.ts, test/bench-page.e2e.test.ts): building the site as
  * `npm run build:web` does, serving dist-web/ on 127.0.0.1, and Debian's Chromium headless through playwright-core,
  * with every console error (of pages and of their workers) and every request that leaves 127.0.0.1 recorded for the
  * tests to refuse.

@@ -127,7 +127,7 @@ export default defineConfig(({ command }) => ({
   define: { __PIXELPROP_SERVICE_WORKER__: JSON.stringify(command === 'build') },
   server: { fs: { allow: [repoRoot] } }, // the worker reads ../src and ../shaders
   // The worker's CommonJS dependency (ONNX protobuf) is found only once the worker loads; pre-bundle it up front.
-  optimizeDeps: { include: ['onnx-proto'], entries: ['index.html', 'worker.ts', 'exercises.html', 'exercises-worker.ts'] },
+  optimizeDeps: { include: ['onnx-proto'], entries: ['index.html', 'worker.ts', 'exercises.html', 'exercises-worker.ts', 'bench.html', 'bench-worker.ts'] },
   worker: { format: 'es', rolldownOptions: { external } },
   build: {
     outDir: OUT_DIR,
@@ -136,7 +136,7 @@ export default defineConfig(({ command }) => ({
     reportCompressedSize: false,
     chunkSizeWarningLimit: 2048,
     rolldownOptions: {
-      input: { index: join(webDir, 'index.html'), exercises: join(webDir, 'exercises.html'), sw: join(webDir, 'sw.ts') },
+      input: { index: join(webDir, 'index.html'), exercises: join(webDir, 'exercises.html'), bench: join(webDir, 'bench.html'), sw: join(webDir, 'sw.ts') },
       output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
       external,
     },

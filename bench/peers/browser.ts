@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveWeights } from '../../src/cli/common.js';
 import { CHROMIUM, CHROMIUM_ARGS, serveStatic } from '../chromium.js';
-import { machineName } from '../model.js';
+import { machineName } from '../cli.js';
 import type { PeersResult } from './common.js';
 import { BUNDLE_DIR, packageDir, type PeersOptions } from './paths.js';
 import { SERVED, type PageConfig, type PageState } from './page.js';
