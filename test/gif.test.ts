@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { PixelpropError } from '../src/gpu/errors.js';
 import type { RgbImage8 } from '../src/image/image.js';
-import { encodeGif } from '../src/image/gif.js';
+import { encodeGif, encodeGifSteps } from '../src/image/gif.js';
 import { FrameRecorder, defaultRecordEvery, maxRecordedFrames } from '../src/techniques/recording.js';
 import { solid } from './bitmaps.js';
 import { decodeGif, maxFrameError } from './gif-decode.js';
@@ -63,6 +63,17 @@ describe('encodeGif', () => {
     const gif = decodeGif(encodeGif([noise, noise]));
     expect([gif.frames.length, gif.width, gif.height]).toEqual([2, 224, 224]);
     expect(decodeGif(encodeGif([solid(3, 2, [1, 2, 3])])).frames).toHaveLength(1);
+  });
+
+  it('encodeGifSteps yields after each frame and returns what encodeGif returns; it checks before the first frame', () => {
+    const frames = [solid(8, 8, [10, 20, 30]), ramp(8, 8), solid(8, 8, [250, 0, 0])];
+    const steps = encodeGifSteps(frames);
+    const yielded: number[] = [];
+    let step = steps.next();
+    for (; !step.done; step = steps.next()) yielded.push(step.value);
+    expect(yielded).toEqual([1, 2, 3]);
+    expect(Array.from(step.value)).toEqual(Array.from(encodeGif(frames)));
+    expect(() => encodeGifSteps([frames[0]!, solid(8, 9, [0, 0, 0])]).next()).toThrow(/GIF frame 1/);
   });
 
   it('refuses no frames, frames of different sizes and delays a GIF cannot store', () => {

@@ -64,6 +64,18 @@ function paletteSample(frames: readonly RgbImage8[]): Uint8Array {
  * `lastDelayMs`. Throws a PixelpropError on no frames, frames of different sizes or a delay GIF cannot store.
  */
 export function encodeGif(frames: readonly RgbImage8[], options: GifOptions = {}): Uint8Array {
+  const steps = encodeGifSteps(frames, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * encodeGif one frame at a time, for a caller that must not block for the whole encoding (the page's main thread):
+ * yields the number of frames encoded after each, returns the GIF's bytes. Checks everything before the first frame.
+ */
+export function* encodeGifSteps(frames: readonly RgbImage8[], options: GifOptions = {}): Generator<number, Uint8Array, void> {
   const { delayMs, lastDelayMs, colors } = { ...GIF_DEFAULTS, ...options };
   check(frames.length > 0, 'a GIF needs at least one frame');
   const { width, height } = frames[0]!;
@@ -85,6 +97,7 @@ export function encodeGif(frames: readonly RgbImage8[], options: GifOptions = {}
     const last = i === frames.length - 1;
     // The palette given with the first frame is the global colour table; later frames use it (no local tables).
     gif.writeFrame(index, width, height, { ...(i === 0 && { palette, repeat: 0 }), delay: last ? lastDelayMs : delayMs });
+    yield i + 1;
   }
   gif.finish();
   return gif.bytes();
