@@ -48,6 +48,14 @@ export {
   type ClassVisualizationResult,
   type Snapshot,
 } from './techniques/classviz.js';
+export {
+  FrameRecorder,
+  defaultRecordEvery,
+  maxRecordedFrames,
+  RECORD_EVERY_RANGE,
+  MAX_RECORDED_FRAMES,
+  type RecordedFrame,
+} from './techniques/recording.js';
 export { saliencyFigure, foolingFigure, classVisualizationFigure, differenceImage, type Captioned } from './techniques/figures.js';
 export {
   BackwardDebugger,

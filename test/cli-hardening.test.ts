@@ -185,8 +185,8 @@ describe('1. numeric options have a documented range', () => {
     for (const [command, options] of Object.entries({
       classify: ['--top'],
       saliency: ['--samples', '--noise', '--seed'],
-      fool: ['--lr', '--max-iters'],
-      classviz: ['--iters', '--seed', '--lr', '--l2', '--decay', '--blur-sigma', '--blur-every', '--jitter', '--snapshot-every'],
+      fool: ['--lr', '--max-iters', '--record-every'],
+      classviz: ['--iters', '--seed', '--lr', '--l2', '--decay', '--blur-sigma', '--blur-every', '--jitter', '--snapshot-every', '--record-every'],
       demo: ['--iters', '--max-iters', '--seed'],
       run: ['--rtol', '--atol'],
     })) {

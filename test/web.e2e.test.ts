@@ -6,7 +6,8 @@
  * Checked: the page classifies a sample and an ImageNet photo uploaded through the file input with the Node library's
  * top-1 class and probabilities; the photo's saliency map equals the Node library's (max|Δ|/max|ref| ≤ 1e-3: two
  * adapters, two kernel variants); the downloaded .npy holds the shown map; 3 fooling iterations and 3
- * class-visualization iterations run live; the tape inspector lists every op with a backward explanation, visits them
+ * class-visualization iterations run live; Record GIF downloads a fooling and a class visualization as GIFs that
+ * decode (omggif) with a frame per picture shown; the tape inspector lists every op with a backward explanation, visits them
  * in reverse and measures the same input-gradient norm as Node; the sanity check stops on Stop and restores the
  * weights; a bad image and a bad model give one-line errors in the page; a browser without WebGPU gets the message;
  * a reload works offline; no request leaves 127.0.0.1 and no console error occurs.
@@ -41,6 +42,7 @@ import { useGpu } from './helpers.js';
 import { PHOTOS, repoRoot } from './techniques-helpers.js';
 import { MODEL_PATH, sharedData } from './shared-data.js';
 import { SHOTS, openSite, type Site } from './web-e2e.js';
+import { decodeGif } from './gif-decode.js';
 
 const SKIP = process.env.PIXELPROP_SKIP_E2E === '1';
 /** The bound of the brief for page vs Node: two adapters (SwiftShader, lavapipe), two kernel variants. */
@@ -67,6 +69,7 @@ interface PageState {
   foolSteps: number;
   classviz: { iterations: number; snapshots: unknown[]; msPerIteration: number | null } | null;
   classvizSteps: number;
+  recordings: { fileName: string; frames: number; iterations: [number, number]; every: number; bytes: number }[];
   tape: {
     rules: string;
     rows: { index: number; op: string; doc: { backward: string }; backwardOrder: number | null; forwardMs: number | null; backwardMs: number | null }[];
@@ -197,6 +200,11 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     expect(await chart.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(100);
     expect(await chart.getAttribute('alt')).toMatch(/p\(stingray\) and p\(espresso\) after each of the \d+ iterations/);
     timings.foolIterationMs = s.timings.foolIterationMs;
+    // Record GIF: the photo and every iteration after it (a rounding's second picture replaces its iteration's first).
+    const [gifDownload] = await Promise.all([page.waitForEvent('download'), page.click('#fool-gif')]);
+    expect(gifDownload.suggestedFilename()).toBe('coffee-fool-6.gif');
+    const gif = decodeGif(readFileSync((await gifDownload.path())!));
+    expect([gif.frames.length, gif.width, gif.height]).toEqual([s.fool!.iterations + 1, 224, 224]);
     await shot('fooling');
     // A target the image already is: no "fooled after 0 iterations · 764 ms per iteration".
     await page.fill('#fool-target', `espresso (${s.classification!.top[0]!.index})`);
@@ -205,6 +213,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     const status = (await page.locator('#fool-status').textContent())!;
     expect(status).toMatch(/already is espresso/);
     expect(status).not.toMatch(/fooled|per iteration/);
+    expect(await page.locator('#fool-gif').isDisabled(), 'one picture is nothing to record').toBe(true);
     await page.fill('#fool-target', 'stingray (6)');
   }, LONG_MS + STEP_MS);
 
@@ -459,6 +468,37 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
     expect(await page.locator('#viz-strip figure').count()).toBe(s.classviz!.snapshots.length);
     timings.classvizIterationMs = s.timings.classvizIterationMs;
     await shot('classviz');
+  }, STEP_MS);
+
+  it('Record GIF: a class visualization of 6 iterations, from the keyboard, downloads as a GIF of its 6 pictures', async () => {
+    await openTab('classviz');
+    await page.fill('#viz-class', 'tarantula (76)');
+    await page.fill('#viz-iters', '6');
+    await page.click('#viz-run');
+    // A run forgets the previous one's frames: nothing to record until it ends.
+    expect(await page.locator('#viz-gif').isDisabled()).toBe(true);
+    await until((s) => s.classvizSteps === 6 && s.classviz?.iterations === 6 && !s.busy, 'class visualization of 6 iterations');
+    const button = page.getByRole('button', { name: 'Record GIF' }); // the fooling view's is hidden
+    expect(await button.getAttribute('id')).toBe('viz-gif');
+    expect(await button.isEnabled()).toBe(true);
+    await button.focus();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+    expect(download.suggestedFilename()).toBe('classviz-76-6.gif');
+    const bytes = readFileSync((await download.path())!);
+    const gif = decodeGif(bytes);
+    expect([gif.frames.length, gif.width, gif.height]).toEqual([6, 224, 224]);
+    expect(gif.delaysMs).toEqual([100, 100, 100, 100, 100, 2000]);
+    const s = await pageState();
+    expect(s.recordings.at(-1)).toEqual({ fileName: 'classviz-76-6.gif', frames: 6, iterations: [1, 6], every: 1, bytes: bytes.length });
+    // The last frame is the result the page shows, up to the GIF's palette (see test/cli-record.test.ts: measured 6.7).
+    const result = await page.evaluate(() => Array.from((window as unknown as { __pixelprop: { classviz: { image: { data: Uint8ClampedArray } } } }).__pixelprop.classviz.image.data));
+    let sum = 0;
+    for (let p = 0; p < 224 * 224; p++) for (let c = 0; c < 3; c++) sum += Math.abs(result[3 * p + c]! - gif.frames[5]![4 * p + c]!);
+    expect(sum / (3 * 224 * 224)).toBeLessThanOrEqual(10);
+    // The focus stays on the button, ready for another recording.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('viz-gif');
+    expect(await button.isEnabled()).toBe(true);
+    await shot('record');
   }, STEP_MS);
 
   it('the tape inspector: every op, explained, visited in reverse, with the input gradient\'s norm Node measures', async () => {

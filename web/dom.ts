@@ -31,6 +31,16 @@ export function canvasOf(image: RgbImage8, label: string, className = 'pic'): HT
   return canvas;
 }
 
+/**
+ * Marks a control unusable without `disabled`: a disabled element loses the keyboard focus (Enter on a run button
+ * would drop it to the page's body), so it is aria-disabled instead, and a click on it is swallowed (main.ts's
+ * setUpGuard).
+ */
+export function setUsable(el: HTMLElement, usable: boolean): void {
+  if (usable) el.removeAttribute('aria-disabled');
+  else el.setAttribute('aria-disabled', 'true');
+}
+
 /** Saves a Blob under a file name, through a temporary link. */
 export function download(blob: Blob, fileName: string): void {
   const url = URL.createObjectURL(blob);

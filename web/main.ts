@@ -20,8 +20,9 @@ import { SALIENCY_DEFAULTS, SALIENCY_RANGES, type SaliencyMethod } from '../src/
 import { Engine, EngineError } from './client.js';
 import { MAX_MODEL_BYTES } from './limits.js';
 import { setUpDebugger } from './debugger.js';
-import { byId, canvasOf, download, fmtMs, fmtNum, fmtPct, make, paint, setNumber, stem } from './dom.js';
+import { byId, canvasOf, download, fmtMs, fmtNum, fmtPct, make, paint, setNumber, setUsable, stem } from './dom.js';
 import { classField, classText, setPickerModel } from './picker.js';
+import { recordingButton, type RecordedGif, type RunRecording } from './recording.js';
 import { resetAttribution, setAttributionModel, setUpAttribution } from './attribution.js';
 import type {
   AttributionOutput,
@@ -57,6 +58,8 @@ interface PageState {
   foolSteps: number;
   classviz: ClassVizOutput | null;
   classvizSteps: number;
+  /** the animated GIFs made by the Record GIF buttons, in order */
+  recordings: RecordedGif[];
   tape: TapeOutput | null;
   sanitySteps: SanityStep[];
   sanity: SanityOutput | null;
@@ -84,6 +87,7 @@ const state: PageState = {
   foolSteps: 0,
   classviz: null,
   classvizSteps: 0,
+  recordings: [],
   tape: null,
   sanitySteps: [],
   sanity: null,
@@ -139,15 +143,6 @@ function showNoWebGpu(reason: string): void {
   byId('no-webgpu').hidden = false;
   byId('app').hidden = true;
   setStatus('WebGPU is not available');
-}
-
-/**
- * Marks a control unusable without `disabled`: a disabled element loses the keyboard focus (Enter on a run button
- * would drop it to the page's body), so it is aria-disabled instead, and a click on it is swallowed (setUpGuard).
- */
-function setUsable(el: HTMLElement, usable: boolean): void {
-  if (usable) el.removeAttribute('aria-disabled');
-  else el.setAttribute('aria-disabled', 'true');
 }
 
 function setUpGuard(): void {
@@ -318,6 +313,7 @@ function resetResults(): void {
   byId('sanity-strip').replaceChildren();
   saliencyShown = null;
   foolShown = null;
+  foolRecording?.clear();
   resetAttribution(current?.picture ?? null);
 }
 
@@ -564,6 +560,7 @@ function setUpSaliency(): void {
 // ---- fooling ----------------------------------------------------------------------------------------------------------
 
 let foolShown: FoolOutput | null = null;
+let foolRecording: RunRecording | null = null;
 
 function setUpFooling(): void {
   setRanges([
@@ -573,6 +570,8 @@ function setUpFooling(): void {
   setNumber('fool-lr', FOOL_DEFAULTS.lr);
   setNumber('fool-iters', FOOL_DEFAULTS.maxIters);
   const targetOf = classField('fool-target', 'fool-target-hint', 'target class');
+  const recording = recordingButton('fool-gif', (gif) => state.recordings.push(gif));
+  foolRecording = recording;
   const showStep = (original: RgbImage8, image: RgbImage8): void => {
     paint(byId<HTMLCanvasElement>('fool-image'), image);
     paint(byId<HTMLCanvasElement>('fool-diff'), differenceImage(original, image, 10));
@@ -588,16 +587,19 @@ function setUpFooling(): void {
     const { target } = request;
     const original = current.picture;
     const originalName = current.top[0]!.name;
+    const imageName = current.name;
     const nameOf = (k: number): string => state.model?.names[k] ?? String(k);
     state.foolSteps = 0;
     const status = byId('fool-status');
     byId<HTMLImageElement>('fool-chart').hidden = true;
+    recording.start();
     const r = await run('fool', request, {
       stop: 'fool-stop',
       progress: 'fool-progress',
       status: 'fool-status',
       onEvent: (step) => {
         state.foolSteps++;
+        recording.add(step.iteration, step.image);
         showStep(original, step.image);
         setProgress('fool-progress', step.iteration, step.maxIters);
         byId('fool-image-caption').textContent = `iteration ${step.iteration}: ${nameOf(step.predicted)}`;
@@ -612,6 +614,7 @@ function setUpFooling(): void {
     state.fool = r;
     state.timings.foolIterationMs = r.msPerIteration;
     showStep(original, r.image);
+    recording.finish(r.iterations, r.image, `${stem(imageName)}-fool-${target}.gif`);
     if (r.originalClass === target) {
       // nothing to fool: no step was taken, and a time per iteration would measure nothing
       byId('fool-image-caption').textContent = 'unchanged';
@@ -672,6 +675,7 @@ function setUpClassViz(): void {
   byId('viz-defaults').addEventListener('click', () => fillViz(CLASS_VISUALIZATION_DEFAULTS));
   byId('viz-yosinski').addEventListener('click', () => fillViz({ ...CLASS_VISUALIZATION_DEFAULTS, ...YOSINSKI_PRESET }));
   const classOf = classField('viz-class', 'viz-class-hint', 'class to visualize');
+  const recording = recordingButton('viz-gif', (gif) => state.recordings.push(gif));
   byId('viz-run').addEventListener('click', async () => {
     let target: number;
     let settings: Settings;
@@ -683,6 +687,7 @@ function setUpClassViz(): void {
     }
     state.classvizSteps = 0;
     byId('viz-strip').replaceChildren();
+    recording.start();
     const status = byId('viz-status');
     const r = await run(
       'classviz',
@@ -693,6 +698,7 @@ function setUpClassViz(): void {
         status: 'viz-status',
         onEvent: (step) => {
           state.classvizSteps++;
+          recording.add(step.iteration, step.image);
           paint(byId<HTMLCanvasElement>('viz-image'), step.image);
           setProgress('viz-progress', step.iteration, step.iterations);
           status.textContent =
@@ -714,6 +720,7 @@ function setUpClassViz(): void {
       ...r.snapshots.map((s) => make('figure', {}, canvasOf(s.image, `${classText(target)} at iteration ${s.iteration}`), make('figcaption', { textContent: `iteration ${s.iteration}` }))),
     );
     byId<HTMLButtonElement>('viz-png').disabled = false;
+    recording.finish(r.iterations, r.image, `classviz-${target}-${r.iterations}.gif`);
   });
   byId('viz-png').addEventListener('click', async () => {
     if (!vizShown) return;

@@ -16,12 +16,14 @@ import { flag, num, parse, str, type Parsed } from './args.js';
 import { MODEL_OPTIONS, MODEL_SYNOPSIS, modelChoice, modelUsage, openSession } from './common.js';
 import { OutputFolder } from './output.js';
 import { classOf, classVizText, writeClassViz } from './figures.js';
+import { RECORD_OPTIONS, RECORD_SYNOPSIS, addRecording, recordUsage, recordingOf, recordingView } from './record.js';
 import type { Command } from './main.js';
 import { Progress } from './progress.js';
 
 const USAGE = `pixelprop classviz --class C [--iters N] [--seed S] [--lr L] [--l2 LAMBDA] [--decay D] [--blur-sigma SIGMA]
                    [--blur-every K] [--jitter J] [--snapshot-every K] [--normalized-step] [--preset yosinski]
-                   [--out DIR] [--json] ${MODEL_SYNOPSIS}
+                   [--out DIR] [--json] ${RECORD_SYNOPSIS}
+                   ${MODEL_SYNOPSIS}
 
   Starting from random noise, repeat: shift the image by a random (ox, oy) in [-J, J]^2, step along the gradient of
   s_C(I) - LAMBDA * ||I||^2, shift back, clamp each pixel to the colours a photo can have, and blur every K-th step.
@@ -44,7 +46,8 @@ const USAGE = `pixelprop classviz --class C [--iters N] [--seed S] [--lr L] [--l
                       blur ${YOSINSKI_PRESET.blurSigma} every ${YOSINSKI_PRESET.blurEvery} (options given explicitly override it)
   --out DIR           output folder, created if needed (default: the current folder); files there are replaced
   --json              print {class, className, iterations, seed, startScore, finalScore, finalProb, argmax,
-                      argmaxName, output, figure}
+                      argmaxName, output, figure}, and recording: {file, frames} with --record
+${recordUsage(22, '--iters')}
 ${modelUsage(22)}
 
   example: pixelprop classviz --class tarantula --out viz`;
@@ -93,6 +96,7 @@ async function run(argv: string[]): Promise<number> {
     preset: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean' },
+    ...RECORD_OPTIONS,
     ...MODEL_OPTIONS,
   });
   if (positionals.length > 0) throw new PixelpropError(`classviz: unexpected argument '${positionals[0]}' (see 'pixelprop classviz --help')`);
@@ -100,6 +104,7 @@ async function run(argv: string[]): Promise<number> {
   const classSpec = str(values, 'class');
   if (classSpec === undefined) throw new PixelpropError("classviz: --class is required (see 'pixelprop classviz --help')");
   const out = OutputFolder.prepare(str(values, 'out') ?? '.');
+  const recording = recordingOf(values, settings.iterations, false);
 
   const progress = new Progress('classviz');
   const session = await openSession(modelChoice(values));
@@ -109,10 +114,14 @@ async function run(argv: string[]): Promise<number> {
       ...settings,
       onIteration: classVizProgress(progress, settings.iterations),
       normalization: session.preprocessing.normalization,
+      ...recordingView(recording),
     });
     progress.done();
-    const summary = writeClassViz(out, session.labels, result, settings);
-    out.commit();
+    const summary = {
+      ...writeClassViz(out, session.labels, result, settings),
+      ...(recording && { recording: addRecording(recording, result.iterations, result.image) }),
+    };
+    OutputFolder.commitAll(recording ? [out, recording.folder] : [out]);
     console.log(flag(values, 'json') ? JSON.stringify(summary, null, 2) : classVizText(summary));
     return 0;
   } finally {

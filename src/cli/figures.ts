@@ -85,6 +85,14 @@ export function writeSaliency(
   return summary;
 }
 
+/** The run recorded as an animated GIF (--record, src/cli/record.ts): its path and frame count. */
+export interface RecordingSummary {
+  file: string;
+  frames: number;
+}
+
+const recordingText = (r: RecordingSummary | undefined): string => (r ? `, ${r.file} (animated GIF, ${r.frames} frames)` : '');
+
 // ---- fooling ------------------------------------------------------------------------------------------------------
 
 export interface FoolSummary {
@@ -105,6 +113,7 @@ export interface FoolSummary {
   /** the fooling image (8-bit PNG, what was checked) and the four-panel figure */
   output: string;
   figure: string;
+  recording?: RecordingSummary;
 }
 
 export function writeFooling(out: OutputFolder, labels: Labels | null, file: string, result: FoolResult): FoolSummary {
@@ -148,7 +157,7 @@ export function foolText(s: FoolSummary): string {
     : `not fooled after ${s.iterations} steps: the saved image is ${s.finalName} (${s.finalClass}); p(${s.targetName}) = ${s.targetProb.toFixed(3)}`;
   const steps = (n: number): string => `${n} extra step${n === 1 ? '' : 's'}`;
   const extra = s.extraIterations > 0 ? `\n  the 8-bit image did not fool at first: ${steps(s.extraIterations)}` : '';
-  return `${s.file}: ${verdict}${extra}\n  perturbation (0-255 units): Linf ${s.linf}, L2 ${s.l2.toFixed(1)}\n  wrote ${s.output}, ${s.figure}`;
+  return `${s.file}: ${verdict}${extra}\n  perturbation (0-255 units): Linf ${s.linf}, L2 ${s.l2.toFixed(1)}\n  wrote ${s.output}, ${s.figure}${recordingText(s.recording)}`;
 }
 
 // ---- class visualization ------------------------------------------------------------------------------------------
@@ -166,6 +175,7 @@ export interface ClassVizSummary {
   /** the final image and the strip of snapshots */
   output: string;
   figure: string;
+  recording?: RecordingSummary;
 }
 
 export function writeClassViz(
@@ -195,6 +205,6 @@ export function writeClassViz(
 export function classVizText(s: ClassVizSummary): string {
   return (
     `${s.className} (${s.class}), ${s.iterations} iterations, seed ${s.seed}: score ${s.startScore.toFixed(2)} -> ${s.finalScore.toFixed(2)}, ` +
-    `p = ${s.finalProb.toFixed(3)}, predicted ${s.argmaxName} (${s.argmax})\n  wrote ${s.output}, ${s.figure}`
+    `p = ${s.finalProb.toFixed(3)}, predicted ${s.argmaxName} (${s.argmax})\n  wrote ${s.output}, ${s.figure}${recordingText(s.recording)}`
   );
 }

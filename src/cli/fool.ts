@@ -10,10 +10,11 @@ import { flag, num, parse, str } from './args.js';
 import { MODEL_OPTIONS, MODEL_SYNOPSIS, modelChoice, modelUsage, openSession } from './common.js';
 import { OutputFolder } from './output.js';
 import { classOf, foolText, imageBatch, writeFooling } from './figures.js';
+import { RECORD_OPTIONS, RECORD_SYNOPSIS, addRecording, recordUsage, recordingOf, recordingView } from './record.js';
 import type { Command } from './main.js';
 import { Progress } from './progress.js';
 
-const USAGE = `pixelprop fool IMAGE --target C [--lr L] [--max-iters N] [--out DIR] [--json]
+const USAGE = `pixelprop fool IMAGE --target C [--lr L] [--max-iters N] [--out DIR] [--json] ${RECORD_SYNOPSIS}
                ${MODEL_SYNOPSIS}
 
   Gradient ascent on the target class's score, X += lr * g / ||g||, until the network predicts the target for the
@@ -21,14 +22,16 @@ const USAGE = `pixelprop fool IMAGE --target C [--lr L] [--max-iters N] [--out D
   fooling image, 224x224 as the network sees it) and DIR/NAME-fool-C-figure.png (original | fooling | difference |
   difference x10).
 
-  --target C      the class to reach: an index or a name ("stingray")
-  --lr L          length of each step, in normalized pixel units, in ${fmtRange(FOOL_RANGES.lr)} (default ${FOOL_DEFAULTS.lr})
-  --max-iters N   at most N steps, N in ${fmtRange(FOOL_RANGES.maxIters)} (default ${FOOL_DEFAULTS.maxIters})
-  --out DIR       output folder, created if needed (default: the current folder); files there are replaced
-  --json          print {file, target, targetName, fooled, iterations, extraIterations, roundings, targetProb,
-                  linf, l2, originalClass, originalName, finalClass, finalName, output, figure}
-                  (linf, l2: the change of the saved image in 0-255 pixel units)
-${modelUsage(18)}
+  --target C          the class to reach: an index or a name ("stingray")
+  --lr L              length of each step, in normalized pixel units, in ${fmtRange(FOOL_RANGES.lr)} (default ${FOOL_DEFAULTS.lr})
+  --max-iters N       at most N steps, N in ${fmtRange(FOOL_RANGES.maxIters)} (default ${FOOL_DEFAULTS.maxIters})
+  --out DIR           output folder, created if needed (default: the current folder); files there are replaced
+  --json              print {file, target, targetName, fooled, iterations, extraIterations, roundings, targetProb,
+                      linf, l2, originalClass, originalName, finalClass, finalName, output, figure}
+                      (linf, l2: the change of the saved image in 0-255 pixel units), and recording: {file,
+                      frames} with --record
+${recordUsage(22, '--max-iters')}
+${modelUsage(22)}
 
   example: pixelprop fool cat.jpg --target stingray --out fooled`;
 
@@ -39,6 +42,7 @@ async function run(argv: string[]): Promise<number> {
     'max-iters': { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean' },
+    ...RECORD_OPTIONS,
     ...MODEL_OPTIONS,
   });
   const lr = num(values, 'lr', FOOL_DEFAULTS.lr, FOOL_RANGES.lr);
@@ -48,6 +52,8 @@ async function run(argv: string[]): Promise<number> {
   if (files.length !== 1) throw new PixelpropError(`fool: expected one image, got ${files.length} (see 'pixelprop fool --help')`);
   const file = files[0]!;
   const out = OutputFolder.prepare(str(values, 'out') ?? '.');
+  // The recording starts with the photo (iteration 0), as the fooling's live view does.
+  const recording = recordingOf(values, maxIters, true);
   const image = await readImage(file);
 
   const progress = new Progress('fool');
@@ -62,13 +68,22 @@ async function run(argv: string[]): Promise<number> {
         ? (i: { iteration: number; predicted: number; score: number }) =>
             progress.update(`step ${i.iteration}/${maxIters}  score ${i.score.toFixed(2)}  now ${className(session.labels, i.predicted)}`)
         : undefined;
-      result = await fool(session.model, x, target, { lr, maxIters, onIteration, normalization: session.preprocessing.normalization });
+      result = await fool(session.model, x, target, {
+        lr,
+        maxIters,
+        onIteration,
+        normalization: session.preprocessing.normalization,
+        ...recordingView(recording),
+      });
     } finally {
       x.dispose();
     }
     progress.done();
-    const summary = writeFooling(out, session.labels, file, result);
-    out.commit();
+    const summary = {
+      ...writeFooling(out, session.labels, file, result),
+      ...(recording && { recording: addRecording(recording, result.iterations, result.image) }),
+    };
+    OutputFolder.commitAll(recording ? [out, recording.folder] : [out]);
     console.log(flag(values, 'json') ? JSON.stringify(summary, null, 2) : foolText(summary));
     return 0;
   } finally {

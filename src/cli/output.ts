@@ -73,6 +73,50 @@ export class OutputFolder {
 
   /** Writes every added file (see the file comment); throws a one-line PixelpropError and leaves no new file on failure. */
   commit(): string[] {
+    return OutputFolder.commitAll([this]);
+  }
+
+  /**
+   * Writes the files of several folders as one: every file of every folder goes to its temporary file first, and only
+   * then are all renamed (a command whose outputs go to two places, such as `--out DIR` and `--record FILE.gif`).
+   */
+  static commitAll(folders: readonly OutputFolder[]): string[] {
+    for (const folder of folders) folder.refuseFolderNames();
+    for (const folder of folders) folder.createMissing();
+    const temps: { folder: OutputFolder; name: string; temp: string }[] = [];
+    const removeTemps = (): void => {
+      for (const t of temps) rmSync(t.temp, { force: true });
+    };
+    const stamp = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+    for (const folder of folders) {
+      try {
+        for (const [name, bytes] of folder.files) {
+          const temp = join(folder.dir, `.${name}.${stamp}.tmp`);
+          temps.push({ folder, name, temp });
+          writeFileSync(temp, bytes, { flag: 'wx' });
+        }
+      } catch (e) {
+        removeTemps();
+        throw new PixelpropError(`cannot write to output folder '${folder.given}': ${code(e)}`);
+      }
+    }
+    const written: string[] = [];
+    while (temps.length > 0) {
+      const { folder, name, temp } = temps[0]!;
+      try {
+        renameSync(temp, folder.path(name));
+      } catch (e) {
+        removeTemps();
+        throw new PixelpropError(`cannot write '${folder.path(name)}': ${code(e)}`);
+      }
+      temps.shift();
+      written.push(folder.path(name));
+    }
+    return written;
+  }
+
+  /** A name of an output that is a folder is refused before anything is written. */
+  private refuseFolderNames(): void {
     for (const name of this.files.keys()) {
       let isDir = false;
       try {
@@ -82,6 +126,9 @@ export class OutputFolder {
       }
       if (isDir) throw new PixelpropError(`cannot write '${this.path(name)}': a folder has that name`);
     }
+  }
+
+  private createMissing(): void {
     for (const folder of this.missing) {
       try {
         mkdirSync(folder);
@@ -91,32 +138,5 @@ export class OutputFolder {
         }
       }
     }
-    const temps = new Map<string, string>();
-    const removeTemps = (): void => {
-      for (const t of temps.values()) rmSync(t, { force: true });
-    };
-    const stamp = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-    try {
-      for (const [name, bytes] of this.files) {
-        const temp = join(this.dir, `.${name}.${stamp}.tmp`);
-        temps.set(name, temp);
-        writeFileSync(temp, bytes, { flag: 'wx' });
-      }
-    } catch (e) {
-      removeTemps();
-      throw new PixelpropError(`cannot write to output folder '${this.given}': ${code(e)}`);
-    }
-    const written: string[] = [];
-    for (const [name, temp] of temps) {
-      try {
-        renameSync(temp, this.path(name));
-        temps.delete(name);
-        written.push(this.path(name));
-      } catch (e) {
-        removeTemps();
-        throw new PixelpropError(`cannot write '${this.path(name)}': ${code(e)}`);
-      }
-    }
-    return written;
   }
 }

@@ -9,3 +9,4 @@ export * from './colormap.js';
 export * from './npy.js';
 export * from './figure.js';
 export * from './font.js';
+export * from './gif.js';
