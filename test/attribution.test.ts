@@ -30,6 +30,8 @@ import { pythonWith } from './python.js';
 import { MODEL_PATH, repoRoot, sharedData } from './shared-data.js';
 
 const gpu = useGpu();
+/** a test that runs a whole-network float64 reference (JavaScript on the CPU: ~1 min for SqueezeNet on a quiet 2-core machine) */
+const FLOAT64_MS = 300_000;
 const MOBILENET_DIR = sharedData('mobilenetv2', 'the attribution methods on MobileNetV2');
 const TORCH = pythonWith('torch', "the bilinear resize's comparison with PyTorch");
 const measured: string[] = [];
@@ -299,9 +301,9 @@ describe('every method on SqueezeNet 1.1 and a real photo: GPU = float64 referen
     expect(camLayers(model).length).toBeGreaterThan(20);
   });
 
-  it('the CAMs at the default layer and at a hidden (fused) one', () => checkCams(model, x, xh, [undefined, 'squeezenet0_conv23_fwd'], 'SqueezeNet'));
+  it('the CAMs at the default layer and at a hidden (fused) one', () => checkCams(model, x, xh, [undefined, 'squeezenet0_conv23_fwd'], 'SqueezeNet'), FLOAT64_MS);
 
-  it('guided backprop, deconvnet, LRP-ε, LRP-z⁺ (the tape rules) and Guided Grad-CAM', () => checkRules(model, x, xh, 'SqueezeNet'));
+  it('guided backprop, deconvnet, LRP-ε, LRP-z⁺ (the tape rules) and Guided Grad-CAM', () => checkRules(model, x, xh, 'SqueezeNet'), FLOAT64_MS);
 
   it('Integrated Gradients on SqueezeNet: Σ attributions = s(x) − s(black) within 1% at 64 points (completeness)', async () => {
     // Comparing IG's points one by one with float64 is done on a smooth network below: at the dim images near the
@@ -311,13 +313,13 @@ describe('every method on SqueezeNet 1.1 and a real photo: GPU = float64 referen
     const { attributionSum, scoreDelta, relError } = r.completeness!;
     expect(relError[0]!).toBeLessThanOrEqual(0.01);
     measured.push(`integrated-gradients (64 points, black): Σ = ${attributionSum[0]!.toFixed(3)}, s(x) − s(x′) = ${scoreDelta[0]!.toFixed(3)}`);
-  });
+  }, FLOAT64_MS);
 
   it('occlusion with four 112-pixel patches: the score drops the float64 forward computes', async () => {
     await checkOcclusion(model, x, xh, [0, 0, 0], 'SqueezeNet');
     model.dispose();
     x.dispose();
-  });
+  }, FLOAT64_MS);
 });
 
 describe.skipIf(MOBILENET_DIR === null)('every method on MobileNetV2 (depthwise convs, ReLU6, residual Adds) and a real photo: GPU = float64 reference (≤ 1e-4)', () => {
@@ -341,9 +343,9 @@ describe.skipIf(MOBILENET_DIR === null)('every method on MobileNetV2 (depthwise 
 
   // The default layer (the last 1×1 conv's ReLU6, 7×7) and a 14×14 one inside an inverted-residual block.
   it('the CAMs at the default layer and at a hidden one', () =>
-    checkCams(model, x, xh, [undefined, camLayers(model).find((l) => l.shape[2] === 14 && /depthwise/i.test(l.name))?.name ?? camLayers(model).find((l) => l.shape[2] === 14)!.name], 'MobileNetV2'));
+    checkCams(model, x, xh, [undefined, camLayers(model).find((l) => l.shape[2] === 14 && /depthwise/i.test(l.name))?.name ?? camLayers(model).find((l) => l.shape[2] === 14)!.name], 'MobileNetV2'), 4 * FLOAT64_MS);
 
-  it('guided backprop, deconvnet, LRP-ε, LRP-z⁺ (the tape rules) and Guided Grad-CAM', () => checkRules(model, x, xh, 'MobileNetV2'));
+  it('guided backprop, deconvnet, LRP-ε, LRP-z⁺ (the tape rules) and Guided Grad-CAM', () => checkRules(model, x, xh, 'MobileNetV2'), 4 * FLOAT64_MS);
 
   it('Integrated Gradients from its black (−1): completeness reported against its float64 score difference', async () => {
     const r = await attribute(model, x, 'integrated-gradients', undefined, { steps: 64, baseline: 'black', pixelRange });
@@ -356,13 +358,13 @@ describe.skipIf(MOBILENET_DIR === null)('every method on MobileNetV2 (depthwise 
     expect(Math.abs(scoreDelta[0]! - (ref[y]! - ref[k + y]!))).toBeLessThanOrEqual(1e-4 * Math.abs(ref[y]!));
     expect(relError[0]!).toBeLessThanOrEqual(0.05);
     measured.push(`MobileNetV2: integrated-gradients (64 points, black): Σ = ${attributionSum[0]!.toFixed(3)}, s(x) − s(x′) = ${scoreDelta[0]!.toFixed(3)}, ${(100 * relError[0]!).toFixed(2)}%`);
-  });
+  }, 4 * FLOAT64_MS);
 
   it('occlusion with four 112-pixel patches filled with its mid grey (0): the score drops the float64 forward computes', async () => {
     await checkOcclusion(model, x, xh, [0, 0, 0], 'MobileNetV2');
     model.dispose();
     x.dispose();
-  });
+  }, 4 * FLOAT64_MS);
 });
 
 describe('Integrated Gradients point by point, on a smooth network (no kinks: float32 and float64 take the same path)', () => {
