@@ -4,7 +4,7 @@
  * than lavapipe), then each figure checked for plausible numbers — a saliency map per sample photo, not blank; the
  * fooling image classified as the target, with its four pictures; a class visualization per class of the notebook
  * whose score rose; both ascents of the inline question, the gradient's gaining more — with the view keyboard
- * operable and within a phone's 390 px. It takes the README's screenshots of the view (sample photos only), and
+ * operable, stopped by Stop, and within a phone's 390 px. It takes the README's screenshots of the view (sample photos only), and
  * refuses console errors and requests that leave 127.0.0.1.
  */
 import { mkdirSync, readdirSync } from 'node:fs';
@@ -119,6 +119,21 @@ describe.skipIf(SKIP)('the Notebook view in headless Chromium', () => {
 
     await page.screenshot({ path: join(SHOTS, 'notebook.png'), fullPage: true });
     expect(site.foreignRequests).toEqual([]);
+    expect(site.consoleErrors).toEqual([]);
+  }, RUN_MS);
+
+  it('stops on Stop: the run ends where it is, and says so', async () => {
+    const page = site.page;
+    const before = (await state()).notebook.runs;
+    await page.click('#nb-run');
+    // the saliency figure stops between photos: press Stop once its call is running
+    await pollUntil(state, (v) => v.busy, 'the notebook started', RUN_MS, 50);
+    await page.click('#nb-stop');
+    const s = await pollUntil(state, (v) => v.notebook.runs > before, 'the notebook stopped', RUN_MS, 250);
+    expect(s.errors).toEqual([]);
+    expect(s.notebook.stopped).toBe(true);
+    expect(await page.textContent('#nb-status')).toMatch(/^Stopped/);
+    expect(await page.getAttribute('#nb-stop', 'aria-disabled')).toBe('true');
     expect(site.consoleErrors).toEqual([]);
   }, RUN_MS);
 
