@@ -1145,7 +1145,7 @@ setUpAttribution({
   imageName: () => current?.name ?? null,
   record: (kind, output) => void (kind === 'map' ? state.attributions.push(output as AttributionOutput) : state.curves.push(output as CurvesOutput)),
 });
-state.notebook = setUpNotebook({ run, classText, showError, fieldValue, setRanges, setProgress });
+state.notebook = setUpNotebook({ run, classText, model: () => state.model, showError, fieldValue, setRanges, setProgress });
 void start();
 
 // Reloads work offline: the built site caches its own files (web/sw.ts).

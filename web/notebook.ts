@@ -7,6 +7,7 @@
  */
 import samples from 'virtual:pixelprop-samples';
 import { PixelpropError } from '../src/gpu/errors.js';
+import { imagenetOutput } from '../src/graph/description.js';
 import { colorize } from '../src/image/colormap.js';
 import type { RgbImage8 } from '../src/image/image.js';
 import { CLASS_VISUALIZATION_DEFAULTS, CLASS_VISUALIZATION_RANGES } from '../src/techniques/classviz.js';
@@ -15,7 +16,7 @@ import { FOOL_DEFAULTS } from '../src/techniques/fool.js';
 import { NOTEBOOK_CLASSES, NOTEBOOK_FOOL } from '../src/techniques/notebook.js';
 import type { NumberRange } from '../src/techniques/ranges.js';
 import { byId, canvasOf, fmtPct, make, paint, setNumber } from './dom.js';
-import type { ClassVizOutput, Events, FoolOutput, NotebookAscent, NotebookImage, NotebookSaliency, Op, Requests, Results } from './protocol.js';
+import type { ClassVizOutput, Events, FoolOutput, ModelInfo, NotebookAscent, NotebookImage, NotebookSaliency, Op, Requests, Results } from './protocol.js';
 
 /** What the view has computed, for the end-to-end test (window.__pixelprop.notebook). */
 export interface NotebookState {
@@ -39,6 +40,8 @@ export interface NotebookContext {
     ui?: { stop?: string; progress?: string; status?: string; onEvent?: (event: Events[K]) => void },
   ): Promise<Results[K] | null>;
   classText(index: number): string;
+  /** the loaded model: the notebook's classes are ImageNet's, one further on where output 0 is a background class */
+  model(): ModelInfo | null;
   showError(e: unknown): string;
   fieldValue(id: string): number;
   setRanges(fields: [string, NumberRange][]): void;
@@ -66,6 +69,7 @@ export function setUpNotebook(ctx: NotebookContext): NotebookState {
   setNumber('nb-iters', CLASS_VISUALIZATION_DEFAULTS.iterations);
   setNumber('nb-ascent-steps', ASCENT_STEPS);
   const status = byId('nb-status');
+  const output = (imagenetClass: number): number => imagenetOutput({ background: ctx.model()?.background ?? false }, imagenetClass);
   const ui = { stop: 'nb-stop', progress: 'nb-progress', status: 'nb-status' };
 
   async function saliencyFigure(): Promise<boolean> {
@@ -91,7 +95,7 @@ export function setUpNotebook(ctx: NotebookContext): NotebookState {
 
   async function foolingFigure(): Promise<boolean> {
     const photo = await fetchSample(NOTEBOOK_FOOL.sample);
-    const { target } = NOTEBOOK_FOOL;
+    const target = output(NOTEBOOK_FOOL.target);
     const box = byId('nb-fool');
     box.replaceChildren();
     const live = make('canvas', { className: 'pic' });
@@ -129,7 +133,7 @@ export function setUpNotebook(ctx: NotebookContext): NotebookState {
     box.replaceChildren();
     state.classviz = [];
     const settings = { ...CLASS_VISUALIZATION_DEFAULTS, iterations };
-    for (const target of NOTEBOOK_CLASSES) {
+    for (const target of NOTEBOOK_CLASSES.map(output)) {
       const live = make('canvas', { className: 'pic' });
       const caption = make('figcaption', { textContent: `${ctx.classText(target)}…` });
       box.append(make('figure', {}, live, caption));
