@@ -80,3 +80,12 @@ export const BROKEN: Record<ExerciseId, Broken> = {
   // f32 / u32
   globalavgpool: broken('globalavgpool', 'dx[i] = dy[i / p.pixels] / f32(p.pixels);', 'dx[i] = dy[i / p.pixels] / p.pixels;'),
 };
+
+/**
+ * Kernels that never finish, as a student writes them by accident: a loop whose condition never turns false. The loop
+ * stores on every iteration, so that no compiler may remove it (an empty endless loop is undefined behaviour that
+ * lavapipe's LLVM deletes, and Tint refuses `loop {}` outright); without pixelprop's loop bound it hangs the device.
+ */
+export const ENDLESS = {
+  relu: edit(solution('relu'), 'dx[i] = select(0.0, dy[i], y[i] > 0.0);', 'while (true) { dx[i] = select(0.0, dy[i], y[i] > 0.0); }'),
+};

@@ -2,14 +2,15 @@
  * The exercises page (web/exercises.html) end to end, in headless Chromium (WebGPU on SwiftShader), kept lean: the
  * ReLU exercise with three submissions — the reference solution passes and its saliency map is the engine's; the
  * mask-less ReLU fails, the verdict naming the largest error and where, and its map differs; a submission that does not
- * compile shows the error with its line, marked in the editor's line numbers. It takes the README's screenshot of the
+ * compile shows the error with its line, marked in the editor's line numbers; one with an endless loop is stopped with
+ * a message, and the page checks the next one as usual. It takes the README's screenshot of the
  * failing one (the sample photo only), and refuses console errors and requests that leave 127.0.0.1.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXERCISE_BOUND, exercise, type CheckResult } from '../src/teaching/exercises.js';
-import { BROKEN, MISTAKES } from './exercise-submissions.js';
+import { EXERCISE_BOUND, LOOP_BUDGET_MESSAGE, exercise, type CheckResult } from '../src/teaching/exercises.js';
+import { BROKEN, ENDLESS, MISTAKES } from './exercise-submissions.js';
 import { SHOTS, openSite, type Site } from './web-e2e.js';
 
 const SKIP = process.env.PIXELPROP_SKIP_E2E === '1';
@@ -79,6 +80,16 @@ describe.skipIf(SKIP)('the exercises page in headless Chromium', () => {
     expect(s.saliency!.mapError).toBeGreaterThan(0.1);
     await site.page.screenshot({ path: join(SHOTS, 'exercises.png'), fullPage: true });
   }, STEP_MS);
+
+  it('stops a kernel with an endless loop and says so; the page stays usable and the next submission passes', async () => {
+    // without the loop bound the check never answers (the worker waits on the GPU for ever): `until` runs out
+    const s = await submit(ENDLESS.relu, 1);
+    expect(s.check!.loopBudgetExceeded).toBe(true);
+    expect(await site.page.textContent('#ex-verdict')).toBe(`Did not finish — ${LOOP_BUDGET_MESSAGE}`);
+    expect(await site.page.textContent('#status')).toBe('Make every loop end, then check again.');
+    const next = await submit(exercise('relu').solution, 2);
+    expect(next.check!.passed, next.check!.message).toBe(true);
+  }, 2 * STEP_MS);
 
   it('shows a compile error with its line, marked beside the code', async () => {
     const s = await submit(BROKEN.relu.source, 1);

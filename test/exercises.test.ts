@@ -11,8 +11,8 @@ import { Tensor } from '../src/gpu/tensor.js';
 import { Model } from '../src/graph/model.js';
 import { readImage } from '../src/image/node-io.js';
 import { preprocess } from '../src/image/preprocess.js';
-import { EXERCISE_BOUND, EXERCISE_IDS, checkSubmission, compareSaliency, exercise } from '../src/teaching/exercises.js';
-import { BROKEN, MISTAKES } from './exercise-submissions.js';
+import { EXERCISE_BOUND, EXERCISE_IDS, LOOP_BUDGET, LOOP_BUDGET_MESSAGE, boundLoops, checkSubmission, compareSaliency, exercise } from '../src/teaching/exercises.js';
+import { BROKEN, ENDLESS, MISTAKES } from './exercise-submissions.js';
 import { FORWARD_BOUND, useGpu } from './helpers.js';
 import { MODEL_PATH, repoRoot } from './shared-data.js';
 
@@ -80,6 +80,38 @@ describe('exercises: checking a submitted backward', () => {
     expect(r.compiled).toBe(false);
     expect(r.compileErrors[0]!.line).toBeNull();
     expect(r.message).toContain("binding 'dy' is not declared in the shader");
+  });
+});
+
+describe('exercises: a kernel that never finishes', () => {
+  const gpu = useGpu();
+
+  it('stops an endless loop at the loop budget and says so; the next submission runs as usual', async () => {
+    // without the bound this call never returns (the test times out): the dispatch spins on the device for ever
+    const r = await checkSubmission(gpu(), 'relu', ENDLESS.relu);
+    expect(r.compiled, r.message).toBe(true);
+    expect(r.passed).toBe(false);
+    expect(r.loopBudgetExceeded).toBe(true);
+    expect(r.message).toBe(LOOP_BUDGET_MESSAGE);
+    expect(r.message).toContain(`more than ${LOOP_BUDGET} loop iterations`);
+    const next = await checkSubmission(gpu(), 'relu', exercise('relu').solution);
+    expect(next.passed, next.message).toBe(true);
+    expect(next.loopBudgetExceeded).toBe(false);
+  });
+
+  it('bounds every loop, nested ones and those in helper functions, keeping the student’s line numbers', () => {
+    for (const id of EXERCISE_IDS) {
+      const source = exercise(id).solution;
+      const bounded = boundLoops(source, 9);
+      const loops = source.replace(/\/\/[^\n]*/g, '').match(/\b(?:loop|while|for)\b/g)?.length ?? 0;
+      expect(bounded.split('pixelprop_loop_steps += 1u').length - 1, id).toBe(loops);
+      // the guards go on the body's line: every line of the source keeps its number
+      const lines = source.split('\n');
+      bounded.split('\n').slice(0, lines.length).forEach((line, i) => expect(line.startsWith(lines[i]!.replace(/\{.*$/, '')), `${id} line ${i + 1}`).toBe(true));
+      expect(bounded).toContain('@group(0) @binding(9) var<storage, read_write> pixelprop_overrun: array<f32>;');
+    }
+    // a loop keyword in a comment is not a loop
+    expect(boundLoops('// for ever\nfn f() {}', 3)).not.toContain('pixelprop_loop_steps += 1u');
   });
 });
 

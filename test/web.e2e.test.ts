@@ -308,7 +308,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
   }, 2 * LONG_MS);
 
   it('the keyboard reaches every control, with a visible focus and a name; Enter on a run button keeps the focus', async () => {
-    const views = ['classify', 'saliency', 'attribution', 'fooling', 'classviz', 'tape', 'sanity'];
+    const views = ['classify', 'saliency', 'attribution', 'fooling', 'classviz', 'tape', 'sanity', 'notebook'];
     for (const [k, view] of views.entries()) {
       // The tabs are one stop of the Tab key; the arrows move between them (the ARIA tabs pattern).
       await page.click('#tab-classify');
@@ -560,7 +560,7 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
   it('at phone width (390 × 844) no view scrolls sideways, the tabs come first, and pictures stay in their card', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     try {
-      for (const view of ['classify', 'saliency', 'attribution', 'fooling', 'classviz', 'tape', 'sanity']) {
+      for (const view of ['classify', 'saliency', 'attribution', 'fooling', 'classviz', 'tape', 'sanity', 'notebook']) {
         await openTab(view);
         const layout = await page.evaluate(() => {
           window.scrollTo(0, 0);

@@ -137,7 +137,13 @@ const checkButton = byId<HTMLButtonElement>('ex-check');
 function showCheck(r: CheckResult): void {
   const verdict = byId('ex-verdict');
   verdict.className = `verdict ${r.passed ? 'pass' : 'fail'}`;
-  verdict.textContent = r.passed ? `Passed — ${r.message}` : r.compiled ? `Not yet — ${r.message}` : 'Does not compile';
+  verdict.textContent = r.passed
+    ? `Passed — ${r.message}`
+    : r.loopBudgetExceeded
+      ? `Did not finish — ${r.message}`
+      : r.compiled
+        ? `Not yet — ${r.message}`
+        : 'Does not compile';
   badLines = new Set(r.compileErrors.flatMap((e) => (e.line !== null ? [e.line] : [])));
   byId('ex-errors').replaceChildren(
     ...r.compileErrors.map((e) => make('li', { textContent: `${e.line !== null ? `line ${e.line}${e.column !== null ? `:${e.column}` : ''}: ` : ''}${e.message}` })),
@@ -159,6 +165,11 @@ async function check(): Promise<void> {
     showCheck(r);
     if (!r.compiled) {
       setStatus('Fix the compile error, then check again.');
+      return;
+    }
+    if (r.loopBudgetExceeded) {
+      // the network's backward would only run out of loop iterations again, on far more invocations
+      setStatus('Make every loop end, then check again.');
       return;
     }
     setStatus('Running SqueezeNet backward twice: the engine’s, and with your kernel…');

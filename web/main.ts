@@ -24,6 +24,7 @@ import { byId, canvasOf, download, fmtMs, fmtNum, fmtPct, make, paint, setNumber
 import { classField, classText, setPickerModel } from './picker.js';
 import { recordingButton, type RecordedGif, type RunRecording } from './recording.js';
 import { resetAttribution, setAttributionModel, setUpAttribution } from './attribution.js';
+import { setUpNotebook, type NotebookState } from './notebook.js';
 import type {
   AttributionOutput,
   Classification,
@@ -67,6 +68,8 @@ interface PageState {
   attributions: AttributionOutput[];
   curves: CurvesOutput[];
   timings: { loadToFirstClassificationMs: number | null; saliencyMs: number | null; foolIterationMs: number | null; classvizIterationMs: number | null };
+  /** the Notebook view's figures (web/notebook.ts), set when the page starts */
+  notebook: NotebookState | null;
   /** every error message the page has shown */
   errors: string[];
   /** every line the loading screen showed */
@@ -93,6 +96,7 @@ const state: PageState = {
   sanity: null,
   attributions: [],
   curves: [],
+  notebook: null,
   timings: { loadToFirstClassificationMs: null, saliencyMs: null, foolIterationMs: null, classvizIterationMs: null },
   errors: [],
   loading: [],
@@ -1148,6 +1152,7 @@ setUpAttribution({
   imageName: () => current?.name ?? null,
   record: (kind, output) => void (kind === 'map' ? state.attributions.push(output as AttributionOutput) : state.curves.push(output as CurvesOutput)),
 });
+state.notebook = setUpNotebook({ run, classText, model: () => state.model, showError, fieldValue, setRanges, setProgress });
 void start();
 
 // Reloads work offline: the built site caches its own files (web/sw.ts).

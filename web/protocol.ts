@@ -18,6 +18,7 @@ import type { TileSet } from '../src/teaching/tiles.js';
 import type { BaselineKind } from '../src/techniques/attribution/paths.js';
 import type { RuleMethod } from '../src/techniques/attribution/rules.js';
 import type { MethodInfo } from '../src/techniques/attribution/index.js';
+import type { AscentRun } from '../src/techniques/notebook.js';
 
 /** One ranked class: index, name, raw score (logit) and softmax probability (0–1), as the library ranks them. */
 export type { Ranked } from '../src/graph/labels.js';
@@ -79,6 +80,38 @@ export interface Requests {
   attribute: { method: string; layer: string | null; classIndex: number | null; steps: number | null; baseline: BaselineKind };
   /** deletion and insertion curves of the current image, pixels ordered by `map` (the shown method's) */
   attributionCurves: { method: string; map: Float32Array; classIndex: number; steps: number };
+  /** the Notebook view (web/notebook.ts): its own photos, leaving the page's current image as it is */
+  notebookSaliency: { images: NotebookImage[] };
+  notebookFool: NotebookImage & { target: number; maxIters: number };
+  notebookAscent: NotebookImage & { steps: number };
+}
+
+/** A photo the Notebook view sends with its call (a sample's bytes and name). */
+export interface NotebookImage {
+  blob: Blob;
+  name: string;
+}
+
+export interface NotebookSaliency {
+  name: string;
+  /** the photo as the network sees it */
+  picture: RgbImage8;
+  /** max_c |∂s_y/∂x| at the predicted class y, [height, width] */
+  map: Float32Array;
+  height: number;
+  width: number;
+  classIndex: number;
+  prob: number;
+}
+
+export interface NotebookAscent {
+  name: string;
+  /** the class whose score both ascents raise: the photo's predicted class */
+  classIndex: number;
+  original: RgbImage8;
+  /** the ascent along the gradient, then along the saliency map (src/techniques/notebook.ts) */
+  runs: AscentRun[];
+  stopped: boolean;
 }
 
 export interface InitResult {
@@ -268,6 +301,9 @@ export interface Results {
   debugCheck: ElementCheck & { ms: number };
   attribute: AttributionOutput;
   attributionCurves: CurvesOutput;
+  notebookSaliency: { items: NotebookSaliency[]; stopped: boolean };
+  notebookFool: FoolOutput;
+  notebookAscent: NotebookAscent;
 }
 
 export interface Events {
@@ -295,6 +331,9 @@ export interface Events {
   debugCheck: never;
   attribute: { done: number; total: number };
   attributionCurves: never;
+  notebookSaliency: { done: number; total: number };
+  notebookFool: Events['fool'];
+  notebookAscent: { done: number; total: number };
 }
 
 export type Op = keyof Requests;

@@ -17,7 +17,8 @@ import { host } from '../src/kernels/host.js';
 import { softmaxRef } from '../src/kernels/softmax.js';
 import { curvesChart, foolingChart, renderSvg, type FoolingPoint } from '../src/charts/index.js';
 import { classVisualization } from '../src/techniques/classviz.js';
-import { fool } from '../src/techniques/fool.js';
+import { FOOL_DEFAULTS, fool } from '../src/techniques/fool.js';
+import { scoreAscent, type AscentRun } from '../src/techniques/notebook.js';
 import { saliency } from '../src/techniques/saliency.js';
 import { attribute, camLayers, defaultCamLayer, methodNamed, type AttributionOptions } from '../src/techniques/attribution/index.js';
 import { deletionInsertion } from '../src/techniques/attribution/evaluate.js';
@@ -27,7 +28,20 @@ import { SCORES_OVERFLOW, checkFinite } from '../src/util/finite.js';
 import { inspectTapeRuns } from './inspect.js';
 import { BackwardDebugger } from '../src/teaching/debugger.js';
 import { MAX_MODEL_BYTES } from './limits.js';
-import type { Call, Classification, Events, FromWorker, ModelInfo, Op, Ranked, Requests, Results, ToWorker } from './protocol.js';
+import type {
+  Call,
+  Classification,
+  Events,
+  FromWorker,
+  ModelInfo,
+  NotebookImage,
+  NotebookSaliency,
+  Op,
+  Ranked,
+  Requests,
+  Results,
+  ToWorker,
+} from './protocol.js';
 import { sanityCheck } from './sanity.js';
 
 registerShaders(import.meta.glob<string>('../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true }));
@@ -239,6 +253,68 @@ class Pace {
   }
 }
 
+/** The fooling of image `c` (the page's current image, or a photo of the Notebook view) into class `target`. */
+async function foolImage(c: Current, { target, lr, maxIters }: Requests['fool'], emit: (event: Events['fool']) => void, signal: AbortSignal): Promise<Results['fool']> {
+  const m = need(model, 'no model is loaded');
+  const pace = new Pace();
+  const original = c.top[0]!.index;
+  const names = labels;
+  const points: FoolingPoint[] = [];
+  const r = await fool(m, c.x, target, {
+    normalization: description.normalization,
+    lr,
+    maxIters,
+    signal,
+    onImage: ({ iteration, image, scores }) => {
+      pace.tick();
+      const probs = softmaxRef(host([1, scores.length], scores)).data;
+      const predicted = probs.indexOf(Math.max(...probs));
+      points.push(
+        { iteration, class: `target: ${className(names, target)}`, probability: probs[target]! },
+        { iteration, class: `original: ${className(names, original)}`, probability: probs[original]! },
+      );
+      emit({ iteration, maxIters, image, predicted, targetProb: probs[target]!, originalProb: probs[original]!, msPerIteration: pace.msPerTick });
+    },
+  });
+  // Drawn here, not in the page: Vega compiles its expressions with Function, which the page's CSP forbids (a host
+  // that sends a CSP for the worker's script too would forbid it here: the result then comes without its chart).
+  const chartSvg = target === original ? null : await renderSvg(foolingChart(points)).catch((e: Error) => {
+    console.warn(`pixelprop: no fooling chart (${e.message})`);
+    return null;
+  });
+  return {
+    target,
+    fooled: r.fooled,
+    stopped: r.stopped,
+    iterations: r.iterations,
+    roundings: r.roundings,
+    targetProb: r.targetProb,
+    finalClass: r.finalClass,
+    originalClass: r.originalClass,
+    linf: r.linf,
+    l2: r.l2,
+    original: r.original,
+    image: r.image,
+    msPerIteration: pace.msPerTick,
+    chartSvg,
+  };
+}
+
+/**
+ * A photo of the Notebook view, preprocessed and classified for the loaded model, for `body` alone: the page's
+ * current image stays what it was.
+ */
+async function withPhoto<T>(photo: NotebookImage, body: (c: Current) => Promise<T>): Promise<T> {
+  const m = need(model, 'no model is loaded');
+  const candidate = { model: m, bytes: modelBytes!, name: modelName, description, labels };
+  const { image: c } = await classifyWith(candidate, photo.name, await decodeImageBlob(photo.blob, {}, photo.name));
+  try {
+    return await body(c);
+  } finally {
+    c.x.dispose();
+  }
+}
+
 type Handler<K extends Op> = (request: Requests[K], emit: (event: Events[K]) => void, signal: AbortSignal) => Promise<Results[K]>;
 
 const handlers: { [K in Op]: Handler<K> } = {
@@ -327,51 +403,8 @@ const handlers: { [K in Op]: Handler<K> } = {
     };
   },
 
-  async fool({ target, lr, maxIters }, emit, signal) {
-    const m = need(model, 'no model is loaded');
-    const c = need(current, 'no image is loaded');
-    const pace = new Pace();
-    const original = c.top[0]!.index;
-    const names = labels;
-    const points: FoolingPoint[] = [];
-    const r = await fool(m, c.x, target, {
-      normalization: description.normalization,
-      lr,
-      maxIters,
-      signal,
-      onImage: ({ iteration, image, scores }) => {
-        pace.tick();
-        const probs = softmaxRef(host([1, scores.length], scores)).data;
-        const predicted = probs.indexOf(Math.max(...probs));
-        points.push(
-          { iteration, class: `target: ${className(names, target)}`, probability: probs[target]! },
-          { iteration, class: `original: ${className(names, original)}`, probability: probs[original]! },
-        );
-        emit({ iteration, maxIters, image, predicted, targetProb: probs[target]!, originalProb: probs[original]!, msPerIteration: pace.msPerTick });
-      },
-    });
-    // Drawn here, not in the page: Vega compiles its expressions with Function, which the page's CSP forbids (a host
-    // that sends a CSP for the worker's script too would forbid it here: the result then comes without its chart).
-    const chartSvg = target === original ? null : await renderSvg(foolingChart(points)).catch((e: Error) => {
-      console.warn(`pixelprop: no fooling chart (${e.message})`);
-      return null;
-    });
-    return {
-      target,
-      fooled: r.fooled,
-      stopped: r.stopped,
-      iterations: r.iterations,
-      roundings: r.roundings,
-      targetProb: r.targetProb,
-      finalClass: r.finalClass,
-      originalClass: r.originalClass,
-      linf: r.linf,
-      l2: r.l2,
-      original: r.original,
-      image: r.image,
-      msPerIteration: pace.msPerTick,
-      chartSvg,
-    };
+  async fool(request, emit, signal) {
+    return foolImage(need(current, 'no image is loaded'), request, emit, signal);
   },
 
   async classviz({ target, settings, snapshots }, emit, signal) {
@@ -402,6 +435,43 @@ const handlers: { [K in Op]: Handler<K> } = {
       argmax: r.argmax,
       msPerIteration: pace.msPerTick,
     };
+  },
+
+  async notebookSaliency({ images }, emit, signal) {
+    const m = need(model, 'no model is loaded');
+    const items: NotebookSaliency[] = [];
+    for (const photo of images) {
+      if (signal.aborted) break;
+      emit({ done: items.length, total: images.length });
+      items.push(
+        await withPhoto(photo, async (c) => {
+          // the notebook's saliency: the vanilla gradient at the class the network predicts
+          const r = await saliency(m, c.x, undefined, { method: 'vanilla' });
+          const [, height, width] = r.shape;
+          const top = c.top[0]!;
+          return { name: photo.name, picture: c.picture, map: r.map, height, width, classIndex: top.index, prob: top.prob };
+        }),
+      );
+    }
+    return { items, stopped: items.length < images.length };
+  },
+
+  async notebookFool({ blob, name, target, maxIters }, emit, signal) {
+    return withPhoto({ blob, name }, (c) => foolImage(c, { target, lr: FOOL_DEFAULTS.lr, maxIters }, emit, signal));
+  },
+
+  async notebookAscent({ blob, name, steps }, emit, signal) {
+    const m = need(model, 'no model is loaded');
+    return withPhoto({ blob, name }, async (c) => {
+      const classIndex = c.top[0]!.index;
+      const runs: AscentRun[] = [];
+      for (const direction of ['gradient', 'saliency'] as const) {
+        if (signal.aborted) break;
+        emit({ done: runs.length, total: 2 });
+        runs.push(await scoreAscent(m, c.x, classIndex, { direction, steps, normalization: description.normalization, signal }));
+      }
+      return { name, classIndex, original: c.picture, runs, stopped: signal.aborted };
+    });
   },
 
   async tape({ runs, rules }) {

@@ -9,6 +9,7 @@ import { PixelpropError, type RgbImage } from '../index.js';
 import { readImage } from '../image/node-io.js';
 import { CLASS_VISUALIZATION_DEFAULTS, CLASS_VISUALIZATION_RANGES, classVisualization } from '../techniques/classviz.js';
 import { FOOL_DEFAULTS, FOOL_RANGES, fool } from '../techniques/fool.js';
+import { NOTEBOOK_FOOL } from '../techniques/notebook.js';
 import { fmtRange } from '../techniques/ranges.js';
 import { saliency } from '../techniques/saliency.js';
 import { flag, num, parse, str } from './args.js';
@@ -35,8 +36,8 @@ import { Progress } from './progress.js';
  * classified correctly (espresso) and turns into a stingray in 18 steps; the cat photo still holds out after 100
  * (it ends as a puffer, with p(stingray) = 0.46).
  */
-const FOOL_FILE = 'coffee.png';
-const FOOL_TARGET = 6; // stingray (ImageNet's class index)
+const FOOL_FILE = NOTEBOOK_FOOL.sample;
+const FOOL_TARGET = NOTEBOOK_FOOL.target; // stingray (ImageNet's class index), as the page's Notebook view
 const CLASSVIZ_TARGETS = [76, 187]; // tarantula, Yorkshire terrier
 
 const USAGE = `pixelprop demo [--out DIR] [--iters N] [--max-iters N] [--seed S] [--json]

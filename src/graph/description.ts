@@ -199,6 +199,6 @@ export function checkDescribedModel(
 }
 
 /** The model's output index of ImageNet's class `imagenetClass` (0..999): one more where output 0 is background. */
-export function imagenetOutput(d: ModelDescription, imagenetClass: number): number {
+export function imagenetOutput(d: Pick<ModelDescription, 'background'>, imagenetClass: number): number {
   return imagenetClass + (d.background ? 1 : 0);
 }

@@ -20,10 +20,16 @@
  * dy, what the forward kept (y for ReLU, x for max pooling, w for the convolutions), dx, and a uniform `p` of sizes;
  * one invocation per element of dx in workgroups of 64. The pipelines get an explicit layout, so that a submission
  * that ignores a binding (ReLU without its mask never reads y) still runs — and is caught by the numbers.
+ *
+ * A submission with an endless loop must not hang the engine: a dispatch cannot be interrupted once it runs (lavapipe
+ * and SwiftShader have no GPU watchdog; terminating the page's worker does not stop the GPU process), so every loop of
+ * a submission is bounded before it is compiled for running (boundLoops): past LOOP_BUDGET iterations in one
+ * invocation, all its loops together, the loops break and a flag is raised, and the check reports that the kernel did
+ * not finish instead of a result.
  */
 import type { Binding, Gpu, Param } from '../gpu/device.js';
 import { PixelpropError } from '../gpu/errors.js';
-import { Kernel, type BindingSpec, type Scalar } from '../gpu/kernel.js';
+import { Kernel, parseInterface, type BindingSpec, type Scalar } from '../gpu/kernel.js';
 import { registerShaders } from '../gpu/shaders.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
 import { valuesAwayFrom, isActivation } from '../graph/activation.js';
@@ -53,6 +59,16 @@ export const EXERCISE_IDS: readonly ExerciseId[] = ['relu', 'maxpool', 'conv1x1'
 export const EXERCISE_BOUND = 1e-4;
 /** Threads per workgroup of every exercise kernel (their `@workgroup_size(64)`). */
 const WORKGROUP = 64;
+
+/**
+ * Loop iterations one invocation of a submitted backward may run, all its loops together: the reference solutions need
+ * at most ~2,600 in SqueezeNet (a 3×3 conv's 256 output channels × 9 taps, plus the channel loop), so this is far above
+ * any honest kernel and ends an endless one after a fraction of a second per thousand invocations.
+ */
+export const LOOP_BUDGET = 1 << 16;
+
+/** The one line a kernel that ran out of LOOP_BUDGET gets. */
+export const LOOP_BUDGET_MESSAGE = `your kernel did not finish: an invocation ran more than ${LOOP_BUDGET} loop iterations — an infinite loop? (pixelprop stops every loop there)`;
 
 /** Where a backward binding's tensor comes from: dy, an input of the forward, or its output. */
 type Source = 'dy' | { input: number } | 'output';
@@ -266,9 +282,57 @@ export interface CompileError {
   message: string;
 }
 
-/** A compiled exercise kernel: dispatches itself with tensors bound by name. */
+/**
+ * A compiled exercise kernel: dispatches itself with tensors bound by name. A submission's kernel is compiled with its
+ * loops bounded (boundLoops) and sets `overrun[0]` to 1 when it runs out of LOOP_BUDGET; its caller binds that flag.
+ */
 interface CompiledKernel {
-  run(bind: Readonly<Record<string, Tensor>>, sizes: Readonly<Record<string, number>>, threads: number): void;
+  run(bind: Readonly<Record<string, Tensor>>, sizes: Readonly<Record<string, number>>, threads: number, overrun?: Tensor): void;
+}
+
+/** The source with each comment replaced by as many spaces (newlines kept), so that positions stay those of the source. */
+function blankComments(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, (c) => c.replace(/[^\n]/g, ' '));
+}
+
+/** The WGSL names boundLoops adds to a submission. */
+const STEPS_VAR = 'pixelprop_loop_steps';
+const OVERRUN_VAR = 'pixelprop_overrun';
+
+/**
+ * `source` with every loop (`loop`, `while`, `for`) bounded: at the start of each loop body a per-invocation counter
+ * is raised, and past LOOP_BUDGET (or once another invocation ran out) the loop sets the overrun flag (a storage
+ * binding at `overrunSlot`) and breaks.
+ * Every loop breaks at its next iteration once the budget is spent, so nested loops end too. The guard is inserted on
+ * the line of the body's `{` and the declarations are appended at the end, so line numbers stay the student's.
+ */
+export function boundLoops(source: string, overrunSlot: number): string {
+  const text = blankComments(source);
+  const bodies: number[] = [];
+  for (const m of text.matchAll(/\b(?:loop|while|for)\b/g)) {
+    // the body's '{' is the first one outside the parentheses of a for's header or a while's condition
+    let depth = 0;
+    for (let i = m.index + m[0].length; i < text.length; i++) {
+      const c = text[i];
+      if (c === '(') depth++;
+      else if (c === ')') depth--;
+      else if (c === '{' && depth === 0) {
+        bodies.push(i + 1);
+        break;
+      } else if (c === ';' && depth === 0) break; // not a loop statement (a `for` in a comment was blanked already)
+    }
+  }
+  // Once one invocation has raised the flag, the others leave at their next check (the first iteration and every
+  // 1024th): an endless loop in a large tensor's backward then costs ~1024 iterations per invocation, not the budget.
+  const guard =
+    ` ${STEPS_VAR} += 1u; if (${STEPS_VAR} > ${LOOP_BUDGET}u || ((${STEPS_VAR} & 1023u) == 1u && ${OVERRUN_VAR}[0] != 0.0))` +
+    ` { ${OVERRUN_VAR}[0] = 1.0; break; }`;
+  let out = source;
+  for (const at of bodies.reverse()) out = out.slice(0, at) + guard + out.slice(at);
+  return (
+    `${out}\n// added by pixelprop: the loop bound (see src/teaching/exercises.ts, boundLoops)\n` +
+    `var<private> ${STEPS_VAR}: u32;\n@group(0) @binding(${overrunSlot}) var<storage, read_write> ${OVERRUN_VAR}: array<f32>;\n`
+  );
 }
 
 type Compiled = { kernel: CompiledKernel; errors?: undefined } | { kernel?: undefined; errors: CompileError[] };
@@ -288,13 +352,21 @@ const compiledCache = new WeakMap<Gpu, Map<string, Promise<Compiled>>>();
  * with an explicit layout of exactly those bindings. Errors are caught in error scopes, so that a student's mistake
  * never reaches the device's uncaptured-error handler (which would fail the engine's next operation).
  */
-function compile(gpu: Gpu, what: string, source: string, entry: string, bindings: Record<string, BindingSpec>, params: readonly string[]): Promise<Compiled> {
+function compile(
+  gpu: Gpu,
+  what: string,
+  source: string,
+  entry: string,
+  bindings: Record<string, BindingSpec>,
+  params: readonly string[],
+  bounded: boolean,
+): Promise<Compiled> {
   let cache = compiledCache.get(gpu);
   if (!cache) compiledCache.set(gpu, (cache = new Map()));
   const name = `exercise_${what}_${sourceHash(source)}`;
   let compiled = cache.get(name);
   if (!compiled) {
-    compiled = compileUncached(gpu, name, source, entry, bindings, params);
+    compiled = compileUncached(gpu, name, source, entry, bindings, params, bounded);
     cache.set(name, compiled);
   }
   return compiled;
@@ -307,6 +379,7 @@ async function compileUncached(
   entry: string,
   bindings: Record<string, BindingSpec>,
   params: readonly string[],
+  bounded: boolean,
 ): Promise<Compiled> {
   const device = gpu.device;
   device.pushErrorScope('validation');
@@ -333,11 +406,16 @@ async function compileUncached(
     const type: GPUBufferBindingType = access === 'uniform' ? 'uniform' : access === 'read' ? 'read-only-storage' : 'storage';
     return { binding: slot, visibility: 0x4 /* GPUShaderStage.COMPUTE */, buffer: { type } };
   });
+  // the module that runs: the student's with its loops bounded, the flag one slot past every binding it declares
+  // (the errors above came from the source as written, so their lines and columns are the student's)
+  const overrunSlot = bounded ? 1 + Math.max(...[...parseInterface(source).vars.values()].map((v) => v.slot)) : null;
+  if (overrunSlot !== null) entries.push({ binding: overrunSlot, visibility: 0x4 /* GPUShaderStage.COMPUTE */, buffer: { type: 'storage' } });
   let pipeline: GPUComputePipeline;
   device.pushErrorScope('validation');
   try {
     const layout = device.createPipelineLayout({ bindGroupLayouts: [device.createBindGroupLayout({ entries })] });
-    pipeline = await device.createComputePipelineAsync({ label: name, layout, compute: { module, entryPoint: entry } });
+    const running = overrunSlot === null ? module : device.createShaderModule({ code: boundLoops(source, overrunSlot), label: `${name}_bounded` });
+    pipeline = await device.createComputePipelineAsync({ label: name, layout, compute: { module: running, entryPoint: entry } });
   } catch (e) {
     await device.popErrorScope();
     return { errors: [{ line: null, column: null, message: (e as Error).message }] };
@@ -346,7 +424,8 @@ async function compileUncached(
   if (layoutError) return { errors: [{ line: null, column: null, message: layoutError.message }] };
 
   const kernel: CompiledKernel = {
-    run(bind, sizes, threads) {
+    run(bind, sizes, threads, overrun) {
+      if ((overrunSlot !== null) !== (overrun !== undefined)) throw new PixelpropError(`${entry}: the loop bound's flag is bound exactly to a bounded kernel`);
       const groups = Math.ceil(threads / WORKGROUP);
       if (groups > gpu.limits.maxComputeWorkgroupsPerDimension) {
         throw new PixelpropError(`${entry}: ${threads} elements are more than one row of workgroups of ${WORKGROUP} covers on this device`);
@@ -355,6 +434,7 @@ async function compileUncached(
       const values: Param[] = params.map((p) => ({ t: 'u32', v: sizes[p]! }));
       slotted[slots.get('p')!] = gpu.uniform(values);
       for (const b of Object.keys(bindings)) slotted[slots.get(b)!] = bind[b]!.binding;
+      if (overrunSlot !== null) slotted[overrunSlot] = overrun!.binding;
       gpu.dispatch(entry, pipeline, slotted, [Math.max(1, groups)]);
     },
   };
@@ -367,17 +447,18 @@ const backwardSpec = (d: ExerciseDefinition): Record<string, BindingSpec> =>
   Object.fromEntries(Object.keys(d.backward.bindings).map((name) => [name, name === 'dx' ? 'read_write' : 'read']));
 
 function compileBackward(gpu: Gpu, d: ExerciseDefinition, source: string): Promise<Compiled> {
-  return compile(gpu, `${d.id}_backward`, source, d.backward.entry, backwardSpec(d), d.params);
+  return compile(gpu, `${d.id}_backward`, source, d.backward.entry, backwardSpec(d), d.params, true);
 }
 
 async function compileForward(gpu: Gpu, d: ExerciseDefinition): Promise<CompiledKernel> {
-  const c = await compile(gpu, `${d.id}_forward`, d.forward.wgsl, d.forward.entry, forwardSpec(d), d.params);
+  // the forward is the project's own kernel: no loop bound
+  const c = await compile(gpu, `${d.id}_forward`, d.forward.wgsl, d.forward.entry, forwardSpec(d), d.params, false);
   if (!c.kernel) throw new PixelpropError(`the ${d.title} forward of the exercises does not compile: ${c.errors.map((e) => `line ${e.line}: ${e.message}`).join('; ')}`);
   return c.kernel;
 }
 
 /** Dispatches the student's backward: dx of input `dx`'s source from dy and the forward's tensors. */
-function runBackward(d: ExerciseDefinition, kernel: CompiledKernel, a: Application, dy: Tensor, inputs: readonly Tensor[], output: Tensor): Tensor {
+function runBackward(d: ExerciseDefinition, kernel: CompiledKernel, a: Application, dy: Tensor, inputs: readonly Tensor[], output: Tensor, overrun: Tensor): Tensor {
   const dxSource = d.backward.bindings.dx as { input: number };
   // zeros, not garbage: an element the kernel forgets to write reads 0 every time
   const dx = Tensor.zeros(dy.gpu, [...a.inputShapes[dxSource.input]!], `exercise.${d.id}.dx`);
@@ -386,7 +467,7 @@ function runBackward(d: ExerciseDefinition, kernel: CompiledKernel, a: Applicati
     if (name === 'dx') continue;
     bind[name] = s === 'dy' ? dy : s === 'output' ? output : inputs[s.input]!;
   }
-  kernel.run(bind, d.sizes(a), dx.size);
+  kernel.run(bind, d.sizes(a), dx.size, overrun);
   return dx;
 }
 
@@ -417,6 +498,8 @@ export interface CheckResult {
   /** the exercise's forward kernel against the float64 forward (it is shown to the student, so it is checked too) */
   forwardError: number | null;
   bound: number;
+  /** the kernel ran out of LOOP_BUDGET (an endless loop, most likely): no numbers, the message says so */
+  loopBudgetExceeded: boolean;
   /** one line for the student: what passed, or the largest error and the first element that differs */
   message: string;
 }
@@ -459,7 +542,16 @@ const fdPhrase = (fd: number): string => `finite differences agree to ${fmt(fd)}
  */
 export async function checkSubmission(gpu: Gpu, id: ExerciseId, source: string): Promise<CheckResult> {
   const d = definition(id);
-  const base = { exercise: id, bound: EXERCISE_BOUND, maxRelError: null, largestError: null, firstMismatch: null, fdAgreement: null, forwardError: null };
+  const base = {
+    exercise: id,
+    bound: EXERCISE_BOUND,
+    maxRelError: null,
+    largestError: null,
+    firstMismatch: null,
+    fdAgreement: null,
+    forwardError: null,
+    loopBudgetExceeded: false,
+  };
   const compiled = await compileBackward(gpu, d, source);
   if (!compiled.kernel) {
     const e = compiled.errors[0]!;
@@ -477,6 +569,7 @@ export async function checkSubmission(gpu: Gpu, id: ExerciseId, source: string):
   const xs = inputs.map((t, i) => Tensor.from(gpu, t.shape, Float32Array.from(t.data), `exercise.${id}.in${i}`));
   const y = Tensor.empty(gpu, refY.shape, `exercise.${id}.y`);
   const dy = Tensor.from(gpu, refY.shape, Float32Array.from(r), `exercise.${id}.dy`);
+  const overrun = Tensor.zeros(gpu, [1], `exercise.${id}.overrun`);
   let dx: Tensor | null = null;
   let got: Float32Array;
   let gotY: Float32Array;
@@ -485,13 +578,14 @@ export async function checkSubmission(gpu: Gpu, id: ExerciseId, source: string):
     for (const [name, s] of Object.entries(d.forward.bindings)) if (s !== 'output') fwd[name] = xs[s.input]!;
     forward.run(fwd, d.sizes(a), y.size);
     gpu.device.pushErrorScope('validation');
-    dx = runBackward(d, compiled.kernel, a, dy, xs, y);
+    dx = runBackward(d, compiled.kernel, a, dy, xs, y, overrun);
     const runError = await gpu.device.popErrorScope();
     if (runError) throw new PixelpropError(`the ${d.title} backward could not run: ${runError.message}`);
+    if ((await overrun.read())[0] !== 0) return { ...base, compiled: true, compileErrors: [], passed: false, loopBudgetExceeded: true, message: LOOP_BUDGET_MESSAGE };
     gotY = await y.read();
     got = await dx.read();
   } finally {
-    for (const t of [...xs, y, dy, dx]) t?.dispose();
+    for (const t of [...xs, y, dy, dx, overrun]) t?.dispose();
   }
   const forwardError = relError(gotY, refY.data);
   const { maxRelError, largest, first } = compare(got, expected);
@@ -540,6 +634,8 @@ export async function compareSaliency(model: Model, x: Tensor, id: ExerciseId, s
   const [height, width] = [x.shape[2]!, x.shape[3]!];
   let substituted = 0;
   const kept: { node: string; why: string }[] = [];
+  // one flag for every dispatch of the student's kernel in the run
+  const overrun = Tensor.zeros(model.gpu, [1], `exercise.${id}.overrun`);
   // the backward of every node of the op, on the tape of the student's run (as guided backprop's and LRP's rules are)
   const rule: BackwardRule = (ctx, node) => {
     const a: Application = { inputShapes: node.inputShapes, outputShape: node.outputShapes[0]!, attrs: node.attrs };
@@ -551,12 +647,19 @@ export async function compareSaliency(model: Model, x: Tensor, id: ExerciseId, s
     substituted++;
     // the tape retains every node's inputs and outputs for this run (retainValues): the kernel binds them by name
     const inputs = node.inputs.map((_, i) => node.saved[`input${i}`]!);
-    const dx = runBackward(d, kernel, a, ctx.dys[0]!, inputs, node.saved.output0!);
+    const dx = runBackward(d, kernel, a, ctx.dys[0]!, inputs, node.saved.output0!, overrun);
     return node.inputs.map((_, i) => (i === 0 ? dx : null));
   };
 
   const engine = await saliencyOf(model, x, classIndex, {});
-  const student = await saliencyOf(model, x, engine.classIndex, { rules: new Map([[d.op.name, rule]]), tape: { retainValues: true } });
+  let student: Awaited<ReturnType<typeof saliencyOf>>;
+  try {
+    student = await saliencyOf(model, x, engine.classIndex, { rules: new Map([[d.op.name, rule]]), tape: { retainValues: true } });
+    // a kernel that finished the check's small case may still loop without end on the network's larger tensors
+    if ((await overrun.read())[0] !== 0) throw new PixelpropError(`in the network's backward, ${LOOP_BUDGET_MESSAGE}`);
+  } finally {
+    overrun.dispose();
+  }
   if (substituted === 0) {
     throw new PixelpropError(
       `no ${d.op.name} node of this model is one the ${d.title} kernel computes` +
