@@ -52,7 +52,7 @@ class InspectingTape extends Tape {
 export async function inspectTape(model: Model, x: Tensor, classIndex: number, rules: TapeRules = 'gradient'): Promise<TapeOutput> {
   const gpu = model.gpu;
   const timing = gpu.hasTimestamps ? 'timestamp-query' : 'none';
-  const modified = rules === 'gradient' ? null : ruleBackward(rules, x);
+  const modified = rules === 'gradient' ? null : ruleBackward(model, rules, x);
   let seed = oneHotSeed(model, [classIndex]);
   let scaledSeed: Tensor | null = null;
   if (timing === 'timestamp-query') gpu.startProfiling(); // flushes what is pending, so the first dispatch is ours
@@ -188,7 +188,7 @@ export async function inspectTapeRuns(model: Model, x: Tensor, classIndex: numbe
   const realPassesMs: number[] = [];
   for (let k = 0; k < runs; k++) {
     const started = performance.now();
-    const modified = rules === 'gradient' ? null : ruleBackward(rules, x);
+    const modified = rules === 'gradient' ? null : ruleBackward(model, rules, x);
     const { scores, grad } = classScoreGradient(model, x, [classIndex], { ...modified?.backward, tape: { retainValues: modified?.retainValues ?? false } });
     await model.gpu.sync();
     realPassesMs.push(performance.now() - started);

@@ -14,8 +14,9 @@
  *
  *     LRP-ε:   R_i = x_i Σ_j w_ij R_j / (z_j + ε·sign(z_j))        i.e. s = R / (z + ε·sign z), c = Wᵀs, R_x = x ⊙ c
  *     LRP-z⁺:  R_i = x_i Σ_j w⁺_ij R_j / Σ_i′ x_i′ w⁺_i′j          positive weights only, no bias (for x ≥ 0, after a
- *                                                                  ReLU); the first layer, whose input (normalized
- *                                                                  pixels) is signed, keeps the ε-rule
+ *                                                                  rectifier); a layer whose input can be negative —
+ *                                                                  the first (normalized pixels), or one after a
+ *                                                                  linear bottleneck (nonNegativeValues) — keeps ε
  *
  *   Where relevance is not conserved: a bias b_j takes b_j / (z_j + ε) of R_j (the ε-rule's bias term), and ε itself
  *   absorbs some: Σ R_input = s_y − (what biases and ε took). The result reports Σ R against s_y. Rules per op:
@@ -28,6 +29,8 @@
 import { PixelpropError, check } from '../../gpu/errors.js';
 import { Tensor } from '../../gpu/tensor.js';
 import type { Model } from '../../graph/model.js';
+import type { Graph } from '../../graph/ir.js';
+import type { Activation } from '../../graph/activation.js';
 import type { ReferenceOpRule, ReferenceRule } from '../../graph/op.js';
 import { Tape, type BackwardOptions, type BackwardRule, type TapeNode } from '../../graph/tape.js';
 import { activationForward, type BackwardRuleName } from '../../kernels/activation.js';
@@ -73,7 +76,7 @@ export async function ruleAttribution(
   check(RULE_METHODS.includes(method), () => `unknown rule method '${method}' (methods: ${RULE_METHODS.join(', ')})`);
   const [n, , h, w] = checkImages(x, method);
   if (method === 'guided-backprop' || method === 'deconvnet') {
-    const g = await gradientAt(model, x, classes, ruleBackward(method, x).backward);
+    const g = await gradientAt(model, x, classes, ruleBackward(model, method, x).backward);
     const map = channelAbsMax(g.grad, `${method}.map`);
     try {
       return {
@@ -104,7 +107,7 @@ export interface RuleBackward {
   seedIsScore: boolean;
 }
 
-export function ruleBackward(method: RuleMethod, image: Tensor, options: RuleOptions = {}): RuleBackward {
+export function ruleBackward(model: Model, method: RuleMethod, image: Tensor, options: RuleOptions = {}): RuleBackward {
   check(RULE_METHODS.includes(method), () => `unknown rule method '${method}' (methods: ${RULE_METHODS.join(', ')})`);
   if (method === 'guided-backprop' || method === 'deconvnet') {
     const activationRule: BackwardRuleName = method === 'guided-backprop' ? 'guided' : 'deconvnet';
@@ -112,13 +115,14 @@ export function ruleBackward(method: RuleMethod, image: Tensor, options: RuleOpt
   }
   const eps = options.epsilon ?? LRP_DEFAULTS.epsilon;
   check(Number.isFinite(eps) && eps >= 0, () => `lrp: epsilon ${eps} must be a finite number ≥ 0`);
-  return { retainValues: true, backward: { rules: lrpRules(method === 'lrp-zplus' ? 'zplus' : 'epsilon', eps, image) }, seedIsScore: true };
+  const rules = lrpRules(method === 'lrp-zplus' ? 'zplus' : 'epsilon', eps, image, nonNegativeValues(model.graph));
+  return { retainValues: true, backward: { rules }, seedIsScore: true };
 }
 
 /** LRP on the GPU: the forward recorded keeping every node's values, the backward with the LRP rules, seeded with s_y·e_y. */
 async function lrp(model: Model, x: Tensor, variant: 'epsilon' | 'zplus', classes: readonly number[] | undefined, options: RuleOptions): Promise<AttributionResult> {
   const [n, , h, w] = checkImages(x, `lrp-${variant}`);
-  const { backward } = ruleBackward(`lrp-${variant}`, x, options);
+  const { backward } = ruleBackward(model, `lrp-${variant}`, x, options);
   const wasLeaf = x.requiresGrad;
   x.requiresGrad = true;
   const tape = new Tape({ retainValues: true });
@@ -195,11 +199,32 @@ function convRelevance(
   return timesInput(x, c, `R(${name})`);
 }
 
-function lrpRules(variant: 'epsilon' | 'zplus', eps: number, image: Tensor): Map<string, BackwardRule> {
+/**
+ * The values of a graph that cannot be negative by construction — the inputs LRP-z⁺ is defined for (x ≥ 0): the
+ * output of a rectifier (ReLU, ReLU6 = Clip from 0), alone or fused into a conv, and what pooling, concatenation or a
+ * reshape make of such values only. The image is signed (normalized pixels), and so are MobileNetV2's linear
+ * bottlenecks (a 1×1 conv with no activation) and their residual sums: a conv reading one keeps the ε-rule, where z⁺'s
+ * denominator Σ x_i w⁺_ij could cancel to zero.
+ */
+export function nonNegativeValues(graph: Graph): Set<string> {
+  const probes = [-1e6, -100, -6, -3, -1.5, -1, -0.5, -1e-3, 0, 1e-3, 0.5, 1, 3, 6, 100, 1e6];
+  const rectifies = (a: Activation | undefined): boolean => !!a && typeof a.f === 'function' && probes.every((z) => a.f(z) >= 0);
+  const passes = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Concat', 'Reshape', 'Flatten', 'Identity', 'Squeeze', 'Unsqueeze', 'Transpose']);
+  const out = new Set<string>();
+  for (const node of graph.nodes) {
+    const attrs = node.attrs as (Activation & { activation?: Activation }) | undefined;
+    const epilogue = attrs?.activation ?? (typeof attrs?.f === 'function' ? attrs : undefined);
+    const data = node.op.name === 'Concat' ? node.inputs : node.inputs.slice(0, 1);
+    if (rectifies(epilogue) || (passes.has(node.op.name) && data.length > 0 && data.every((v) => out.has(v)))) for (const v of node.outputs) out.add(v);
+  }
+  return out;
+}
+
+function lrpRules(variant: 'epsilon' | 'zplus', eps: number, image: Tensor, nonNegative: ReadonlySet<string>): Map<string, BackwardRule> {
   const input = (node: TapeNode, k: number): Tensor => node.saved[`input${k}`]!;
   const output = (node: TapeNode, k: number): Tensor => node.saved[`output${k}`]!;
-  // z⁺ assumes non-negative inputs: the layer that reads the (signed) image keeps the ε-rule.
-  const zplusFor = (node: TapeNode): boolean => variant === 'zplus' && node.inputs[0] !== image;
+  // z⁺ assumes non-negative inputs: a layer reading the image, or any other value that can be negative, keeps ε.
+  const zplusFor = (node: TapeNode): boolean => variant === 'zplus' && node.inputs[0] !== image && nonNegative.has(node.inputs[0]!.name);
   const rules = new Map<string, BackwardRule>();
   /** `says`: the rule in a few words, recorded on the node for the tape inspector ("lrp-zplus: z⁺") */
   const named = (name: string, rule: BackwardRule, says: string | ((node: TapeNode) => string)): void => {
@@ -211,7 +236,13 @@ function lrpRules(variant: 'epsilon' | 'zplus', eps: number, image: Tensor): Map
     rules.set(name, recorded);
   };
   const linearRule = (node: TapeNode): string =>
-    zplusFor(node) ? 'z⁺ (positive weights, no bias)' : variant === 'zplus' ? 'ε (the first layer: its input, the image, is signed)' : 'ε';
+    zplusFor(node)
+      ? 'z⁺ (positive weights, no bias)'
+      : variant === 'epsilon'
+        ? 'ε'
+        : node.inputs[0] === image
+          ? 'ε (the first layer: its input, the image, is signed)'
+          : 'ε (its input can be negative: no rectifier before it)';
   named('Conv', (ctx, node) => {
     const [dy] = ctx.dys;
     const attrs = ctx.attrs as unknown as ConvAttrs;
@@ -311,8 +342,8 @@ function convRelevanceRef(r: HostTensor, x: HostTensor, w: HostTensor, b: HostTe
 }
 
 /** The float64 LRP rules; `imageName` is the model's input (the layer reading it keeps the ε-rule under z⁺). */
-export function lrpReferenceRules(variant: 'epsilon' | 'zplus', eps: number, imageName: string): ReferenceRule {
-  const zplusFor = (node: { inputNames: readonly string[] }): boolean => variant === 'zplus' && node.inputNames[0] !== imageName;
+export function lrpReferenceRules(variant: 'epsilon' | 'zplus', eps: number, imageName: string, nonNegative: ReadonlySet<string>): ReferenceRule {
+  const zplusFor = (node: { inputNames: readonly string[] }): boolean => variant === 'zplus' && node.inputNames[0] !== imageName && nonNegative.has(node.inputNames[0]!);
   const ops = new Map<string, ReferenceOpRule>();
   ops.set('Conv', ([dy], [x, w, b], _outputs, attrs: ConvAttrs, _needs, node) => [
     convRelevanceRef(dy!, x!, w!, b ?? null, attrs, zplusFor(node), eps),
@@ -369,6 +400,6 @@ export function ruleAttributionRef(model: Model, x: HostTensor, method: RuleMeth
   if (method === 'guided-backprop' || method === 'deconvnet') {
     return model.referenceClassScoreGradient(x, classes, { rule: { activation: method === 'guided-backprop' ? 'guided' : 'deconvnet' } }).grad;
   }
-  const rule = lrpReferenceRules(method === 'lrp-zplus' ? 'zplus' : 'epsilon', options.epsilon ?? LRP_DEFAULTS.epsilon, model.inputName);
+  const rule = lrpReferenceRules(method === 'lrp-zplus' ? 'zplus' : 'epsilon', options.epsilon ?? LRP_DEFAULTS.epsilon, model.inputName, nonNegativeValues(model.graph));
   return model.referenceClassScoreGradient(x, classes, { rule, seed: 'score' }).grad;
 }
