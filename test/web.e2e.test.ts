@@ -558,8 +558,20 @@ describe.skipIf(SKIP)('the web page in headless Chromium (WebGPU on SwiftShader)
   }, STEP_MS);
 
   it('at phone width (390 × 844) no view scrolls sideways, the tabs come first, and pictures stay in their card', async () => {
+    // First at the desktop width: nothing in the sidebar's panels (the model picker's select) reaches past its panel.
+    const sidebarOutside = (): Promise<string[]> =>
+      page.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>('.panel')].flatMap((panel) => {
+          const right = panel.getBoundingClientRect().right;
+          return [...panel.querySelectorAll<HTMLElement>('select, canvas, img, .button, button, input:not([type=file])')]
+            .filter((el) => el.checkVisibility() && el.getBoundingClientRect().right > right + 0.5)
+            .map((el) => el.id || el.className);
+        }),
+      );
+    expect(await sidebarOutside(), 'outside its sidebar panel at 1280 px').toEqual([]);
     await page.setViewportSize({ width: 390, height: 844 });
     try {
+      expect(await sidebarOutside(), 'outside its sidebar panel at 390 px').toEqual([]);
       for (const view of ['classify', 'saliency', 'attribution', 'fooling', 'classviz', 'tape', 'sanity', 'notebook']) {
         await openTab(view);
         const layout = await page.evaluate(() => {
