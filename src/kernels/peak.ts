@@ -18,15 +18,21 @@ const kernels = {
   copy: defineKernel({ shader, entry: 'stream_copy', constants, params, bindings: { src: 'read', dst: 'read_write' } }),
 };
 
-/** vec4 FMA chains per invocation in fma_peak (8 vec4 = 32 scalar multiply-adds per loop trip). */
+/** vec4 FMA chains per invocation in fma_peak (8 vec4 = 32 scalar multiply-adds per round). */
 export const FMA_CHAINS = 8;
+/** rounds of the chains per loop trip (FMA_TRIP in shaders/peak.wgsl, which says why there are several) */
+export const FMA_TRIP = 4;
 
-/** Multiply-adds fma_peak does: each of `invocations` runs `iterations` trips of FMA_CHAINS vec4 FMAs. */
+/** Multiply-adds fma_peak does: each of `invocations` runs `iterations` trips of FMA_TRIP rounds of FMA_CHAINS vec4 FMAs. */
 export function fmaPeakMacs(invocations: number, iterations: number): number {
-  return invocations * iterations * FMA_CHAINS * 4;
+  return invocations * iterations * FMA_TRIP * FMA_CHAINS * 4;
 }
 
-/** `iterations` trips of 8 independent vec4 FMA chains in each of `invocations` invocations; [invocations, 4] out. */
+/**
+ * `iterations` · FMA_TRIP rounds of 8 independent vec4 FMA chains in each of `invocations` invocations; [invocations, 4]
+ * out: the sum of the 8 chains (chain k of invocation i starts at (s, s + 0.1, s + 0.2, s + 0.3) + k with
+ * s = (i mod 1024)·10⁻³ and takes a ← a·0.999 + 10⁻³ each round).
+ */
 export function fmaPeak(gpu: Gpu, invocations: number, iterations: number): { out: Tensor; macs: number } {
   check(Number.isInteger(invocations) && invocations > 0 && Number.isInteger(iterations) && iterations > 0, () => `fmaPeak: invocations ${invocations} and iterations ${iterations} must be positive integers`);
   const out = Tensor.empty(gpu, [invocations, 4], 'fma_peak');
