@@ -54,6 +54,7 @@ export async function ablation(runs: number): Promise<{ adapter: string; rows: A
     { name: 'ReLU separate', off: 'Conv+ReLU fusion', model: make(gpu, { fuseActivations: false, fuseConcats: false }), gpu },
     { name: 'classifier backward over 1000 classes', off: 'one-hot channel list in conv10 backward', model: tuned({ channelLists: false }), gpu },
     { name: 'conv1 backward phase by phase', off: 'phase-packed strided backward', model: tuned({ phasePacking: false }), gpu },
+    { name: '16-row tiles only', off: '32 GEMM rows per invocation where they fit', model: tuned({ tallTiles: false }), gpu },
     {
       name: 'one submit per dispatch',
       off: 'one command buffer per pass',

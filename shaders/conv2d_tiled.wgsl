@@ -5,10 +5,11 @@
 //     out[m, q] = Σ_{n, a, b} W[m, n, a, b] · in[n, pixel(q, a, b)]
 //
 // with m the output channel (GEMM row), q the output pixel n·OH·OW + i·OW + j (GEMM column) and (n, a, b) the
-// reduction: input channel and kernel tap. Each invocation computes a 16 × 4 tile: 16 consecutive rows m0..m0+15
-// (the same for the whole workgroup) and 4 pixels q, q + WG, q + 2·WG, q + 3·WG. Every input value it loads is
-// used 16 times and every weight 4 times; that reuse is the whole point, because on a CPU adapter (lavapipe) a load
-// costs several times an FMA, and on a GPU the loads are what the memory system cannot keep up with.
+// reduction: input channel and kernel tap. Each invocation computes a 16 × 4 tile (or 32 × 4, TILE_ROWS): 16
+// consecutive rows m0..m0+15 (the same for the whole workgroup) and 4 pixels q, q + WG, q + 2·WG, q + 3·WG. Every
+// input value it loads is used 16 (32) times and every weight 4 times; that reuse is the whole point, because on a CPU
+// adapter (lavapipe) a load costs several times an FMA, and on a GPU the loads are what the memory system cannot keep
+// up with.
 //
 // The weights of the 16 rows are the same for all invocations of a workgroup. With subgroups (16 rows = 2 loads per
 // lane + 16 broadcasts, shaders/conv2d_weights_subgroup.wgsl) they are fetched cooperatively; without, each
@@ -42,6 +43,11 @@ override ACCUMULATE: bool = false;
 // Phase-packed backward (PHASES = sh·sw > 1): the rows of the GEMM are (phase, channel) pairs, m = phase·C + c, and
 // row m's results land at output row i·sh + phase / sw, column j·sw + phase % sw. See conv2d-tiled.ts.
 override PHASES: u32 = 1;
+// GEMM rows per tile: 16, or 32 where the CPU side finds that it pays (conv2d-tiled.ts, tileRows). 32 rows load 4
+// weights and 4 inputs per channel for 128 multiply-adds instead of 2 and 4 for 64: on lavapipe each load is a
+// scalar loop over the 8 SIMD lanes (an exec-mask test and a bounds check per lane), and those loops are most of the
+// kernel's instructions, so the loads each multiply-add needs are what its time is.
+override TILE_ROWS: u32 = 16;
 
 struct Params {
   pixels: u32,          // GEMM columns: N · grid_h · grid_w
@@ -131,7 +137,7 @@ fn store_row(r: u32, m0: u32, v_in: vec4f, d: Destination) {
 // The body of the entry point `conv2d_tiled`, which the weights file defines (it knows whether there is a
 // subgroup_invocation_id to pass).
 fn conv2d_tile(wid: vec3u, nwg: vec3u, lane: u32, sub_lane: u32) {
-  let m0 = wid.y * 16u;
+  let m0 = wid.y * TILE_ROWS;
   // Pixel blocks run along x, folded into z when there are more than a grid dimension allows.
   let q0 = (wid.x + wid.z * nwg.x) * (4u * WG) + lane;
 
@@ -166,6 +172,11 @@ fn conv2d_tile(wid: vec3u, nwg: vec3u, lane: u32, sub_lane: u32) {
   var acc4 = vec4f(0.0); var acc5 = vec4f(0.0); var acc6 = vec4f(0.0); var acc7 = vec4f(0.0);
   var acc8 = vec4f(0.0); var acc9 = vec4f(0.0); var acc10 = vec4f(0.0); var acc11 = vec4f(0.0);
   var acc12 = vec4f(0.0); var acc13 = vec4f(0.0); var acc14 = vec4f(0.0); var acc15 = vec4f(0.0);
+  // Rows 16..31 of a 32-row tile (unused, and removed by the compiler, when TILE_ROWS is 16).
+  var acc16 = vec4f(0.0); var acc17 = vec4f(0.0); var acc18 = vec4f(0.0); var acc19 = vec4f(0.0);
+  var acc20 = vec4f(0.0); var acc21 = vec4f(0.0); var acc22 = vec4f(0.0); var acc23 = vec4f(0.0);
+  var acc24 = vec4f(0.0); var acc25 = vec4f(0.0); var acc26 = vec4f(0.0); var acc27 = vec4f(0.0);
+  var acc28 = vec4f(0.0); var acc29 = vec4f(0.0); var acc30 = vec4f(0.0); var acc31 = vec4f(0.0);
 
   for (var a = 0u; a < p.taps_h; a++) {
     let ih = row0 + vec4i(i32(a) * p.tap_step_h);
@@ -197,6 +208,26 @@ fn conv2d_tile(wid: vec3u, nwg: vec3u, lane: u32, sub_lane: u32) {
         acc13 = fma(vec4f(ws[13]), xv, acc13);
         acc14 = fma(vec4f(ws[14]), xv, acc14);
         acc15 = fma(vec4f(ws[15]), xv, acc15);
+        // An override is a constant by the time the shader is compiled: this is no branch at run time.
+        if (TILE_ROWS == 32u) {
+          let ws2 = weights16(w_tap + n * p.w_stride_n, m0 + 16u, sub_lane);
+          acc16 = fma(vec4f(ws2[0]), xv, acc16);
+          acc17 = fma(vec4f(ws2[1]), xv, acc17);
+          acc18 = fma(vec4f(ws2[2]), xv, acc18);
+          acc19 = fma(vec4f(ws2[3]), xv, acc19);
+          acc20 = fma(vec4f(ws2[4]), xv, acc20);
+          acc21 = fma(vec4f(ws2[5]), xv, acc21);
+          acc22 = fma(vec4f(ws2[6]), xv, acc22);
+          acc23 = fma(vec4f(ws2[7]), xv, acc23);
+          acc24 = fma(vec4f(ws2[8]), xv, acc24);
+          acc25 = fma(vec4f(ws2[9]), xv, acc25);
+          acc26 = fma(vec4f(ws2[10]), xv, acc26);
+          acc27 = fma(vec4f(ws2[11]), xv, acc27);
+          acc28 = fma(vec4f(ws2[12]), xv, acc28);
+          acc29 = fma(vec4f(ws2[13]), xv, acc29);
+          acc30 = fma(vec4f(ws2[14]), xv, acc30);
+          acc31 = fma(vec4f(ws2[15]), xv, acc31);
+        }
       }
     }
   }
@@ -217,4 +248,22 @@ fn conv2d_tile(wid: vec3u, nwg: vec3u, lane: u32, sub_lane: u32) {
   store_row(13u, m0, acc13, dst);
   store_row(14u, m0, acc14, dst);
   store_row(15u, m0, acc15, dst);
+  if (TILE_ROWS == 32u) {
+    store_row(16u, m0, acc16, dst);
+    store_row(17u, m0, acc17, dst);
+    store_row(18u, m0, acc18, dst);
+    store_row(19u, m0, acc19, dst);
+    store_row(20u, m0, acc20, dst);
+    store_row(21u, m0, acc21, dst);
+    store_row(22u, m0, acc22, dst);
+    store_row(23u, m0, acc23, dst);
+    store_row(24u, m0, acc24, dst);
+    store_row(25u, m0, acc25, dst);
+    store_row(26u, m0, acc26, dst);
+    store_row(27u, m0, acc27, dst);
+    store_row(28u, m0, acc28, dst);
+    store_row(29u, m0, acc29, dst);
+    store_row(30u, m0, acc30, dst);
+    store_row(31u, m0, acc31, dst);
+  }
 }

@@ -15,6 +15,7 @@ import {
   type Conv2dAttrsInput,
 } from '../src/kernels/conv2d.js';
 import { host } from '../src/kernels/host.js';
+import { DEFAULT_TUNING, tileRows } from '../src/kernels/conv2d-tiled.js';
 import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, fromGpu, rand, toGpu } from './helpers.js';
 
 interface Case {
@@ -123,5 +124,22 @@ describe('conv2d version choice', () => {
     expect(() => conv2dBackwardInput(Tensor.zeros(gpu, [1, 3, 2, 2]), dilated, [1, 4, 6, 6], { dilations: [2, 2] }, { name: 'dx', version: 2 })).toThrow(
       'version 2 does not support',
     );
+  });
+});
+
+describe('tile rows (TILE_ROWS of conv2d_tiled.wgsl)', () => {
+  const on = DEFAULT_TUNING;
+  it('32 rows where the round-up wastes at most an eighth, 16 otherwise or when asked', () => {
+    const rows = (mCount: number, grouping?: { groupRows: number; nGroupOffset: number; wGroupOffset: number; nLimit: number }) =>
+      tileRows({ mCount, ...(grouping && { grouping }) }, on);
+    // SqueezeNet's forward: conv1 and the expands (64..256 rows) and conv10 (1000 → 1024) take 32; 16-row squeezes and
+    // 48-row ones (64 would idle a quarter) stay at 16.
+    expect([64, 128, 192, 256, 1000].map((m) => rows(m))).toEqual([32, 32, 32, 32, 32]);
+    expect([16, 48, 12, 33].map((m) => rows(m))).toEqual([16, 16, 16, 16]);
+    // Groups: a 32-row tile must stay inside one group of rows.
+    expect(rows(64, { groupRows: 32, nGroupOffset: 4, wGroupOffset: 0, nLimit: 8 })).toBe(32);
+    expect(rows(48, { groupRows: 16, nGroupOffset: 2, wGroupOffset: 0, nLimit: 6 })).toBe(16);
+    expect(rows(128, { groupRows: 128, nGroupOffset: 0, wGroupOffset: 0, nLimit: 128 })).toBe(32); // one block
+    expect(tileRows({ mCount: 256 }, { ...on, tallTiles: false })).toBe(16);
   });
 });

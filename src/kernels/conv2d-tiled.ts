@@ -38,13 +38,15 @@ export interface ConvTuning {
   readonly phasePacking: boolean;
   /** sum a backward over the channels a one-hot gradient can be non-zero in, rather than all of them */
   readonly channelLists: boolean;
+  /** let the tiled kernel compute 32 GEMM rows per invocation where that fits (tileRows), not only 16 */
+  readonly tallTiles: boolean;
 }
 
-export const DEFAULT_TUNING: ConvTuning = Object.freeze({ defaultVersion: 2, phasePacking: true, channelLists: true });
+export const DEFAULT_TUNING: ConvTuning = Object.freeze({ defaultVersion: 2, phasePacking: true, channelLists: true, tallTiles: true });
 
-/** Invocations per workgroup by default: each computes 16 rows × 4 pixels, so a workgroup covers 16 × 256 outputs. */
+/** Invocations per workgroup by default: each computes 16 (or 32) rows × 4 pixels, so a workgroup covers 16 × 256 outputs or 32 × 256. */
 export const TILED_WG = 64;
-/** GEMM rows per invocation (the 16 accumulators of conv2d_tiled.wgsl) */
+/** GEMM rows per invocation at least (the first 16 accumulators of conv2d_tiled.wgsl; tileRows may double them) */
 const ROWS = 16;
 /** pixels per invocation (the 4 lanes of each accumulator vec4) */
 const PIXELS = 4;
@@ -248,19 +250,33 @@ function groupedReduction(group: number, rows: number, perGroup: number, limit: 
   return { nCount: perGroup, packed: false, grouping: { groupRows: rows, nGroupOffset: perGroup, wGroupOffset: 0, nLimit: limit } };
 }
 
+/**
+ * GEMM rows per tile (TILE_ROWS in conv2d_tiled.wgsl): 32 where a 32-row tile stays inside one group of rows (an
+ * ungrouped conv, or groups of a multiple of 32 rows) and rounding the rows up to 32s wastes at most an eighth of them
+ * (SqueezeNet's 48 and 16-row convs stay at 16; 1000 classes run 1024 rows); 16 otherwise.
+ */
+export function tileRows(l: Pick<GemmLayout, 'mCount' | 'grouping'>, tuning: ConvTuning): 16 | 32 {
+  if (!tuning.tallTiles || l.mCount <= ROWS) return 16;
+  const groupRows = l.grouping?.groupRows ?? l.mCount;
+  const oneBlock = groupRows >= l.mCount;
+  if (!oneBlock && groupRows % 32 !== 0) return 16;
+  return Math.ceil(l.mCount / 32) * 32 - l.mCount <= l.mCount / 8 ? 32 : 16;
+}
+
 function dispatchTiled(
   gpu: Gpu,
   label: string,
   l: GemmLayout,
   tensors: { src: Tensor; w: Tensor; bias: Tensor | null; channels: GPUBuffer | null; out: Tensor },
-  options: { activation?: ActivationFn; accumulate?: boolean; phases?: number; phaseChannels?: number } = {},
+  options: { activation?: ActivationFn; accumulate?: boolean; phases?: number; phaseChannels?: number; tuning?: ConvTuning } = {},
 ): void {
   if (l.pixels === 0) return;
   const wg = tiledWorkgroupSize(l.pixels);
   const blocks = Math.ceil(l.pixels / (PIXELS * wg));
   const max = gpu.limits.maxComputeWorkgroupsPerDimension;
   const groupsZ = Math.ceil(blocks / max); // folded: the shader takes block = x + z·nwg.x, and skips blocks past the end
-  const groupsY = Math.ceil(l.mCount / ROWS);
+  const rows = tileRows(l, options.tuning ?? DEFAULT_TUNING);
+  const groupsY = Math.ceil(l.mCount / rows);
   tiled.dispatch(gpu, {
     label,
     bind: tensors,
@@ -272,6 +288,7 @@ function dispatchTiled(
       CHANNEL_LIST: tensors.channels ? 1 : 0,
       ACCUMULATE: options.accumulate ? 1 : 0,
       PHASES: options.phases ?? 1,
+      TILE_ROWS: rows,
       ...activationConstants(options.activation ?? IDENTITY),
     },
   });
@@ -297,6 +314,7 @@ export function conv2dForwardTiled(
   y: Tensor,
   activation: ActivationFn,
   slice: ChannelSlice = { offset: 0, channels: g.outChannels },
+  tuning: ConvTuning = DEFAULT_TUNING,
 ): void {
   const taps = g.kH * g.kW;
   // Rows are output channels, in groups of Og; each reads its group's Cg input channels.
@@ -331,7 +349,7 @@ export function conv2dForwardTiled(
       grouping: r.grouping,
     },
     { src: x, w: weights, bias, channels: null, out: y },
-    { activation },
+    { activation, tuning },
   );
   if (weights !== w) weights.dispose(); // encoded: the pool hands the buffer out again only to later work
 }
@@ -374,7 +392,7 @@ function backwardCost(g: Conv2dGeometry): { perPhase: number; packed: number } {
  * The packed weights, W'[phase·C + c, o, a', b'], are gathered from w by an index map computed here once per shape
  * (cached on the GPU by content), so a changed w (the sanity check randomizes weights) is always read afresh.
  */
-function conv2dBackwardInputPacked(g: Conv2dGeometry, dy: Tensor, w: Tensor, dx: Tensor, slice: ChannelSlice, accumulate: boolean): void {
+function conv2dBackwardInputPacked(g: Conv2dGeometry, dy: Tensor, w: Tensor, dx: Tensor, slice: ChannelSlice, accumulate: boolean, tuning: ConvTuning): void {
   const gpu = dy.gpu;
   const h = unifiedPhases(g.strideH, g.padTop, g.kH);
   const v = unifiedPhases(g.strideW, g.padLeft, g.kW);
@@ -430,7 +448,7 @@ function conv2dBackwardInputPacked(g: Conv2dGeometry, dy: Tensor, w: Tensor, dx:
       outOff: [0, 0],
     },
     { src: dy, w: packed, bias: null, channels: null, out: dx },
-    { accumulate, phases, phaseChannels: g.inChannels },
+    { accumulate, phases, phaseChannels: g.inChannels, tuning },
   );
   packed.dispose(); // encoded: the pool hands the buffer out again only to later work
 }
@@ -459,7 +477,7 @@ export function conv2dBackwardInputTiled(g: Conv2dGeometry, dy: Tensor, w: Tenso
   if (!channels && tuning.phasePacking && g.group === 1 && g.strideH * g.strideW > 1) {
     const cost = backwardCost(g);
     if (cost.packed < cost.perPhase) {
-      conv2dBackwardInputPacked(g, dy, w, dx, slice, accumulate);
+      conv2dBackwardInputPacked(g, dy, w, dx, slice, accumulate, tuning);
       return;
     }
   }
@@ -509,7 +527,7 @@ export function conv2dBackwardInputTiled(g: Conv2dGeometry, dy: Tensor, w: Tenso
           grouping,
         },
         { src: dy, w: weights, bias: null, channels: list, out: dx },
-        { accumulate },
+        { accumulate, tuning },
       );
     }
   }

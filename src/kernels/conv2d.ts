@@ -283,7 +283,7 @@ export function conv2dForward(
   const depthwise = depthwiseForwardSupports(g);
   if (pickVersion(options.version, depthwise || tiledForwardSupports(g), options.tuning ?? DEFAULT_TUNING) === 2) {
     if (depthwise) conv2dForwardDepthwise(g, x, w, bias, y, activation);
-    else conv2dForwardTiled(g, x, w, bias, y, activation);
+    else conv2dForwardTiled(g, x, w, bias, y, activation, undefined, options.tuning);
     return y;
   }
   kernels.forward.dispatch(gpu, {

@@ -76,7 +76,7 @@ export const ConvConcat = defineOp<ConvConcatAttrs>({
     const channels = g.reduce((s, p) => s + p.outChannels, 0);
     const at = offsets(g);
     const y = Tensor.empty(inputs[0]!.gpu, [g[0]!.batch, channels, g[0]!.outH, g[0]!.outW], ctx.name);
-    parts.forEach(([x, w, b], k) => conv2dForwardTiled(g[k]!, x!, w!, b ?? null, y, a.activation.fn, { offset: at[k]!, channels }));
+    parts.forEach(([x, w, b], k) => conv2dForwardTiled(g[k]!, x!, w!, b ?? null, y, a.activation.fn, { offset: at[k]!, channels }, a.tuning));
     const saved: Record<string, Tensor> = {};
     if (ctx.recording && isActivation(a.activation)) saved.y = y;
     // Part k's w is needed for its x's gradient, its x for its w's gradient.
