@@ -15,7 +15,7 @@ import {
   type Conv2dAttrsInput,
 } from '../src/kernels/conv2d.js';
 import { host } from '../src/kernels/host.js';
-import { DEFAULT_TUNING, tileRows } from '../src/kernels/conv2d-tiled.js';
+import { DEFAULT_TUNING, tileRows, tiledWorkgroupSize } from '../src/kernels/conv2d-tiled.js';
 import { BACKWARD_BOUND, FORWARD_BOUND, expectClose, fromGpu, rand, toGpu } from './helpers.js';
 
 interface Case {
@@ -127,7 +127,14 @@ describe('conv2d version choice', () => {
   });
 });
 
-describe('tile rows (TILE_ROWS of conv2d_tiled.wgsl)', () => {
+describe('tile shapes (TILE_ROWS and WG of conv2d_tiled.wgsl)', () => {
+  it('the workgroup size leaves few of the last pixel block\'s lanes idle', () => {
+    // 55² keeps 64 (47 of 3072 lanes idle); 13² runs 48 (192-pixel blocks); MobileNetV2's 7² runs 16 (one 64-pixel
+    // block) and its classifier's single pixel 8; 27² keeps 64 (39 of 768 idle: within a tenth).
+    expect([3025, 169, 49, 1, 729].map(tiledWorkgroupSize)).toEqual([64, 48, 16, 8, 64]);
+    for (const pixels of [1, 2, 48, 49, 169, 729, 3025, 12544]) expect(tiledWorkgroupSize(pixels) % 8, `${pixels} pixels`).toBe(0);
+  });
+
   const on = DEFAULT_TUNING;
   it('32 rows where the round-up wastes at most an eighth, 16 otherwise or when asked', () => {
     const rows = (mCount: number, grouping?: { groupRows: number; nGroupOffset: number; wGroupOffset: number; nLimit: number }) =>
