@@ -63,6 +63,14 @@ export async function ablation(runs: number): Promise<{ adapter: string; rows: A
       setup: () => (gpu.submitEveryDispatch = true),
       teardown: () => (gpu.submitEveryDispatch = false),
     },
+    {
+      name: 'one submit per forward + backward',
+      off: 'a submit every 16 dispatches',
+      model: base,
+      gpu,
+      setup: () => (gpu.dispatchesPerSubmit = 0),
+      teardown: () => (gpu.dispatchesPerSubmit = 16),
+    },
     { name: 'conv2d v1 (direct kernels)', off: 'tiled implicit-GEMM convolution', model: tuned({ defaultVersion: 1 }), gpu },
   ];
   const image = new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i * 0.37) * 1.5);
