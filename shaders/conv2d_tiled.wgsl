@@ -89,7 +89,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;      // x (forward) or dy (backward)
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<real>;  // f32 or f16 (the precision file linked in front)
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> channels: array<u32>; // the channel list, when CHANNEL_LIST
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
@@ -103,10 +103,10 @@ struct Destination {
 }
 
 // Row r of the tile goes to out[n, off + m0 + r, row, col] for the four pixels; pixels past the end are dropped.
-fn store_row(r: u32, m0: u32, v_in: vec4f, d: Destination) {
+fn store_row(r: u32, m0: u32, v_in: vec4<accum>, d: Destination) {
   let m = m0 + r;
   if (m >= p.m_count) { return; }
-  var v = v_in;
+  var v = vec4f(v_in);
   if (HAS_BIAS) { v += vec4f(bias[m]); }
   if (ACTIVATION != ACT_NONE) { v = vec4f(activate(v.x), activate(v.y), activate(v.z), activate(v.w)); }
   var channel = p.out_channel_offset + m;
@@ -168,15 +168,15 @@ fn conv2d_tile(wid: vec3u, nwg: vec3u, lane: u32, sub_lane: u32) {
   let w_first = block * p.w_group_offset;
   let n_count = min(p.n_count, p.n_limit - block * p.n_group_offset);
 
-  var acc0 = vec4f(0.0); var acc1 = vec4f(0.0); var acc2 = vec4f(0.0); var acc3 = vec4f(0.0);
-  var acc4 = vec4f(0.0); var acc5 = vec4f(0.0); var acc6 = vec4f(0.0); var acc7 = vec4f(0.0);
-  var acc8 = vec4f(0.0); var acc9 = vec4f(0.0); var acc10 = vec4f(0.0); var acc11 = vec4f(0.0);
-  var acc12 = vec4f(0.0); var acc13 = vec4f(0.0); var acc14 = vec4f(0.0); var acc15 = vec4f(0.0);
+  var acc0 = vec4<accum>(0.0); var acc1 = vec4<accum>(0.0); var acc2 = vec4<accum>(0.0); var acc3 = vec4<accum>(0.0);
+  var acc4 = vec4<accum>(0.0); var acc5 = vec4<accum>(0.0); var acc6 = vec4<accum>(0.0); var acc7 = vec4<accum>(0.0);
+  var acc8 = vec4<accum>(0.0); var acc9 = vec4<accum>(0.0); var acc10 = vec4<accum>(0.0); var acc11 = vec4<accum>(0.0);
+  var acc12 = vec4<accum>(0.0); var acc13 = vec4<accum>(0.0); var acc14 = vec4<accum>(0.0); var acc15 = vec4<accum>(0.0);
   // Rows 16..31 of a 32-row tile (unused, and removed by the compiler, when TILE_ROWS is 16).
-  var acc16 = vec4f(0.0); var acc17 = vec4f(0.0); var acc18 = vec4f(0.0); var acc19 = vec4f(0.0);
-  var acc20 = vec4f(0.0); var acc21 = vec4f(0.0); var acc22 = vec4f(0.0); var acc23 = vec4f(0.0);
-  var acc24 = vec4f(0.0); var acc25 = vec4f(0.0); var acc26 = vec4f(0.0); var acc27 = vec4f(0.0);
-  var acc28 = vec4f(0.0); var acc29 = vec4f(0.0); var acc30 = vec4f(0.0); var acc31 = vec4f(0.0);
+  var acc16 = vec4<accum>(0.0); var acc17 = vec4<accum>(0.0); var acc18 = vec4<accum>(0.0); var acc19 = vec4<accum>(0.0);
+  var acc20 = vec4<accum>(0.0); var acc21 = vec4<accum>(0.0); var acc22 = vec4<accum>(0.0); var acc23 = vec4<accum>(0.0);
+  var acc24 = vec4<accum>(0.0); var acc25 = vec4<accum>(0.0); var acc26 = vec4<accum>(0.0); var acc27 = vec4<accum>(0.0);
+  var acc28 = vec4<accum>(0.0); var acc29 = vec4<accum>(0.0); var acc30 = vec4<accum>(0.0); var acc31 = vec4<accum>(0.0);
 
   for (var a = 0u; a < p.taps_h; a++) {
     let ih = row0 + vec4i(i32(a) * p.tap_step_h);
@@ -190,43 +190,43 @@ fn conv2d_tile(wid: vec3u, nwg: vec3u, lane: u32, sub_lane: u32) {
         var n = k;
         if (CHANNEL_LIST) { n = channels[k]; }
         let xo = at + vec4u((n + n_first) * in_plane);
-        let xv = select(vec4f(0.0), vec4f(src[xo.x], src[xo.y], src[xo.z], src[xo.w]), inside);
+        let xv = select(vec4<real>(0.0), vec4<real>(vec4f(src[xo.x], src[xo.y], src[xo.z], src[xo.w])), inside);
         let ws = weights16(w_tap + n * p.w_stride_n, m0, sub_lane);
-        acc0 = fma(vec4f(ws[0]), xv, acc0);
-        acc1 = fma(vec4f(ws[1]), xv, acc1);
-        acc2 = fma(vec4f(ws[2]), xv, acc2);
-        acc3 = fma(vec4f(ws[3]), xv, acc3);
-        acc4 = fma(vec4f(ws[4]), xv, acc4);
-        acc5 = fma(vec4f(ws[5]), xv, acc5);
-        acc6 = fma(vec4f(ws[6]), xv, acc6);
-        acc7 = fma(vec4f(ws[7]), xv, acc7);
-        acc8 = fma(vec4f(ws[8]), xv, acc8);
-        acc9 = fma(vec4f(ws[9]), xv, acc9);
-        acc10 = fma(vec4f(ws[10]), xv, acc10);
-        acc11 = fma(vec4f(ws[11]), xv, acc11);
-        acc12 = fma(vec4f(ws[12]), xv, acc12);
-        acc13 = fma(vec4f(ws[13]), xv, acc13);
-        acc14 = fma(vec4f(ws[14]), xv, acc14);
-        acc15 = fma(vec4f(ws[15]), xv, acc15);
+        acc0 = madd(ws[0], xv, acc0);
+        acc1 = madd(ws[1], xv, acc1);
+        acc2 = madd(ws[2], xv, acc2);
+        acc3 = madd(ws[3], xv, acc3);
+        acc4 = madd(ws[4], xv, acc4);
+        acc5 = madd(ws[5], xv, acc5);
+        acc6 = madd(ws[6], xv, acc6);
+        acc7 = madd(ws[7], xv, acc7);
+        acc8 = madd(ws[8], xv, acc8);
+        acc9 = madd(ws[9], xv, acc9);
+        acc10 = madd(ws[10], xv, acc10);
+        acc11 = madd(ws[11], xv, acc11);
+        acc12 = madd(ws[12], xv, acc12);
+        acc13 = madd(ws[13], xv, acc13);
+        acc14 = madd(ws[14], xv, acc14);
+        acc15 = madd(ws[15], xv, acc15);
         // An override is a constant by the time the shader is compiled: this is no branch at run time.
         if (TILE_ROWS == 32u) {
           let ws2 = weights16(w_tap + n * p.w_stride_n, m0 + 16u, sub_lane);
-          acc16 = fma(vec4f(ws2[0]), xv, acc16);
-          acc17 = fma(vec4f(ws2[1]), xv, acc17);
-          acc18 = fma(vec4f(ws2[2]), xv, acc18);
-          acc19 = fma(vec4f(ws2[3]), xv, acc19);
-          acc20 = fma(vec4f(ws2[4]), xv, acc20);
-          acc21 = fma(vec4f(ws2[5]), xv, acc21);
-          acc22 = fma(vec4f(ws2[6]), xv, acc22);
-          acc23 = fma(vec4f(ws2[7]), xv, acc23);
-          acc24 = fma(vec4f(ws2[8]), xv, acc24);
-          acc25 = fma(vec4f(ws2[9]), xv, acc25);
-          acc26 = fma(vec4f(ws2[10]), xv, acc26);
-          acc27 = fma(vec4f(ws2[11]), xv, acc27);
-          acc28 = fma(vec4f(ws2[12]), xv, acc28);
-          acc29 = fma(vec4f(ws2[13]), xv, acc29);
-          acc30 = fma(vec4f(ws2[14]), xv, acc30);
-          acc31 = fma(vec4f(ws2[15]), xv, acc31);
+          acc16 = madd(ws2[0], xv, acc16);
+          acc17 = madd(ws2[1], xv, acc17);
+          acc18 = madd(ws2[2], xv, acc18);
+          acc19 = madd(ws2[3], xv, acc19);
+          acc20 = madd(ws2[4], xv, acc20);
+          acc21 = madd(ws2[5], xv, acc21);
+          acc22 = madd(ws2[6], xv, acc22);
+          acc23 = madd(ws2[7], xv, acc23);
+          acc24 = madd(ws2[8], xv, acc24);
+          acc25 = madd(ws2[9], xv, acc25);
+          acc26 = madd(ws2[10], xv, acc26);
+          acc27 = madd(ws2[11], xv, acc27);
+          acc28 = madd(ws2[12], xv, acc28);
+          acc29 = madd(ws2[13], xv, acc29);
+          acc30 = madd(ws2[14], xv, acc30);
+          acc31 = madd(ws2[15], xv, acc31);
         }
       }
     }

@@ -11,8 +11,8 @@ fn conv2d_tiled(
 
 // W[m0 + r, ·] for r = 0..15, where row m's weight is at `at + m·w_stride_m`; rows past m_count repeat the last one
 // (their results are never stored).
-fn weights16(at: u32, m0: u32, sub_lane: u32) -> array<f32, 16> {
-  var ws: array<f32, 16>;
+fn weights16(at: u32, m0: u32, sub_lane: u32) -> array<real, 16> {
+  var ws: array<real, 16>;
   let last = p.m_count - 1u;
   ws[0] = w[at + min(m0 + 0u, last) * p.w_stride_m];
   ws[1] = w[at + min(m0 + 1u, last) * p.w_stride_m];

@@ -16,11 +16,11 @@ fn conv2d_tiled(
 
 // W[m0 + r, ·] for r = 0..15, where row m's weight is at `at + m·w_stride_m`; rows past m_count repeat the last one
 // (their results are never stored).
-fn weights16(at: u32, m0: u32, sub_lane: u32) -> array<f32, 16> {
+fn weights16(at: u32, m0: u32, sub_lane: u32) -> array<real, 16> {
   let r = sub_lane & 7u;
   let lo = w[at + min(m0 + r, p.m_count - 1u) * p.w_stride_m];
   let hi = w[at + min(m0 + 8u + r, p.m_count - 1u) * p.w_stride_m];
-  return array<f32, 16>(
+  return array<real, 16>(
     subgroupBroadcast(lo, 0u), subgroupBroadcast(lo, 1u), subgroupBroadcast(lo, 2u), subgroupBroadcast(lo, 3u),
     subgroupBroadcast(lo, 4u), subgroupBroadcast(lo, 5u), subgroupBroadcast(lo, 6u), subgroupBroadcast(lo, 7u),
     subgroupBroadcast(hi, 0u), subgroupBroadcast(hi, 1u), subgroupBroadcast(hi, 2u), subgroupBroadcast(hi, 3u),

@@ -13,7 +13,7 @@ export { Tensor, type Shape } from './gpu/tensor.js';
 export { registerShaders } from './gpu/shaders.js';
 export type { KernelTime } from './gpu/profiler.js';
 export { Tape, noGrad, type TapeNode } from './graph/tape.js';
-export { Model, type ModelOptions } from './graph/model.js';
+export { Model, type ModelOptions, type Precision } from './graph/model.js';
 export { parseOnnx, parseTensorProto, describeGraph } from './graph/onnx/parse.js';
 export { parseSynset, resolveClass, className, closestNames, topK, type Labels, type Ranked } from './graph/labels.js';
 export { OPS, ONNX_OPS, opNamed } from './graph/ops/index.js';

@@ -8,7 +8,7 @@ import './kernel-helpers.js';
 import type { Gpu } from '../src/gpu/device.js';
 import { PixelpropError } from '../src/gpu/errors.js';
 import { defineKernel, definedKernels } from '../src/gpu/kernel.js';
-import { registerShaders, shaderSource } from '../src/gpu/shaders.js';
+import { linkShaders, registerShaders } from '../src/gpu/shaders.js';
 import { useGpu } from './helpers.js';
 
 describe('kernel interfaces', () => {
@@ -60,7 +60,7 @@ describe('every kernel compiles on this adapter', () => {
     }
     const errors: string[] = [];
     for (const key of modules) {
-      const code = key.split('+').map((f) => shaderSource(f)).join('\n');
+      const code = linkShaders(key.split('+'));
       const info = await gpu().device.createShaderModule({ code }).getCompilationInfo();
       for (const m of info.messages) if (m.type === 'error') errors.push(`${key}:${m.lineNum}: ${m.message}`);
     }

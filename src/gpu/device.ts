@@ -14,7 +14,7 @@
  */
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { PixelpropError, fmtBytes } from './errors.js';
-import { hasShaders, loadShadersFromDisk, shaderSource } from './shaders.js';
+import { hasShaders, linkShaders, loadShadersFromDisk } from './shaders.js';
 import { BufferUsage, MapMode } from './flags.js';
 import { Profiler, type KernelTime } from './profiler.js';
 
@@ -263,7 +263,7 @@ export class Gpu {
     const key = files.join('+');
     let m = this.modules.get(key);
     if (!m) {
-      const code = files.map((f) => shaderSource(f)).join('\n');
+      const code = linkShaders(files);
       m = this.device.createShaderModule({ label: files.map((f) => `${f}.wgsl`).join(' + '), code });
       this.modules.set(key, m);
     }

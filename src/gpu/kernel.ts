@@ -22,7 +22,7 @@
  */
 import type { Binding, Gpu, Param } from './device.js';
 import { PixelpropError } from './errors.js';
-import { shaderSource } from './shaders.js';
+import { linkShaders } from './shaders.js';
 import type { Tensor } from './tensor.js';
 
 export type Scalar = 'u32' | 'i32' | 'f32';
@@ -107,7 +107,7 @@ export class Kernel<B extends Record<string, BindingSpec>, P extends Record<stri
     const known = this.slots.get(key);
     if (known) return known;
     const what = `kernel ${files.join('+')}.${this.spec.entry}`;
-    const source = files.map((f) => shaderSource(f)).join('\n');
+    const source = linkShaders(files);
     const wgsl = parseInterface(source);
     if (!new RegExp(`@compute[^;{]*fn\\s+${this.spec.entry}\\s*\\(`).test(stripComments(source))) {
       throw new PixelpropError(`${what}: no @compute fn ${this.spec.entry} in the shader`);

@@ -29,6 +29,22 @@ export function shaderSource(name: string): string {
   return text;
 }
 
+/**
+ * The WGSL module of several files linked in order. WGSL wants every `enable` directive before the first declaration,
+ * and two files may each need one (the subgroup weight fetch enables subgroups, the f16 precision file enables f16):
+ * the directives are moved to the front, once each, and the files follow as they are.
+ */
+export function linkShaders(files: readonly string[]): string {
+  const directives = new Set<string>();
+  const bodies = files.map((f) =>
+    shaderSource(f).replace(/^[ \t]*enable\s+[\w\s,]+;[ \t]*$/gm, (line) => {
+      directives.add(line.trim());
+      return '';
+    }),
+  );
+  return [...directives, ...bodies].join('\n');
+}
+
 export function hasShaders(): boolean {
   return sources.size > 0;
 }

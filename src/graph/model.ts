@@ -18,7 +18,9 @@
 import type { Gpu } from '../gpu/device.js';
 import { PixelpropError, check, fmtBytes, fmtShape } from '../gpu/errors.js';
 import { Tensor, sizeOf, type Shape } from '../gpu/tensor.js';
-import type { ConvTuning } from '../kernels/conv2d-tiled.js';
+import { CONV_PRECISIONS, DEFAULT_TUNING, type ConvPrecision as Precision, type ConvTuning } from '../kernels/conv2d-tiled.js';
+
+export type { Precision };
 import { addRef } from '../kernels/elementwise.js';
 import { host, type HostTensor } from '../kernels/host.js';
 import { loadShapes, describeGraph, type Graph, type GraphInput } from './ir.js';
@@ -38,6 +40,13 @@ export interface ModelOptions extends ParseOptions {
   fuseConcats?: boolean;
   /** kernel switches for the ablation benchmark (default: every optimization on) */
   tuning?: ConvTuning;
+  /**
+   * The arithmetic of the convolutions the tiled kernel runs (every ungrouped conv, and grouped ones with 4+ channels
+   * per group: nearly all of a CNN's multiply-adds): 'f32' (default); 'f16' — f16 weights, products and sums; 'mixed' —
+   * f16 weights and products summed in f32. The half ones need the adapter's `shader-f16`. Everything else, and every
+   * tensor between ops, stays f32. docs/performance.md gives the error against float64 per model.
+   */
+  precision?: Precision;
   /**
    * values for graph inputs that are parameters rather than data (int64 shapes and indices, inputs read as
    * attributes; `parameterInputs` lists them): they become constants (`pixelprop run` binds them from the test data)
@@ -78,6 +87,9 @@ export class Model {
   readonly stages: readonly Stage[];
   private readonly plan: Plan;
   private unfusedPlan: Plan | null = null;
+  /** the arithmetic of the convolutions (see ModelOptions.precision) */
+  readonly precision: Precision;
+  private readonly options: ModelOptions;
   /** the float64 forms of the constants, made on the CPU path's first use */
   private readonly hostConstants = new Map<string, HostTensor>();
   private disposed = false;
@@ -85,9 +97,13 @@ export class Model {
   private constructor(
     readonly gpu: Gpu,
     readonly onnx: OnnxGraph,
-    private readonly options: ModelOptions,
+    options: ModelOptions,
   ) {
-    const { graph, stages } = buildGraph(onnx, options);
+    this.precision = options.precision ?? 'f32';
+    check(CONV_PRECISIONS.includes(this.precision), () => `precision '${String(options.precision)}': use ${CONV_PRECISIONS.join(', ')}`);
+    check(this.precision === 'f32' || gpu.hasF16, () => `precision ${this.precision} needs the adapter's shader-f16 feature, which ${gpu.adapterName} does not offer`);
+    this.options = { ...options, tuning: { ...(options.tuning ?? DEFAULT_TUNING), precision: this.precision } };
+    const { graph, stages } = buildGraph(onnx, this.options);
     this.stages = stages;
     this.plan = planOf(graph);
     this.inputs = graph.inputs;

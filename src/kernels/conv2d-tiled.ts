@@ -21,6 +21,7 @@
  *   is wasted on the zeros a dilated-dy formulation would multiply.
  */
 import type { Gpu } from '../gpu/device.js';
+import { PixelpropError } from '../gpu/errors.js';
 import { defineKernel } from '../gpu/kernel.js';
 import { Tensor } from '../gpu/tensor.js';
 import { activationConstants, IDENTITY, type ActivationFn } from './activation.js';
@@ -29,7 +30,8 @@ import { NO_SOURCE, gatherOrZero } from './elementwise.js';
 
 /**
  * Switches for the ablation benchmark (bench/ablation.ts), which measures what each optimization is worth by turning
- * it off. Every setting gives the same numbers, only the time differs; applications pass none and get DEFAULT_TUNING.
+ * it off. Every setting but `f16` gives the same numbers, only the time differs; applications pass none and get
+ * DEFAULT_TUNING, or set `f16` through a model's `precision` option.
  */
 export interface ConvTuning {
   /** the kernel version used when a call does not ask for one: 2 where it applies (1 = the direct kernels) */
@@ -40,9 +42,20 @@ export interface ConvTuning {
   readonly channelLists: boolean;
   /** let the tiled kernel compute 32 GEMM rows per invocation where that fits (tileRows), not only 16 */
   readonly tallTiles: boolean;
+  /** the tiled kernel's arithmetic (ConvPrecision); the one switch that changes the numbers */
+  readonly precision: ConvPrecision;
 }
 
-export const DEFAULT_TUNING: ConvTuning = Object.freeze({ defaultVersion: 2, phasePacking: true, channelLists: true, tallTiles: true });
+/**
+ * The arithmetic of the tiled kernel, one shaders/precision_*.wgsl file each: 'f32'; 'f16' — weights, products and
+ * sums in half precision; 'mixed' — weights and products in half precision, sums in f32. Inputs and outputs stay f32
+ * tensors either way (converted on load and store), so every other op is unchanged. The half ones need the adapter's
+ * `shader-f16`; docs/performance.md gives their error against float64 per model.
+ */
+export type ConvPrecision = 'f32' | 'f16' | 'mixed';
+export const CONV_PRECISIONS: readonly ConvPrecision[] = ['f32', 'f16', 'mixed'];
+
+export const DEFAULT_TUNING: ConvTuning = Object.freeze({ defaultVersion: 2, phasePacking: true, channelLists: true, tallTiles: true, precision: 'f32' });
 
 /** Invocations per workgroup by default: each computes 16 (or 32) rows × 4 pixels, so a workgroup covers 16 × 256 outputs or 32 × 256. */
 export const TILED_WG = 64;
@@ -204,15 +217,38 @@ function paramsOf(l: GemmLayout, phaseChannels: number): { readonly [K in keyof 
 }
 
 /**
- * The kernel. Its weights file is linked in front (see the shader's header): the subgroup fetch where subgroups are at
- * least 8 wide, the plain one elsewhere; activation.wgsl between them for the forward's epilogue.
+ * The kernel, at each precision. Linked in front of it (see the shader's header): the arithmetic type `real`
+ * and the multiply-add (shaders/precision_*.wgsl), the weights file — the subgroup fetch where subgroups are at least 8 wide, the
+ * plain one elsewhere — and activation.wgsl for the forward's epilogue.
  */
-const tiled = defineKernel({
-  shader: (gpu: Gpu) => [gpu.subgroupsOf8 ? 'conv2d_weights_subgroup' : 'conv2d_weights_plain', 'activation', 'conv2d_tiled'],
-  entry: 'conv2d_tiled',
-  params,
-  bindings: { src: 'read', w: 'read', bias: 'read?', channels: 'read?', out: 'read_write' },
+const tiledAt = (precision: ConvPrecision) =>
+  defineKernel({
+    shader: (gpu: Gpu) => [`precision_${precision}`, gpu.subgroupsOf8 ? 'conv2d_weights_subgroup' : 'conv2d_weights_plain', 'activation', 'conv2d_tiled'],
+    entry: 'conv2d_tiled',
+    params,
+    bindings: { src: 'read', w: 'read', bias: 'read?', channels: 'read?', out: 'read_write' },
+  });
+const tiled: Record<ConvPrecision, ReturnType<typeof tiledAt>> = { f32: tiledAt('f32'), f16: tiledAt('f16'), mixed: tiledAt('mixed') };
+
+const convertF16 = defineKernel({
+  shader: ['common', 'convert_f16'],
+  entry: 'convert_f16',
+  constants: { WG: 256 },
+  params: { n: 'u32' },
+  bindings: { src: 'read', out: 'read_write' },
 });
+
+/**
+ * w as f16, for the kernel at precision 'f16' or 'mixed': a buffer of ⌈n/2⌉ words (a Tensor of that many f32 slots, read by the
+ * shader as 2 halves each). Made from w on every call, like the packed weights below, so that weights changed in place
+ * (the sanity check randomizes them) are never read stale; SqueezeNet's 1.2 M weights cost one pass of 5 MB per
+ * forward. The caller disposes it.
+ */
+function halfWeights(w: Tensor): Tensor {
+  const half = Tensor.empty(w.gpu, [Math.ceil(w.size / 2)], 'conv2d f16 weights (pairs of halves)');
+  convertF16.dispatch(w.gpu, { bind: { src: w, out: half }, params: { n: w.size }, grid: { threads: half.size } });
+  return half;
+}
 
 const groupPack = defineKernel({
   shader: ['common', 'conv2d_group'],
@@ -277,11 +313,17 @@ function dispatchTiled(
   const blocks = Math.ceil(l.pixels / (PIXELS * wg));
   const max = gpu.limits.maxComputeWorkgroupsPerDimension;
   const groupsZ = Math.ceil(blocks / max); // folded: the shader takes block = x + z·nwg.x, and skips blocks past the end
-  const rows = tileRows(l, options.tuning ?? DEFAULT_TUNING);
+  const tuning = options.tuning ?? DEFAULT_TUNING;
+  const rows = tileRows(l, tuning);
   const groupsY = Math.ceil(l.mCount / rows);
-  tiled.dispatch(gpu, {
-    label,
-    bind: tensors,
+  const half = tuning.precision !== 'f32';
+  if (half && !gpu.hasF16) throw new PixelpropError(`${label}: precision ${tuning.precision} needs the adapter's shader-f16 feature, which ${gpu.adapterName} does not offer`);
+  // In half precision the weights are converted per dispatch: the strided backward's phases (up to 4 dispatches)
+  // convert them each time, a pass over the layer's weights that costs less than the bookkeeping of sharing it.
+  const w = half ? halfWeights(tensors.w) : tensors.w;
+  tiled[tuning.precision].dispatch(gpu, {
+    label: half ? `${label} (${tuning.precision})` : label,
+    bind: { ...tensors, w },
     params: paramsOf(l, options.phaseChannels ?? 0),
     grid: [Math.ceil(blocks / groupsZ), groupsY, groupsZ],
     constants: {
@@ -294,6 +336,7 @@ function dispatchTiled(
       ...activationConstants(options.activation ?? IDENTITY),
     },
   });
+  if (w !== tensors.w) w.dispose(); // encoded: the pool hands the buffer out again only to later work
 }
 
 /** Where a convolution's output channels sit in the tensor it writes (or its gradient in the tensor it reads). */
