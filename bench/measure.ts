@@ -1,10 +1,13 @@
 /**
  * The model-level benchmark's measuring part, shared by `npm run bench` (model.ts, which reads the model files and
  * the command line) and the benchmark page (web/bench-worker.ts, which fetches them): the adapter's ceilings,
- * SqueezeNet 1.1's cold start, forward, forward + backward and technique rows per batch, MobileNetV2's forward rows,
- * the memory check and the kernel table. No Node imports here.
+ * SqueezeNet 1.1's cold start, forward, forward + backward and technique rows per batch, MobileNetV2's forward rows
+ * (both models' again at f16 and mixed precision where the adapter offers them, with each batch-1 row's error against
+ * float64), the memory
+ * check and the kernel table. No Node imports here.
  */
 import { classScoreGradient, classVisualization, Model, Tensor, type Gpu } from '../src/index.js';
+import { host } from '../src/kernels/host.js';
 import { techniqueIterations } from './techniques.js';
 import { kernelBenchmark } from './kernel-table.js';
 import { BenchStopped, timeGpu, type OnStep } from './harness.js';
@@ -64,20 +67,107 @@ export function rateFields(macs: number, medianMs: number, ceilings: Pick<Ceilin
   return { macs, gmacPerS, fmaPercent: (100 * gmacPerS) / ceilings.gmacPerS };
 }
 
-/** The forward and forward+backward rows of one model at one batch, with their counted multiply-adds. */
-async function forwardRows(model: Model, modelName: string, x: Tensor, ceilings: Ceilings, wall: { runs: number; warmup: number; useTimestamps: false }): Promise<ModelRow[]> {
+/**
+ * ‖a − ref‖₂ / ‖ref‖₂: the error of a result against its float64 reference. An L2 norm rather than the tests' max
+ * norm: a gradient through max-pooling and ReLU moves wholesale to a neighbouring pixel where rounding flips which
+ * value is larger, and one such flip would be the whole of a max-norm error, whatever the precision.
+ */
+function relativeError(a: Float32Array, ref: Float64Array): number {
+  let err = 0;
+  let norm = 0;
+  for (let i = 0; i < ref.length; i++) {
+    err += (a[i]! - ref[i]!) ** 2;
+    norm += ref[i]! ** 2;
+  }
+  return Math.sqrt(err / norm);
+}
+
+
+/**
+ * The forward and forward+backward rows of one model at one batch, with their counted multiply-adds; at batch 1 also
+ * the forward's error against the float64 path's scores (`reference`, computed once per model, shared by every
+ * precision).
+ */
+async function forwardRows(
+  model: Model,
+  modelName: string,
+  x: Tensor,
+  ceilings: Ceilings,
+  wall: { runs: number; warmup: number; useTimestamps: false },
+  reference: Float64Array | null,
+): Promise<ModelRow[]> {
   const batch = x.shape[0]!;
-  const classes = Array.from({ length: batch }, (_, i) => (76 + 37 * i) % 1000);
+  const classes = batchClasses(batch);
   const macs = modelMacs(model.stages, model.inputShape(batch));
   const forward = await timeGpu(model.gpu, () => model.forward(x), wall);
   const backward = await timeGpu(model.gpu, () => {
     const { scores, grad } = classScoreGradient(model, x, classes);
     return [scores, grad];
   }, wall);
+  // The forward row's error only: on this synthetic input the gradient is ill-conditioned (f32's own is 5e-3 from
+  // float64: pooling windows with near-ties route it differently); test/precision.test.ts measures gradients on real
+  // inputs instead.
+  let error: { errorVsFloat64: number } | undefined;
+  if (reference && batch === 1) {
+    const scores = model.forward(x);
+    error = { errorVsFloat64: relativeError(await scores.read(), reference) };
+    scores.dispose();
+  }
+  const suffix = model.precision === 'f32' ? '' : ` (${model.precision})`;
   return [
-    { name: 'forward', batch, ...forward, model: modelName, ...rateFields(macs.forward, forward.medianMs, ceilings) },
-    { name: 'forward+backward', batch, ...backward, model: modelName, ...rateFields(macs.forwardGradient, backward.medianMs, ceilings) },
+    { name: `forward${suffix}`, batch, ...forward, model: modelName, ...rateFields(macs.forward, forward.medianMs, ceilings), ...error },
+    { name: `forward+backward${suffix}`, batch, ...backward, model: modelName, ...rateFields(macs.forwardGradient, backward.medianMs, ceilings) },
   ];
+}
+
+/** What every row of a run shares: the device, the ceilings, the timing, progress, the models to dispose, the notes. */
+interface RunContext {
+  gpu: Gpu;
+  ceilings: Ceilings;
+  wall: { runs: number; warmup: number; useTimestamps: false };
+  step: OnStep;
+  keep: Model[];
+  notes: string[];
+}
+
+const batchClasses = (batch: number): number[] => Array.from({ length: batch }, (_, i) => (76 + 37 * i) % 1000);
+
+/**
+ * One model's forward and forward+backward rows at every batch: at f32, and where the adapter offers shader-f16 again
+ * at f16 and mixed precision (ModelOptions.precision), all measured against one float64 run at batch 1.
+ */
+async function modelRows(
+  f32: Model,
+  bytes: Uint8Array,
+  modelName: string,
+  options: { batches: number[]; x1: Tensor | null },
+  run: RunContext,
+): Promise<ModelRow[]> {
+  const { gpu, ceilings, wall, step, keep, notes } = run;
+  const models = [f32];
+  if (!gpu.hasF16) notes.push(`f16 and mixed rows left out: the adapter does not offer shader-f16 (${modelName})`);
+  else {
+    for (const precision of ['f16', 'mixed'] as const) {
+      const half = Model.load(gpu, bytes, { precision });
+      keep.push(half);
+      models.push(half);
+    }
+  }
+  const rows: ModelRow[] = [];
+  let reference: Float64Array | null = null;
+  for (const batch of options.batches) {
+    const x = batch === 1 && options.x1 ? options.x1 : input(gpu, batch);
+    if (batch === 1) {
+      step(`${modelName}: the float64 scores the error column is measured against`);
+      reference = f32.referenceForward(host(x.shape, await x.read())).data;
+    }
+    for (const m of models) {
+      step(`${modelName}, batch ${batch}${m.precision === 'f32' ? '' : `, ${m.precision}`}: forward, forward+backward`);
+      rows.push(...(await forwardRows(m, modelName, x, ceilings, wall, reference)));
+    }
+    if (x !== options.x1) x.dispose();
+  }
+  return rows;
 }
 
 /**
@@ -112,13 +202,12 @@ export async function runModelBenchmark(sources: BenchSources, options: ModelBen
     const result = (): BenchResult => ({ adapter: gpu.adapterName, machine: sources.machine, model: rows, kernels, memory, ceilings, notes });
     try {
       const wall = { runs, warmup, useTimestamps: false } as const;
+      const run: RunContext = { gpu, ceilings, wall, step, keep: models, notes };
+      rows.push(...(await modelRows(model, sources.squeezenet, SQUEEZENET, { batches: options.batches, x1 }, run)));
       for (const batch of options.batches) {
-        step(`${SQUEEZENET}, batch ${batch}: forward, forward+backward`);
-        const x = batch === 1 ? x1 : input(gpu, batch);
-        const classes = Array.from({ length: batch }, (_, i) => (76 + 37 * i) % 1000);
-        rows.push(...(await forwardRows(model, SQUEEZENET, x, ceilings, wall)));
         step(`${SQUEEZENET}, batch ${batch}: techniques`);
-        for (const t of await techniqueIterations(model, x, classes, { runs, warmup })) rows.push({ ...t, batch, model: SQUEEZENET });
+        const x = batch === 1 ? x1 : input(gpu, batch);
+        for (const t of await techniqueIterations(model, x, batchClasses(batch), { runs, warmup })) rows.push({ ...t, batch, model: SQUEEZENET });
         if (x !== x1) x.dispose();
       }
       x1.dispose();
@@ -128,12 +217,7 @@ export async function runModelBenchmark(sources: BenchSources, options: ModelBen
         else {
           const mobilenet = Model.load(gpu, sources.mobilenet);
           models.push(mobilenet);
-          for (const batch of options.batches) {
-            step(`${MOBILENET_V2}, batch ${batch}: forward, forward+backward`);
-            const x = input(gpu, batch);
-            rows.push(...(await forwardRows(mobilenet, MOBILENET_V2, x, ceilings, wall)));
-            x.dispose();
-          }
+          rows.push(...(await modelRows(mobilenet, sources.mobilenet, MOBILENET_V2, { batches: options.batches, x1: null }, run)));
         }
       }
 

@@ -26,6 +26,11 @@ export interface ModelRow {
   gmacPerS?: number;
   /** gmacPerS as a share of the measured FMA ceiling, in percent */
   fmaPercent?: number;
+  /**
+   * batch-1 forward rows: ‖scores − float64 scores‖₂ / ‖float64 scores‖₂ on the run's input (what a precision costs;
+   * gradients are compared on real inputs by test/precision.test.ts)
+   */
+  errorVsFloat64?: number;
 }
 
 export interface MemoryRow {
@@ -54,7 +59,7 @@ export const BENCH_RESULT_FIELDS = ['adapter', 'machine', 'model', 'kernels', 'm
 type Kind = 'string' | 'number' | 'count';
 type Fields = Record<string, Kind>;
 const MODEL_ROW: Fields = { name: 'string', batch: 'count', medianMs: 'number', runs: 'count' };
-const MODEL_ROW_OPTIONAL: Fields = { minMs: 'number', clock: 'string', model: 'string', macs: 'count', gmacPerS: 'number', fmaPercent: 'number' };
+const MODEL_ROW_OPTIONAL: Fields = { minMs: 'number', clock: 'string', model: 'string', macs: 'count', gmacPerS: 'number', fmaPercent: 'number', errorVsFloat64: 'number' };
 const KERNEL_ROW: Fields = { kernel: 'string', version: 'string', shape: 'string', medianMs: 'number', clock: 'string' };
 const KERNEL_ROW_OPTIONAL: Fields = { gflops: 'number', gbps: 'number', flops: 'count', bytes: 'count', intensity: 'number' };
 const MEMORY: Fields = { iterations: 'count', createdBefore: 'count', createdAfter: 'count', liveBuffers: 'count', liveBytes: 'count' };

@@ -32,7 +32,7 @@ export function modelTable(rows: ModelRow[]): string {
 
 export function modelCells(rows: ModelRow[]): Cells {
   return {
-    header: ['model', 'row', 'batch', 'median ms', 'runs', 'G multiply-add', 'G multiply-add/s', '% of FMA peak'],
+    header: ['model', 'row', 'batch', 'median ms', 'runs', 'G multiply-add', 'G multiply-add/s', '% of FMA peak', 'error vs float64'],
     rows: rows.map((r) => [
       r.model ?? SQUEEZENET,
       r.name,
@@ -42,6 +42,7 @@ export function modelCells(rows: ModelRow[]): Cells {
       r.macs === undefined ? '' : (r.macs / 1e9).toFixed(3),
       r.gmacPerS === undefined ? '' : r.gmacPerS.toFixed(2),
       r.fmaPercent === undefined ? '' : r.fmaPercent.toFixed(1),
+      r.errorVsFloat64 === undefined ? '' : r.errorVsFloat64.toExponential(1),
     ]),
   };
 }

@@ -96,6 +96,21 @@ describe.skipIf(photosDir === null)('pixelprop classify', () => {
     expect(top[0]!.score).toBeCloseTo(scores[best]!, 5);
   });
 
+  it('--precision f16 and mixed: the same top class, scores within the half-precision error (test/precision.test.ts)', async () => {
+    const scoresAt = async (...precision: string[]): Promise<{ index: number; score: number }[]> => {
+      const r = await pixelprop('classify', photo('01_085.png'), '--json', '--top', '3', ...precision);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { top: { index: number; score: number }[] }[])[0]!.top;
+    };
+    const full = await scoresAt();
+    for (const p of ['f16', 'mixed']) {
+      const half = await scoresAt('--precision', p);
+      expect(half[0]!.index, p).toBe(full[0]!.index);
+      expect(Math.abs(half[0]!.score - full[0]!.score), p).toBeLessThan(0.05 * Math.abs(full[0]!.score));
+      expect(half[0]!.score, `${p} really ran in half precision`).not.toBe(full[0]!.score);
+    }
+  });
+
   it('--top 3 --logits on two photos, and the text table', async () => {
     const files = [photo('00_958.png'), photo('03_182.png')];
     const json = await pixelprop('classify', ...files, '--top', '3', '--logits', '--json');
@@ -268,6 +283,7 @@ describe('errors: one line on stderr, exit code 2', () => {
     for (const args of [
       ['classify', SAMPLE, '--frobnicate'],
       ['classify', SAMPLE, '--top', '0'],
+      ['classify', SAMPLE, '--precision', 'f8'],
       ['classify'],
       ['info', '--nope'],
       ['gradcheck', 'extra'],

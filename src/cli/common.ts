@@ -11,7 +11,8 @@ import { PixelpropError, check } from '../gpu/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import { MAX_DESCRIPTION_BYTES, checkDescribedModel, defaultDescription, imagePreprocessing, parseDescription, withNormalization, type ModelDescription } from '../graph/description.js';
 import { parseSynset, type Labels } from '../graph/labels.js';
-import { Model } from '../graph/model.js';
+import { Model, type Precision } from '../graph/model.js';
+import { CONV_PRECISIONS } from '../kernels/conv2d-tiled.js';
 import type { RgbImage } from '../image/image.js';
 import { readFileLimited, readImage } from '../image/node-io.js';
 import { checkImageModel } from '../techniques/model-input.js';
@@ -42,10 +43,11 @@ export const MODEL_OPTIONS = {
   mean: { type: 'string' },
   std: { type: 'string' },
   labels: { type: 'string' },
+  precision: { type: 'string' },
 } as const satisfies Options;
 
 /** "[--model NAME | --weights PATH] [--mean R,G,B] [--std R,G,B] [--labels FILE]", for a command's synopsis. */
-export const MODEL_SYNOPSIS = '[--model NAME | --weights PATH] [--mean R,G,B] [--std R,G,B] [--labels FILE]';
+export const MODEL_SYNOPSIS = '[--model NAME | --weights PATH] [--mean R,G,B] [--std R,G,B] [--labels FILE] [--precision P]';
 
 /** The registry (scripts/models.mjs: plain ESM beside weights.mjs, read where the package is, src or dist). */
 const registry = (await import(pathToFileURL(join(packageRoot(), 'scripts', 'models.mjs')).href)) as typeof import('../../scripts/models.mjs');
@@ -65,6 +67,8 @@ export function modelUsage(column = 18): string {
     line('--mean R,G,B', "the model's input is (p - mean) / std for pixels p in [0, 1]: replaces the description's"),
     line('--std R,G,B', 'mean and std (one number for all channels, or three)'),
     line('--labels FILE', 'class names, one a line in output order (replaces the description\'s)'),
+    line('--precision P', `the convolutions' arithmetic: ${CONV_PRECISIONS.join(', ')} (default f32; f16 = half-precision`),
+    `${pad}weights, products and sums, mixed = half-precision products summed in f32; both need shader-f16)`,
   ].join('\n');
 }
 
@@ -79,6 +83,7 @@ export interface ModelChoice {
   mean?: Triple;
   std?: Triple;
   labels?: string;
+  precision?: Precision;
 }
 
 function tripleOption(values: Parsed['values'], name: string): Triple | undefined {
@@ -111,6 +116,11 @@ export function modelChoice(values: Parsed['values']): ModelChoice {
   if (mean) choice.mean = mean;
   if (std) choice.std = std;
   if (labels !== undefined) choice.labels = labels;
+  const precision = str(values, 'precision');
+  if (precision !== undefined) {
+    check((CONV_PRECISIONS as readonly string[]).includes(precision), () => `--precision must be one of ${CONV_PRECISIONS.join(', ')}, got '${precision}'`);
+    choice.precision = precision as Precision;
+  }
   return choice;
 }
 
@@ -242,7 +252,7 @@ export async function openSession(choice: ModelChoice, options: { quiet?: boolea
   const { description } = resolved;
   const gpu = await createDevice();
   try {
-    const model = Model.load(gpu, bytes);
+    const model = Model.load(gpu, bytes, choice.precision ? { precision: choice.precision } : {});
     try {
       const images = options.images ?? true;
       let size = description.inputSize ?? INPUT_SIZE;
