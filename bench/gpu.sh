@@ -65,7 +65,7 @@ esac
 mkdir -p "$out"
 # The tests that dispatch kernels and run whole models on the GPU (the rest are CPU-only or browser tests).
 tests=(test/gpu.test.ts test/conv2d.test.ts test/conv2d-tiled.test.ts test/conv2d-grouped.test.ts test/gemm.test.ts
-  test/pool.test.ts test/small-kernels.test.ts test/model.test.ts test/bench-counting.test.ts)
+  test/pool.test.ts test/small-kernels.test.ts test/model.test.ts test/precision.test.ts test/bench-counting.test.ts)
 say "tests: ${tests[*]}"
 tests_status=0
 npx vitest run "${tests[@]}" >"$out/tests.log" 2>&1 || tests_status=$?
