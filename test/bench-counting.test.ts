@@ -2,7 +2,8 @@
  * What the benchmarks divide by and how they read their own output, without a GPU: kernel FLOPs and bytes against
  * hand counts, the models' multiply-adds against the architectures' published layer tables (SqueezeNet 1.1 as
  * torchvision defines it; MobileNetV2 from table 2 of Sandler et al., 2018), the roofline's spec, `--compare`'s
- * parsing (a file that is not a bench JSON: one line, exit code 2), and the JSON's schema check (bench/result.ts).
+ * parsing (a file that is not a bench JSON: one line, exit code 2), and the JSON's schema check (bench/result.ts),
+ * with the benchmark page's peers in it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import {
   maxPoolForwardWork,
   modelMacs,
 } from '../bench/counting.js';
-import { compareResults, parseBenchJson, type ComparableResult } from '../bench/compare.js';
+import { compareResults, comparisonHead, parseBenchJson, type ComparableResult } from '../bench/compare.js';
 import { parseBenchArgs, UsageError } from '../bench/model.js';
 import { rateFields } from '../bench/measure.js';
 import { checkBenchResult } from '../bench/result.js';
@@ -188,6 +189,25 @@ describe('--compare', () => {
     ]);
   });
 
+  it('pairs the peers rows only where both runs have peers, timed rows only', () => {
+    const peerRow = (runtime: string, medianMs: number | null) => ({ runtime, row: 'forward', batch: 1, medianMs, model: 'SqueezeNet 1.1' });
+    const withPeers = (ms: number): ComparableResult =>
+      result(ms, { peers: { rows: [peerRow('pixelprop', 10 * ms), peerRow('TF.js wasm', 3 * ms), peerRow('ORT-web wasm', null)] } });
+    const rows = compareResults(withPeers(1), withPeers(2)).filter((r) => r.row.startsWith('peers: '));
+    expect(rows).toEqual([
+      { row: 'peers: SqueezeNet 1.1 pixelprop forward batch 1', newMs: 10, oldMs: 20, ratio: 0.5 },
+      { row: 'peers: SqueezeNet 1.1 TF.js wasm forward batch 1', newMs: 3, oldMs: 6, ratio: 0.5 },
+    ]);
+    expect(compareResults(withPeers(1), result(2)).some((r) => r.row.startsWith('peers: '))).toBe(false);
+    expect(comparisonHead(withPeers(1), result(2)).at(-1)).toBe('peers (TF.js, onnxruntime-web): only the new run has them, not compared');
+    expect(comparisonHead(withPeers(1), withPeers(2)).join('\n')).not.toContain('peers');
+    expect(parseBenchJson(JSON.stringify(withPeers(1)), 'x.json').peers?.rows).toHaveLength(3);
+    expect(() => parseBenchJson(JSON.stringify({ ...result(1), peers: { rows: [{ runtime: 'r', row: 'forward', batch: 1 }] } }), 'x.json')).toThrow(
+      'x.json is not the output of npm run bench -- --json: peers.rows[0] lacks runtime, row, batch or medianMs',
+    );
+    expect(() => parseBenchJson(JSON.stringify({ ...result(1), peers: [] }), 'x.json')).toThrow("'peers' has no 'rows' list");
+  });
+
   it('reads a bench JSON and refuses anything else with one line', () => {
     expect(parseBenchJson(JSON.stringify(result(1)), 'x.json').model).toHaveLength(2);
     const refused = (text: string, message: string): void => {
@@ -261,5 +281,58 @@ describe("the JSON's schema check (the CLI's --json and the benchmark page's exp
     refused((r) => ((r.ceilings as { clock: unknown }).clock = 3), 'ceilings.clock is not a string');
     refused((r) => (r.memory = { iterations: 1 }), "memory has no 'createdBefore'");
     refused((r) => (r.notes = [1]), 'notes[0] is not a string');
+  });
+
+  // The benchmark page's peers (bench/peers/common.ts PeersResult), as JSON writes them: NaN errors become null.
+  const peers = (): Record<string, unknown> => ({
+    environment: 'browser: Chromium',
+    machine: 'm',
+    adapter: 'google / swiftshader',
+    runs: 1,
+    warmup: 0,
+    batches: [1],
+    gate: [
+      { runtime: 'TF.js wasm', batch: 1, tolerance: 1e-4, what: 'scores', error: 3e-7, firstRunMs: 40, pass: true, rule: 'vs pixelprop ≤ 0.0001', model: 'SqueezeNet 1.1' },
+      { runtime: 'TF.js wasm', batch: 1, tolerance: 1e-4, what: 'input gradient', error: 4e-3, firstRunMs: 700, float64: { peer: 8e-3, pixelprop: 9e-3 }, pass: true, rule: 'vs float64', model: 'SqueezeNet 1.1' },
+      { runtime: 'ORT-web wasm', batch: 1, tolerance: 1e-4, what: 'scores', error: null, firstRunMs: 5, pass: false, rule: 'vs pixelprop ≤ 0.0001' },
+    ],
+    rows: [
+      { runtime: 'pixelprop', adapter: 'WebGPU: swiftshader', row: 'forward', batch: 1, runs: 1, medianMs: 700, minMs: 700, maxMs: 700, status: 'ok', model: 'SqueezeNet 1.1', macs: 10, gmacPerS: 1, fmaPercent: 2 },
+      { runtime: 'TF.js wasm', adapter: 'CPU: wasm SIMD, 1 thread', row: 'forward', batch: 1, runs: 1, medianMs: 30, minMs: 30, maxMs: 30, status: 'ok', model: 'SqueezeNet 1.1', macs: 10, gmacPerS: 1 },
+      { runtime: 'ORT-web wasm', adapter: 'CPU: wasm SIMD, 1 thread', row: 'forward+backward', batch: 1, runs: 0, medianMs: null, minMs: null, maxMs: null, status: 'unsupported', note: 'no autodiff' },
+    ],
+    ratios: [{ runtime: 'TF.js wasm', row: 'forward', batch: 1, pixelpropMs: 700, peerMs: 30, ratio: 23.3, model: 'SqueezeNet 1.1' }],
+    problems: [],
+    models: ['SqueezeNet 1.1'],
+    ceilings: { gmacPerS: 1, gflops: 2, readGBps: 3, copyGBps: 4, gbps: 4 },
+  });
+
+  it('passes a result with the peers after the other fields, and names the first wrong field of the peers', () => {
+    const withPeers = { ...valid(), peers: peers() };
+    expect(checkBenchResult(withPeers).peers?.rows).toHaveLength(3);
+    const { ceilings: _c, models: _m, ...leaner } = peers();
+    expect(checkBenchResult({ ...valid(), peers: leaner }).peers?.models).toBeUndefined();
+    const refused = (change: (p: Record<string, unknown>) => void, message: string): void => {
+      const p = peers();
+      change(p);
+      expect(() => checkBenchResult({ ...valid(), peers: p })).toThrow(message);
+    };
+    expect(() => checkBenchResult({ peers: peers(), ...valid() })).toThrow('the top-level fields are peers, adapter');
+    expect(() => checkBenchResult({ ...valid(), peers: [] })).toThrow('peers is not an object');
+    refused((p) => delete p.adapter, "peers has no 'adapter'");
+    refused((p) => (p.rowz = []), "peers has an unknown field 'rowz'");
+    refused((p) => (p.rows = {}), 'peers.rows is not a list');
+    refused((p) => (p.batches = [0.5]), 'peers.batches[0] is not a whole number');
+    refused((p) => (p.models = 'SqueezeNet 1.1'), 'peers.models is not a list');
+    refused((p) => ((p.rows as Record<string, unknown>[])[0]!.status = 'fast'), 'peers.rows[0].status is not one of ok, invalid, failed, unsupported');
+    refused((p) => ((p.rows as Record<string, unknown>[])[0]!.medianMs = null), "peers.rows[0] is 'ok' without a median");
+    refused((p) => ((p.rows as Record<string, unknown>[])[1]!.medianMs = -1), 'peers.rows[1].medianMs is not a finite number ≥ 0');
+    refused((p) => ((p.rows as Record<string, unknown>[])[1]!.row = 'backward'), 'peers.rows[1].row is not one of forward, forward+backward');
+    refused((p) => ((p.gate as Record<string, unknown>[])[0]!.pass = 'yes'), 'peers.gate[0].pass is not true or false');
+    refused((p) => ((p.gate as Record<string, unknown>[])[1]!.float64 = { peer: 'x', pixelprop: 1 }), 'peers.gate[1].float64.peer is not a finite number');
+    refused((p) => ((p.gate as unknown[])[2] = null), 'peers.gate[2] is not an object');
+    refused((p) => ((p.ratios as Record<string, unknown>[])[0]!.ratio = null), 'peers.ratios[0].ratio is not a finite number');
+    refused((p) => ((p.ceilings as Record<string, unknown>).gbps = 'fast'), 'peers.ceilings.gbps is not a finite number');
+    refused((p) => (p.problems = [3]), 'peers.problems[0] is not a string');
   });
 });

@@ -4,6 +4,18 @@
  * Nothing here touches Node or the DOM, so that the page bundle (bench/peers/page.ts) runs the same code.
  */
 
+/** Names for `--only` and the benchmark page's choice (pixelprop, the reference, always runs). */
+export const PEER_KEYS = ['tfjs-webgpu', 'tfjs-wasm', 'ort-webgpu', 'ort-webgpu-native', 'ort-wasm'] as const;
+export type PeerKey = (typeof PEER_KEYS)[number];
+
+/** Reads `--only a,b` style lists; unknown names are an error (a typo must not silently drop a peer). */
+export function parseOnly(list: string | null): PeerKey[] {
+  if (!list) return [...PEER_KEYS];
+  const keys = list.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const k of keys) if (!(PEER_KEYS as readonly string[]).includes(k)) throw new Error(`unknown peer '${k}' (known: ${PEER_KEYS.join(', ')})`);
+  return keys as PeerKey[];
+}
+
 /** A model-level row both pixelprop's own benchmark (bench/model.ts) and the peers have. */
 export type RowName = 'forward' | 'forward+backward';
 export const ROW_NAMES: readonly RowName[] = ['forward', 'forward+backward'];
@@ -49,7 +61,7 @@ export interface GateCheck {
   runtime: string;
   batch: number;
   what: 'scores' | 'input gradient';
-  /** max|Δ| / max|ref| (NaN when the peer produced no numbers) */
+  /** max|Δ| / max|ref| (NaN when the peer produced no numbers; null in JSON, which has no NaN) */
   error: number;
   tolerance: number;
   pass: boolean;
@@ -235,18 +247,60 @@ export function table(header: string[], rows: (string | number)[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
-const fmtError = (e: number): string => (Number.isNaN(e) ? 'NaN' : e.toExponential(2));
+// JSON writes NaN as null: a result read back from a file has null where the peer produced no numbers.
+const fmtError = (e: number | null): string => (e === null || Number.isNaN(e) ? 'NaN' : e.toExponential(2));
 
 // bench/models.ts' SQUEEZENET, repeated: this file runs in the page too and must not import Node modules.
 const DEFAULT_MODEL = 'SqueezeNet 1.1';
 
-/** The report: the ceilings, one table of rows with the ratio beside each peer row, then the gate, then the problems. */
-export function formatResult(r: PeersResult): string {
+/** The rows as table cells, the ratio pixelprop/peer beside each peer row: the report's table, and the benchmark page's. */
+export function peerRowCells(r: PeersResult): { header: string[]; rows: (string | number)[][] } {
   const ratioOf = (row: PeerRow): string => {
     const q = r.ratios.find((x) => x.runtime === row.runtime && x.row === row.row && x.batch === row.batch && x.model === row.model);
     return q ? q.ratio.toFixed(2) : '';
   };
+  return {
+    header: ['model', 'runtime', 'adapter', 'row', 'batch', 'median ms', 'min–max ms', 'pixelprop/peer', 'G multiply-add/s', '% of FMA peak', 'status'],
+    rows: r.rows.map((row) => [
+      row.model ?? DEFAULT_MODEL,
+      row.runtime,
+      row.adapter,
+      row.row,
+      row.batch,
+      row.medianMs === null ? '—' : row.medianMs.toFixed(1),
+      row.minMs === null || row.maxMs === null ? '' : `${row.minMs.toFixed(0)}–${row.maxMs.toFixed(0)}`,
+      ratioOf(row),
+      row.gmacPerS === undefined ? '' : row.gmacPerS.toFixed(2),
+      row.fmaPercent === undefined || row.adapter.startsWith('CPU') ? '' : row.fmaPercent.toFixed(1),
+      row.status === 'ok' ? '' : `${row.status}${row.note ? `: ${row.note}` : ''}`,
+    ]),
+  };
+}
+
+/** The correctness gate's checks as table cells. */
+export function gateCells(r: PeersResult): { header: string[]; rows: (string | number)[][] } {
+  return {
+    header: ['model', 'runtime', 'batch', 'compared', 'vs pixelprop', 'peer vs float64', 'pixelprop vs float64', 'pass', 'rule', 'first run ms'],
+    rows: r.gate.map((g) => [
+      g.model ?? DEFAULT_MODEL,
+      g.runtime,
+      g.batch,
+      g.what,
+      fmtError(g.error),
+      g.float64 ? fmtError(g.float64.peer) : '',
+      g.float64 ? fmtError(g.float64.pixelprop) : '',
+      g.pass ? 'yes' : 'NO',
+      g.rule,
+      g.firstRunMs.toFixed(0),
+    ]),
+  };
+}
+
+/** The report: the ceilings, one table of rows with the ratio beside each peer row, then the gate, then the problems. */
+export function formatResult(r: PeersResult): string {
   const c = r.ceilings;
+  const rows = peerRowCells(r);
+  const gate = gateCells(r);
   const lines = [
     `peers on ${r.environment}; machine: ${r.machine}`,
     `WebGPU adapter: ${r.adapter}`,
@@ -255,39 +309,10 @@ export function formatResult(r: PeersResult): string {
       : 'adapter ceilings: not measured here',
     `wall-clock medians of ${r.runs} interleaved runs after ${r.warmup} warm-up runs; pixelprop/peer < 1: pixelprop is faster; % of FMA peak: the model's multiply-adds (bench/counting.ts) over the median, against the WebGPU adapter's peak`,
     '',
-    table(
-      ['model', 'runtime', 'adapter', 'row', 'batch', 'median ms', 'min–max ms', 'pixelprop/peer', 'G multiply-add/s', '% of FMA peak', 'status'],
-      r.rows.map((row) => [
-        row.model ?? DEFAULT_MODEL,
-        row.runtime,
-        row.adapter,
-        row.row,
-        row.batch,
-        row.medianMs === null ? '—' : row.medianMs.toFixed(1),
-        row.minMs === null || row.maxMs === null ? '' : `${row.minMs.toFixed(0)}–${row.maxMs.toFixed(0)}`,
-        ratioOf(row),
-        row.gmacPerS === undefined ? '' : row.gmacPerS.toFixed(2),
-        row.fmaPercent === undefined || row.adapter.startsWith('CPU') ? '' : row.fmaPercent.toFixed(1),
-        row.status === 'ok' ? '' : `${row.status}${row.note ? `: ${row.note}` : ''}`,
-      ]),
-    ),
+    table(rows.header, rows.rows),
     '',
     `correctness gate (max|Δ|/max|ref| against pixelprop, tolerance ${TOLERANCE}; gradients that miss it: against float64, see docs/peers.md):`,
-    table(
-      ['model', 'runtime', 'batch', 'compared', 'vs pixelprop', 'peer vs float64', 'pixelprop vs float64', 'pass', 'rule', 'first run ms'],
-      r.gate.map((g) => [
-        g.model ?? DEFAULT_MODEL,
-        g.runtime,
-        g.batch,
-        g.what,
-        fmtError(g.error),
-        g.float64 ? fmtError(g.float64.peer) : '',
-        g.float64 ? fmtError(g.float64.pixelprop) : '',
-        g.pass ? 'yes' : 'NO',
-        g.rule,
-        g.firstRunMs.toFixed(0),
-      ]),
-    ),
+    table(gate.header, gate.rows),
   ];
   if (r.problems.length) lines.push('', 'problems:', ...r.problems.map((p) => `  - ${p}`));
   return lines.join('\n');

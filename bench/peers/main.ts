@@ -14,17 +14,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createDevice, Model, parseOnnx } from '../../src/index.js';
-import { measureCeilings, type Ceilings } from '../ceiling.js';
-import { modelMacs } from '../counting.js';
+import { createDevice } from '../../src/index.js';
+import { measureCeilings } from '../ceiling.js';
 import { findMobilenetV2 } from '../models.js';
 import { MOBILENET_V2, SQUEEZENET } from '../result.js';
 import { resolveWeights } from '../../src/cli/common.js';
-import { rateFields } from '../measure.js';
 import { argFlag, isMain, machineName } from '../cli.js';
 import { adapterProblems, errorLine, formatResult, trackAdapters, type PeersResult } from './common.js';
-import { runSuite } from './suite.js';
-import { adapterDescription, assembleRuntimes, CPU_ADAPTER, parseOnly, type PeerKey, type PeerModules } from './runtimes.js';
+import { runPeerModels } from './suite.js';
+import { parseOnly, type PeerKey, type PeerModules } from './runtimes.js';
 import { BUNDLE_DIR, packageDir, type PeersOptions } from './paths.js';
 import type { OrtModule } from './ort.js';
 import type { Tf } from './tfjs.js';
@@ -123,20 +121,6 @@ async function loadPeers(only: readonly PeerKey[]): Promise<PeerModules> {
   return mods;
 }
 
-/** Tags one model's suite result with the model and each row's multiply-adds, rate and share of the FMA ceiling. */
-function tagged(r: PeersResult, modelName: string, macsAt: (batch: number) => { forward: number; forwardGradient: number }, ceilings: Ceilings): PeersResult {
-  const rows = r.rows.map((row) => {
-    const macs = macsAt(row.batch);
-    const work = row.row === 'forward' ? macs.forward : macs.forwardGradient;
-    if (row.medianMs === null) return { ...row, model: modelName, macs: work };
-    const rate = rateFields(work, row.medianMs, ceilings);
-    // The ceiling is the WebGPU adapter's: a share of it means nothing for a runtime on the CPU.
-    const { fmaPercent, ...rest } = rate;
-    return { ...row, model: modelName, ...rest, ...(row.adapter === CPU_ADAPTER ? {} : { fmaPercent }) };
-  });
-  return { ...r, rows, gate: r.gate.map((g) => ({ ...g, model: modelName })), ratios: r.ratios.map((q) => ({ ...q, model: modelName })) };
-}
-
 export async function nodePeers(options: PeersOptions, log: (line: string) => void): Promise<PeersResult> {
   const problems: string[] = [];
   await installNavigatorGpu();
@@ -154,33 +138,17 @@ export async function nodePeers(options: PeersOptions, log: (line: string) => vo
   const ceilings = await measureCeilings(gpu, { smoke: options.runs <= 1 });
   log(`adapter ceilings: peak FMA ${ceilings.gmacPerS.toFixed(1)} G multiply-add/s, stream read ${ceilings.readGBps.toFixed(1)} GB/s, copy ${ceilings.copyGBps.toFixed(1)} GB/s`);
   const peers = await loadPeers(options.only);
-  const parts: PeersResult[] = [];
-  for (const m of models) {
-    log(`model ${m.name}`);
-    const modelBytes = new Uint8Array(readFileSync(m.path));
-    const model = Model.load(gpu, modelBytes);
-    const graph = parseOnnx(modelBytes);
-    const runtimes = await assembleRuntimes({ gpu, model, graph, modelBytes, only: options.only, problems, ...peers });
-    const result = await runSuite(runtimes, {
-      ...options,
-      environment: `Node ${process.versions.node}, webgpu (Dawn) npm package`,
-      machine: machineName(),
-      adapter: adapterDescription(gpu),
-      problems,
-      log: (line) => log(`${m.name}: ${line}`),
-    });
-    parts.push(tagged(result, m.name, (batch) => modelMacs(model.stages, model.inputShape(batch)), ceilings));
-    model.dispose();
-  }
-  const result: PeersResult = {
-    ...parts[0]!,
-    models: models.map((m) => m.name),
-    rows: parts.flatMap((p) => p.rows),
-    gate: parts.flatMap((p) => p.gate),
-    ratios: parts.flatMap((p) => p.ratios),
-    problems: [...new Set(problems)],
-    ceilings: { gmacPerS: ceilings.gmacPerS, gflops: ceilings.gflops, readGBps: ceilings.readGBps, copyGBps: ceilings.copyGBps, gbps: ceilings.gbps },
-  };
+  const result = await runPeerModels({
+    ...options,
+    gpu,
+    models: models.map((m) => ({ name: m.name, bytes: new Uint8Array(readFileSync(m.path)) })),
+    modules: peers,
+    environment: `Node ${process.versions.node}, webgpu (Dawn) npm package`,
+    machine: machineName(),
+    problems,
+    ceilings,
+    log,
+  });
   result.problems.push(...adapterProblems(adapters!.distinct()));
   return result;
 }

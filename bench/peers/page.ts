@@ -6,16 +6,17 @@
  *
  * Query: ?config={"batches":[1,8],"runs":7,"warmup":2,"only":[...]} (JSON).
  */
-import { createDevice, Model, parseOnnx, registerShaders } from '../../src/index.js';
+import { createDevice, registerShaders } from '../../src/index.js';
+import { SQUEEZENET } from '../result.js';
 import { adapterProblems, errorLine, trackAdapters, type PeersResult } from './common.js';
-import { runSuite } from './suite.js';
-import { adapterDescription, assembleRuntimes, type PeerKey } from './runtimes.js';
+import { runPeerModels } from './suite.js';
+import type { PeerKey } from './runtimes.js';
 import type { OrtModule } from './ort.js';
 import type { Tf } from './tfjs.js';
 
 export interface PageDeps {
   tf: Tf;
-  setWasmPaths(prefix: string): void;
+  setWasmPaths(paths: TfjsWasmPaths): void;
   ort: OrtModule;
   ortNative: OrtModule;
   shaders: Record<string, string>;
@@ -26,6 +27,31 @@ export interface PageConfig {
   runs: number;
   warmup: number;
   only: PeerKey[];
+}
+
+/** tfjs-backend-wasm's setWasmPaths: a folder prefix, or each binary's URL by its file name */
+export type TfjsWasmPaths = string | Record<string, string>;
+/** ort.env.wasm.wasmPaths: a folder prefix, or the binary's URL ({ wasm }: the bundled builds embed their loader) */
+export type OrtWasmPaths = string | { wasm: string };
+
+/**
+ * Points each wasm runtime of a page (or a worker) at its binaries, served from the page's own origin, and sets every
+ * one to a single thread, as in Node (ORT's binary is still built with shared memory: the page must be cross-origin
+ * isolated for it).
+ */
+export function setUpBrowserWasm(
+  m: { tf?: Tf | null; setWasmPaths?(paths: TfjsWasmPaths): void; ort?: OrtModule | null; ortNative?: OrtModule | null },
+  paths: { tfjs?: TfjsWasmPaths; ort?: OrtWasmPaths; ortNative?: OrtWasmPaths },
+): void {
+  if (m.tf && m.setWasmPaths && paths.tfjs !== undefined) {
+    m.setWasmPaths(paths.tfjs);
+    m.tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  }
+  for (const [ort, where] of [[m.ort, paths.ort], [m.ortNative, paths.ortNative]] as const) {
+    if (!ort) continue;
+    ort.env.wasm.numThreads = 1;
+    if (where !== undefined) ort.env.wasm.wasmPaths = where;
+  }
 }
 
 export type PageState = { done: false } | { done: true; result: PeersResult } | { done: true; error: string };
@@ -41,39 +67,21 @@ export async function runPage(deps: PageDeps): Promise<void> {
     const config = JSON.parse(new URLSearchParams(location.search).get('config') ?? '{}') as PageConfig;
     const adapters = trackAdapters(navigator.gpu);
     registerShaders(deps.shaders);
-    deps.setWasmPaths(SERVED.tfjsWasm);
-    deps.tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false); // one thread, as in Node
-    for (const ort of [deps.ort, deps.ortNative]) {
-      ort.env.wasm.numThreads = 1;
-      ort.env.wasm.wasmPaths = SERVED.ort;
-    }
+    setUpBrowserWasm(deps, { tfjs: SERVED.tfjsWasm, ort: SERVED.ort, ortNative: SERVED.ort });
     const response = await fetch(SERVED.weights);
     if (!response.ok) throw new Error(`GET ${SERVED.weights}: ${response.status}`);
-    const modelBytes = new Uint8Array(await response.arrayBuffer());
     const gpu = await createDevice();
-    const model = Model.load(gpu, modelBytes);
-    const graph = parseOnnx(modelBytes);
-    const problems: string[] = [];
-    const runtimes = await assembleRuntimes({
+    const result = await runPeerModels({
       gpu,
-      model,
-      graph,
-      modelBytes,
+      models: [{ name: SQUEEZENET, bytes: new Uint8Array(await response.arrayBuffer()) }],
+      modules: { tf: deps.tf, ort: deps.ort, ortNative: deps.ortNative, loadErrors: {} },
       only: config.only,
-      problems,
-      tf: deps.tf,
-      ort: deps.ort,
-      ortNative: deps.ortNative,
-      loadErrors: {},
-    });
-    const result = await runSuite(runtimes, {
       batches: config.batches,
       runs: config.runs,
       warmup: config.warmup,
       environment: `browser: ${navigator.userAgent}`,
       machine: `${navigator.hardwareConcurrency} logical cores`,
-      adapter: adapterDescription(gpu),
-      problems,
+      problems: [],
       log,
     });
     result.problems.push(...adapterProblems(adapters.distinct()));

@@ -4,14 +4,12 @@
  */
 import type { Gpu, Model } from '../../src/index.js';
 import type { OnnxGraph } from '../../src/graph/onnx/ir.js';
-import { errorLine, type Runtime } from './common.js';
+import { errorLine, type PeerKey, type Runtime } from './common.js';
 import { pixelpropRuntime } from './pixelprop.js';
 import { ortRuntime, type OrtModule } from './ort.js';
 import { tfjsRuntime, type Tf } from './tfjs.js';
 
-/** Names for `--only` (pixelprop, the reference, always runs). */
-export const PEER_KEYS = ['tfjs-webgpu', 'tfjs-wasm', 'ort-webgpu', 'ort-webgpu-native', 'ort-wasm'] as const;
-export type PeerKey = (typeof PEER_KEYS)[number];
+export { PEER_KEYS, parseOnly, type PeerKey } from './common.js';
 
 export interface PeerModules {
   tf: Tf | null;
@@ -85,12 +83,4 @@ export async function assembleRuntimes(
   );
   await add('ort-wasm', ortName(ort, 'wasm'), CPU_ADAPTER, ort ? () => ortRuntime(ort, 'wasm', o.modelBytes, ortName(ort, 'wasm'), CPU_ADAPTER) : o.loadErrors.ort ?? 'not loaded');
   return runtimes;
-}
-
-/** Reads `--only a,b` style lists; unknown names are an error (a typo must not silently drop a peer). */
-export function parseOnly(list: string | null): PeerKey[] {
-  if (!list) return [...PEER_KEYS];
-  const keys = list.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const k of keys) if (!(PEER_KEYS as readonly string[]).includes(k)) throw new Error(`unknown peer '${k}' (known: ${PEER_KEYS.join(', ')})`);
-  return keys as PeerKey[];
 }

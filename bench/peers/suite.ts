@@ -8,6 +8,10 @@
  * input. Scores that disagree make all the peer's rows invalid; a gradient that disagrees makes its forward+backward
  * row invalid. Invalid rows are not timed: a fast wrong answer is not a result.
  */
+import { Model, parseOnnx, type Gpu } from '../../src/index.js';
+import type { Ceilings } from '../ceiling.js';
+import { modelMacs } from '../counting.js';
+import { rateFields } from '../measure.js';
 import {
   errorLine,
   GRADIENT_FLOAT64_FACTOR,
@@ -26,6 +30,7 @@ import {
   type RowName,
   type Runtime,
 } from './common.js';
+import { adapterDescription, assembleRuntimes, CPU_ADAPTER, type PeerKey, type PeerModules } from './runtimes.js';
 
 export interface SuiteOptions {
   batches: number[];
@@ -37,6 +42,11 @@ export interface SuiteOptions {
   /** problems met while loading the runtimes (a peer that could not be loaded at all), reported with the result */
   problems: string[];
   log: (line: string) => void;
+  /**
+   * Called between the suite's steps (each runtime's preparation, each gate, each row's timing), never inside a
+   * runtime's own error handling: a throw from it ends the suite there (the benchmark page's Stop).
+   */
+  step?: (what: string) => void;
 }
 
 type Blocked = { status: PeerRow['status']; note: string };
@@ -57,6 +67,7 @@ export async function runSuite(runtimes: Runtime[], o: SuiteOptions): Promise<Pe
     };
 
     for (const rt of runtimes) {
+      o.step?.(`batch ${batch}: preparing ${rt.name}`);
       const t0 = performance.now();
       try {
         ready.set(rt, await rt.prepare(batch));
@@ -68,6 +79,7 @@ export async function runSuite(runtimes: Runtime[], o: SuiteOptions): Promise<Pe
       }
     }
 
+    o.step?.(`batch ${batch}: the correctness gate`);
     const reference = ready.get(ours)!;
     const t0 = performance.now();
     const refScores = await reference.scores();
@@ -84,6 +96,7 @@ export async function runSuite(runtimes: Runtime[], o: SuiteOptions): Promise<Pe
     };
     for (const [rt, p] of ready) {
       if (rt === ours) continue;
+      o.step?.(`batch ${batch}: the gate of ${rt.name}`);
       const record = (g: Omit<GateCheck, 'runtime' | 'batch' | 'tolerance'>): boolean => {
         gate.push({ runtime: rt.name, batch, tolerance: TOLERANCE, ...g });
         const f64 = g.float64 ? `; vs float64 ${g.float64.peer.toExponential(2)}, pixelprop's ${g.float64.pixelprop.toExponential(2)}` : '';
@@ -134,6 +147,7 @@ export async function runSuite(runtimes: Runtime[], o: SuiteOptions): Promise<Pe
         const timeOnce = p.timed[row];
         if (timeOnce && !blocked.get(rt)?.[row]) contenders.push({ key: rt.name, timeOnce });
       }
+      o.step?.(`batch ${batch}: timing ${row}`);
       o.log(`batch ${batch}, ${row}: ${o.warmup} warm-up + ${o.runs} runs of ${contenders.map((c) => c.key).join(', ')}`);
       const times = await interleave(contenders, { runs: o.runs, warmup: o.warmup, onProgress: o.log });
       for (const rt of runtimes) {
@@ -162,4 +176,70 @@ export async function runSuite(runtimes: Runtime[], o: SuiteOptions): Promise<Pe
     ratios: ratiosOf(rows),
     problems: o.problems,
   };
+}
+
+/** The ceilings a peers result carries: the adapter's peak rates, measured in the same run (bench/ceiling.ts). */
+export type PeerCeilings = NonNullable<PeersResult['ceilings']>;
+
+export interface PeerModelsOptions extends Omit<SuiteOptions, 'adapter' | 'problems'> {
+  /** pixelprop's device: its adapter is the one every WebGPU peer asks navigator.gpu for */
+  gpu: Gpu;
+  /** the models, in order: SqueezeNet 1.1 first (the rows of results without a `model` field are its) */
+  models: { name: string; bytes: Uint8Array }[];
+  modules: PeerModules;
+  only: readonly PeerKey[];
+  /** problems met before (a peer left out, and why), reported with the result */
+  problems: string[];
+  /** the adapter's ceilings measured in this run: each row gets its rate and, on the WebGPU adapter, its share of the FMA peak */
+  ceilings?: Ceilings | PeerCeilings;
+}
+
+/**
+ * The suite over each model in turn (Node: main.ts; the CLI's browser page: page.ts; the benchmark page's worker:
+ * web/bench-peers.ts), one result for all: rows, gate checks and ratios tagged with the model and each row's
+ * multiply-adds (bench/counting.ts), rate and share of the FMA ceiling.
+ */
+export async function runPeerModels(o: PeerModelsOptions): Promise<PeersResult> {
+  const parts: PeersResult[] = [];
+  for (const m of o.models) {
+    o.step?.(`${m.name}: loading the peers`);
+    o.log(`model ${m.name}`);
+    const model = Model.load(o.gpu, m.bytes);
+    try {
+      const graph = parseOnnx(m.bytes);
+      const runtimes = await assembleRuntimes({ gpu: o.gpu, model, graph, modelBytes: m.bytes, only: o.only, problems: o.problems, ...o.modules });
+      const result = await runSuite(runtimes, {
+        ...o,
+        adapter: adapterDescription(o.gpu),
+        log: (line) => o.log(`${m.name}: ${line}`),
+        ...(o.step && { step: (what: string) => o.step!(`${m.name}, ${what}`) }),
+      });
+      parts.push(tagged(result, m.name, (batch) => modelMacs(model.stages, model.inputShape(batch)), o.ceilings));
+    } finally {
+      model.dispose();
+    }
+  }
+  const c = o.ceilings;
+  return {
+    ...parts[0]!,
+    models: o.models.map((m) => m.name),
+    rows: parts.flatMap((p) => p.rows),
+    gate: parts.flatMap((p) => p.gate),
+    ratios: parts.flatMap((p) => p.ratios),
+    problems: [...new Set(o.problems)],
+    ...(c && { ceilings: { gmacPerS: c.gmacPerS, gflops: c.gflops, readGBps: c.readGBps, copyGBps: c.copyGBps, gbps: c.gbps } }),
+  };
+}
+
+/** Tags one model's suite result with the model and each row's multiply-adds, rate and share of the FMA ceiling. */
+function tagged(r: PeersResult, modelName: string, macsAt: (batch: number) => { forward: number; forwardGradient: number }, ceilings: PeerModelsOptions['ceilings']): PeersResult {
+  const rows = r.rows.map((row) => {
+    const macs = macsAt(row.batch);
+    const work = row.row === 'forward' ? macs.forward : macs.forwardGradient;
+    if (row.medianMs === null || !ceilings) return { ...row, model: modelName, macs: work };
+    // The ceiling is the WebGPU adapter's: a share of it means nothing for a runtime on the CPU.
+    const { fmaPercent, ...rest } = rateFields(work, row.medianMs, ceilings);
+    return { ...row, model: modelName, ...rest, ...(row.adapter === CPU_ADAPTER ? {} : { fmaPercent }) };
+  });
+  return { ...r, rows, gate: r.gate.map((g) => ({ ...g, model: modelName })), ratios: r.ratios.map((q) => ({ ...q, model: modelName })) };
 }
