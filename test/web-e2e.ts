@@ -31,9 +31,16 @@ export interface Site {
   close(): Promise<void>;
 }
 
-/** Builds the site (vite's build API, web/vite.config.ts), serves it and launches Chromium on it. */
-/** `folderIndex: false` serves a host that answers 404 for a folder (`/`), as some static hosts do. */
-export async function openSite(options: { folderIndex?: boolean } = {}): Promise<Site> {
+/** The headers that make the site cross-origin isolated, as `npm run web`'s servers send them (web/vite.config.ts). */
+export const CROSS_ORIGIN_ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
+/**
+ * Builds the site (vite's build API, web/vite.config.ts), serves it and launches Chromium on it. The server sends the
+ * cross-origin-isolation headers unless `isolationHeaders` is false: a static host without header control, where the
+ * site's service worker adds them (web/sw.ts). `folderIndex: false` serves a host that answers 404 for a folder (`/`),
+ * as some static hosts do.
+ */
+export async function openSite(options: { folderIndex?: boolean; isolationHeaders?: boolean } = {}): Promise<Site> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`no Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set PIXELPROP_CHROMIUM; PIXELPROP_SKIP_E2E=1 skips this test)`);
   }
@@ -46,7 +53,8 @@ export async function openSite(options: { folderIndex?: boolean } = {}): Promise
   } finally {
     process.env.NODE_ENV = nodeEnv;
   }
-  const server: Server = await serveStatic([['/', SITE]], { 'cache-control': 'no-cache' }, options.folderIndex ?? true);
+  const headers = { 'cache-control': 'no-cache', ...(options.isolationHeaders === false ? {} : CROSS_ORIGIN_ISOLATION) };
+  const server: Server = await serveStatic([['/', SITE]], headers, options.folderIndex ?? true);
   const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const userDataDir = mkdtempSync(join(tmpdir(), 'pixelprop-web-chromium-'));
   const { chromium } = await import('playwright-core');

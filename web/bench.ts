@@ -3,13 +3,17 @@
  * command line's measuring code (bench/measure.ts, bench/kernel-table.ts, bench/ceiling.ts) and draws the roofline
  * (bench/roofline.ts's spec through src/charts); this file shows progress and the results — the adapter named, the
  * command line's tables as HTML (bench/tables.ts) — and exports the JSON (checked by bench/result.ts in the worker, as the CLI's output
- * is in the tests), and imports one to compare with this run as `--compare` does (bench/compare.ts).
+ * is in the tests), and imports one to compare with this run as `--compare` does (bench/compare.ts). With the peers
+ * asked for, the worker runs TF.js and onnxruntime-web after pixelprop's rows (web/bench-peers.ts) and this page shows
+ * their rows with the same-run ratios (bench/peers/common.ts's tables); onnxruntime-web needs the page to be
+ * cross-origin isolated, which a host without COOP/COEP headers gets from the site's service worker (see below).
  */
 import models from 'virtual:pixelprop-models';
 import type { Cells } from '../bench/harness.js';
 import { ceilingCells, kernelCells, modelCells } from '../bench/tables.js';
 import { checkBenchResult, type BenchResult } from '../bench/result.js';
 import { compareResults, comparisonCells, comparisonHead, parseBenchJson } from '../bench/compare.js';
+import { gateCells, parseOnly, peerRowCells, type PeerKey } from '../bench/peers/common.js';
 import type { FromBenchWorker, ToBenchWorker } from './bench-protocol.js';
 import { byId, download, make } from './dom.js';
 
@@ -57,6 +61,19 @@ function machineName(): string {
   return `${navigator.userAgent}, ${cores}`;
 }
 
+/** The peers asked for: none unless the box is on, then the runtimes checked under it. */
+function chosenPeers(): PeerKey[] {
+  if (!byId<HTMLInputElement>('peers').checked) return [];
+  return [...document.querySelectorAll<HTMLInputElement>('input[name="peer"]:checked')].map((box) => box.value as PeerKey);
+}
+
+function peersBoxChanged(): void {
+  const on = byId<HTMLInputElement>('peers').checked;
+  for (const box of document.querySelectorAll<HTMLInputElement>('input[name="peer"]')) box.disabled = !on;
+  // the peers run on MobileNetV2 only where pixelprop's rows do
+  byId<HTMLInputElement>('peers-mobilenet').disabled = !on || !byId<HTMLInputElement>('mobilenet').checked;
+}
+
 function run(): void {
   const only = byId<HTMLInputElement>('only')
     .value.split(',')
@@ -66,6 +83,11 @@ function run(): void {
   const mobilenet = !byId<HTMLInputElement>('mobilenet').checked
     ? { missing: mobilenetServed ? 'MobileNetV2 rows not asked for' : 'MobileNetV2 rows left out: this site does not serve it (npm run weights -- --model mobilenetv2, then build the site again)' }
     : { url: site(MOBILENET) };
+  const peers = chosenPeers();
+  if (byId<HTMLInputElement>('peers').checked && peers.length === 0) {
+    showError('No peer chosen: check at least one runtime under “include TF.js and onnxruntime-web”, or turn that off.');
+    return;
+  }
   showError(null);
   running(true);
   started = performance.now();
@@ -80,7 +102,48 @@ function run(): void {
     squeezenetUrl: site(SQUEEZENET_FILES),
     machine: machineName(),
     only,
+    peers,
+    peersOnMobilenet: byId<HTMLInputElement>('peers-mobilenet').checked,
   });
+}
+
+/**
+ * onnxruntime-web's wasm is built with shared memory, which a browser gives only to a cross-origin-isolated page (and
+ * its workers): the server must send COOP/COEP headers. A static host that sends none still gets there through the
+ * site's service worker, which adds them to every response it serves (web/sw.ts): once it controls this page, one
+ * reload makes the page isolated — the technique of coi-serviceworker. At most one reload per tab session, so that a
+ * browser that does not honour them is not reloaded for ever; the line under the peers' choice says where it stands.
+ */
+async function crossOriginIsolation(): Promise<void> {
+  const line = byId('isolation');
+  const RELOADED = 'pixelprop-isolation-reload';
+  if (crossOriginIsolated) {
+    sessionStorage.removeItem(RELOADED);
+    line.textContent = 'This page is cross-origin isolated: onnxruntime-web can run here.';
+    return;
+  }
+  const without = 'This page is not cross-origin isolated, so onnxruntime-web’s rows will be left out (its wasm needs shared memory)';
+  if (!__PIXELPROP_SERVICE_WORKER__ || !('serviceWorker' in navigator)) {
+    line.textContent = `${without}: the server sends no COOP/COEP headers and there is no service worker here to add them.`;
+    return;
+  }
+  if (sessionStorage.getItem(RELOADED)) {
+    line.textContent = `${without}: the site’s service worker controls it and this browser still does not isolate it.`;
+    return;
+  }
+  line.textContent = `${without} yet: the site’s service worker is starting, to add the headers (the page reloads once).`;
+  try {
+    const registration = await navigator.serviceWorker.register('./sw.js');
+    await navigator.serviceWorker.ready;
+    // A worker that took over activates with clients.claim(): this page is controlled once `controller` is it.
+    if (navigator.serviceWorker.controller !== registration.active) {
+      await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }));
+    }
+    sessionStorage.setItem(RELOADED, '1');
+    location.reload();
+  } catch (e) {
+    line.textContent = `${without}: the site’s service worker did not start (${(e as Error).message}).`;
+  }
 }
 
 function showRoofline(svg: string, result: BenchResult): void {
@@ -99,21 +162,32 @@ function showResult(result: BenchResult): void {
   fillTable(byId<HTMLTableElement>('ceilings-table'), ceilingCells(result.ceilings));
   fillTable(byId<HTMLTableElement>('model-table'), modelCells(result.model));
   fillTable(byId<HTMLTableElement>('kernel-table'), kernelCells(result.kernels));
+  const peers = result.peers;
+  byId('peers-results').hidden = !peers;
+  if (peers) {
+    byId('peers-head').textContent =
+      `On ${peers.adapter} (the WebGPU rows; the wasm rows on the CPU, one thread): wall-clock medians of ${peers.runs} interleaved runs after ${peers.warmup} warm-up, ` +
+      'each peer checked against pixelprop first; pixelprop/peer below 1: pixelprop is faster, in this run.';
+    fillTable(byId<HTMLTableElement>('peers-table'), peerRowCells(peers));
+    fillTable(byId<HTMLTableElement>('gate-table'), gateCells(peers));
+    byId('peers-problems').replaceChildren(...peers.problems.map((p) => make('li', {}, p)));
+  }
 }
 
 worker.onmessage = (ev: MessageEvent<FromBenchWorker>) => {
   const m = ev.data;
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   if (m.type === 'step') {
-    steps = m.step;
-    byId('progress-text').textContent = `Step ${m.step}, ${seconds} s: ${m.what}`;
+    if (!m.detail) steps = m.step;
+    byId('progress-text').textContent = `Step ${steps}, ${seconds} s: ${m.what}`;
   } else if (m.type === 'done') {
     running(false);
     showResult(m.result);
     showRoofline(m.rooflineSvg, m.result);
     const stopped = m.result.notes.some((n) => n.startsWith('stopped'));
     byId('progress-text').textContent = `${stopped ? 'Stopped' : 'Done'} after ${steps} steps, ${seconds} s.`;
-    setStatus(`${stopped ? 'Stopped' : 'Done'}: ${m.result.model.length} model rows, ${m.result.kernels.length} kernel rows.`);
+    const peers = m.result.peers ? `, ${m.result.peers.rows.length} peer rows` : '';
+    setStatus(`${stopped ? 'Stopped' : 'Done'}: ${m.result.model.length} model rows, ${m.result.kernels.length} kernel rows${peers}.`);
   } else if (m.type === 'roofline') {
     if (current) showRoofline(m.rooflineSvg, current);
   } else {
@@ -170,10 +244,24 @@ if (!mobilenetServed) {
   box.disabled = true;
   box.parentElement!.title = 'this site does not serve MobileNetV2 (npm run weights -- --model mobilenetv2)';
 }
-// ?smoke and ?only=NAME,… preset the options: a link to a quick run (the end-to-end test uses them).
+// ?smoke, ?only=NAME,… and ?peers (the boxes as they are) or ?peers=KEY,… (those runtimes) preset the options: a link
+// to a quick run (the end-to-end test uses them).
 const params = new URLSearchParams(location.search);
 if (params.has('smoke')) byId<HTMLInputElement>('smoke').checked = true;
 if (params.get('only')) byId<HTMLInputElement>('only').value = params.get('only')!;
+if (params.has('peers')) {
+  byId<HTMLInputElement>('peers').checked = true;
+  try {
+    const keys = params.get('peers') ? parseOnly(params.get('peers')) : null;
+    if (keys) for (const box of document.querySelectorAll<HTMLInputElement>('input[name="peer"]')) box.checked = keys.includes(box.value as PeerKey);
+  } catch (e) {
+    showError(`?peers: ${(e as Error).message}`);
+  }
+}
+peersBoxChanged();
+byId('peers').addEventListener('change', peersBoxChanged);
+byId('mobilenet').addEventListener('change', peersBoxChanged);
+void crossOriginIsolation();
 if (!('gpu' in navigator)) {
   showError('This browser has no WebGPU (navigator.gpu): the benchmark cannot run here. Importing a JSON still works.');
   byId<HTMLButtonElement>('run').disabled = true;

@@ -10,6 +10,11 @@
  * The sample names reach the page as the virtual module 'virtual:pixelprop-samples'.
  *
  * A build also writes sw.js, the service worker (web/sw.ts), with the site's file list and a hash of its contents.
+ *
+ * The benchmark page's peers (TF.js and onnxruntime-web, web/bench-peers.ts) are bundled into the build, their wasm
+ * binaries emitted beside the scripts (same origin). onnxruntime-web's wasm is built with shared memory and needs a
+ * cross-origin-isolated page: the development and preview servers send the COOP/COEP headers, and the service worker
+ * adds them where the static host does not.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -90,16 +95,43 @@ function repositoryFiles(): Plugin {
   };
 }
 
+/**
+ * The files of the benchmark worker's build that belong to the peers — chunks holding TF.js or onnxruntime-web
+ * modules, and their wasm — by file name, as the worker plugin below finds them: the service worker does not precache
+ * them (web/sw.ts says why).
+ */
+const peerFiles = new Set<string>();
+const PEER_MODULE = /[\\/]node_modules[\\/](onnxruntime-web|@tensorflow)[\\/]/;
+
+function peerFilesOfWorkers(): Plugin {
+  return {
+    name: 'pixelprop-peer-files',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      for (const [file, item] of Object.entries(bundle)) {
+        const ofPeers = item.type === 'chunk' ? item.moduleIds.some((id) => PEER_MODULE.test(id)) : item.originalFileNames.some((f) => PEER_MODULE.test(f));
+        if (ofPeers) peerFiles.add(file);
+      }
+    },
+  };
+}
+
 function serviceWorker(): Plugin {
   return {
     name: 'pixelprop-service-worker',
     apply: 'build',
     enforce: 'post',
+    // the workers are built during this build, after it starts: what an earlier build (watch mode) found is forgotten
+    buildStart() {
+      peerFiles.clear();
+    },
     generateBundle(_options, bundle) {
       const sw = bundle['sw.js'];
       if (!sw || sw.type !== 'chunk') return this.error('the build has no sw.js chunk (web/sw.ts)');
+      const missing = [...peerFiles].filter((f) => !(f in bundle));
+      if (missing.length) return this.error(`the peers' files ${missing.join(', ')} are not in the site's bundle`);
       const files = Object.keys(bundle)
-        .filter((f) => f !== 'sw.js' && !f.endsWith('.map'))
+        .filter((f) => f !== 'sw.js' && !f.endsWith('.map') && !peerFiles.has(f))
         .sort();
       const hash = createHash('sha256');
       for (const f of files) {
@@ -113,6 +145,9 @@ function serviceWorker(): Plugin {
   };
 }
 
+/** The headers that make a page cross-origin isolated (onnxruntime-web's shared-memory wasm needs it). */
+const CROSS_ORIGIN_ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 // Node-only imports of the library (reading shaders/ from disk, the `webgpu` package) sit behind checks a browser
 // never passes; left as they are rather than replaced by stubs.
 const external = [/^node:/];
@@ -125,10 +160,11 @@ export default defineConfig(({ command }) => ({
   plugins: [repositoryFiles(), serviceWorker()],
   // Only a build has a service worker (under the development server, files change and must not come from a cache).
   define: { __PIXELPROP_SERVICE_WORKER__: JSON.stringify(command === 'build') },
-  server: { fs: { allow: [repoRoot] } }, // the worker reads ../src and ../shaders
+  server: { fs: { allow: [repoRoot] }, headers: CROSS_ORIGIN_ISOLATION }, // the worker reads ../src and ../shaders
+  preview: { headers: CROSS_ORIGIN_ISOLATION },
   // The worker's CommonJS dependency (ONNX protobuf) is found only once the worker loads; pre-bundle it up front.
   optimizeDeps: { include: ['onnx-proto'], entries: ['index.html', 'worker.ts', 'exercises.html', 'exercises-worker.ts', 'bench.html', 'bench-worker.ts'] },
-  worker: { format: 'es', rolldownOptions: { external } },
+  worker: { format: 'es', plugins: () => [peerFilesOfWorkers()], rolldownOptions: { external } },
   build: {
     outDir: OUT_DIR,
     emptyOutDir: true,
