@@ -2,14 +2,16 @@
  * The benchmark page (web/bench.html) end to end, in headless Chromium (WebGPU on SwiftShader): a smoke run (one run
  * of each row, as `--smoke`) with the kernel table reduced to one convolution's rows — the page says so in its notes;
  * SwiftShader is ten times slower than lavapipe, and the full kernel table is `npm run bench`'s to run — and the peers:
- * TF.js (webgpu, wasm) and onnxruntime-web (webgpu through JSEP, wasm) on SqueezeNet 1.1, loaded from the site. (onnxruntime-web's native WebGPU EP is left out, as in CI's `bench:peers --smoke`: creating its session
- * compiles every shader first, minutes on a software adapter.) The site is served as a static host without header
- * control serves it — no COOP/COEP — so that onnxruntime-web runs only if the site's service worker made the page
+ * TF.js (webgpu, wasm) and onnxruntime-web (webgpu through JSEP, wasm) on SqueezeNet 1.1, loaded from the site.
+ * (onnxruntime-web's native WebGPU EP is left out, as in CI's `bench:peers --smoke`: creating its session compiles
+ * every shader first, minutes on a software adapter.) The site is served as a static host without header control
+ * serves it — no COOP/COEP — so that onnxruntime-web runs only if the site's service worker made the page
  * cross-origin isolated (web/sw.ts, one reload). The results name the adapter and hold finite positive numbers; the
  * exported JSON, with its peers, and `node dist/bench/model.js --smoke --json` pass the one schema check
  * (bench/result.ts); importing the page's own JSON compares it with itself (every ratio 1, the peers' rows too),
- * importing the command line's shows the two adapters side by side; Stop ends a run at its next step. No time is
- * asserted. It takes the README's screenshot.
+ * importing the command line's shows the two adapters side by side; Stop ends a run at its next step; a page that
+ * nothing can isolate leaves onnxruntime-web out with one note saying why. No time is asserted. It takes the
+ * README's screenshot.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBenchResult, type BenchResult } from '../bench/result.js';
-import { SHOTS, openSite, pollUntil, type Site } from './web-e2e.js';
+import { serveStatic } from '../bench/chromium.js';
+import { SHOTS, SITE, openSite, pollUntil, type Site } from './web-e2e.js';
 import { repoRoot } from './shared-data.js';
 
 const SKIP = process.env.PIXELPROP_SKIP_E2E === '1';
@@ -215,5 +218,40 @@ describe.skipIf(SKIP)('the benchmark page in headless Chromium', () => {
     expect(await page.isEnabled('#run')).toBe(true);
     expect(await page.isDisabled('#stop')).toBe(true);
     expect(site.consoleErrors).toEqual([]);
+  }, RUN_MS);
+
+  it('leaves onnxruntime-web out, saying why in one line, where the page is not cross-origin isolated', async () => {
+    // Another origin, served without the headers, in a browser without service workers (as a private window of some
+    // browsers): nothing can isolate the page. Only ORT asked for: no peer is left, and the run has pixelprop's rows.
+    const plain = await serveStatic([['/', SITE]], { 'cache-control': 'no-cache' });
+    const page = await site.context.newPage();
+    try {
+      await page.addInitScript(() => delete (Navigator.prototype as { serviceWorker?: unknown }).serviceWorker);
+      const origin = `http://127.0.0.1:${(plain.address() as { port: number }).port}`;
+      await page.goto(`${origin}/bench.html?smoke&only=${encodeURIComponent(ONLY)}&peers=ort-wasm`);
+      await page.uncheck('#mobilenet');
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+      expect(await page.textContent('#isolation')).toBe(
+        'This page is not cross-origin isolated, so onnxruntime-web’s rows will be left out (its wasm needs shared memory): the server sends no COOP/COEP headers and there is no service worker here to add them.',
+      );
+      await page.click('#run');
+      const status = await pollUntil(
+        () => page.evaluate(() => ({ status: document.getElementById('status')!.textContent ?? '', error: document.getElementById('error-text')!.textContent ?? '' })),
+        (s) => s.status.startsWith('Done') || s.error !== '',
+        'the run without isolation',
+        RUN_MS,
+        500,
+      );
+      expect(status.error).toBe('');
+      const notes = await page.evaluate(() => [...document.querySelectorAll('#notes li')].map((li) => li.textContent ?? ''));
+      expect(notes.filter((n) => n.includes('onnxruntime-web'))).toEqual([
+        'onnxruntime-web rows left out: this page is not cross-origin isolated (its wasm needs shared memory: the server must send COOP/COEP headers, or the site’s service worker must control the page — reload it once)',
+      ]);
+      expect(await page.isVisible('#peers-results')).toBe(false); // no peer was left to run beside pixelprop
+      expect(site.consoleErrors).toEqual([]);
+    } finally {
+      await page.close();
+      plain.close();
+    }
   }, RUN_MS);
 });

@@ -78,8 +78,8 @@ export interface PagePeersOptions {
   log(line: string): void;
 }
 
-/** Runs the peers; `notes` says what was left out and why, one line each. */
-export async function runPagePeers(o: PagePeersOptions): Promise<{ peers: PeersResult; notes: string[] }> {
+/** Runs the peers (none when every one asked for was left out); `notes` says what was left out and why, one line each. */
+export async function runPagePeers(o: PagePeersOptions): Promise<{ peers: PeersResult | null; notes: string[] }> {
   const notes: string[] = [];
   let only = o.only;
   const blocked = ortBlocked(o.isolated);
@@ -87,6 +87,7 @@ export async function runPagePeers(o: PagePeersOptions): Promise<{ peers: PeersR
     notes.push(blocked);
     only = only.filter((k) => !ORT_KEYS.includes(k));
   }
+  if (only.length === 0) return { peers: null, notes }; // pixelprop alone against itself says nothing new
   // Before anything asks for an adapter: every adapter handed out is recorded, to say whether all shared one.
   const adapters = trackAdapters(navigator.gpu);
   o.step('peers: loading TF.js and onnxruntime-web');

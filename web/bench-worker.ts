@@ -53,7 +53,7 @@ async function addPeers(result: BenchResult, m: Extract<ToBenchWorker, { type: '
       log: (line) => post({ type: 'step', step: 0, what: line, detail: true }),
     });
     result.notes.push(...notes);
-    result.peers = peers;
+    if (peers) result.peers = peers;
   } catch (e) {
     result.notes.push(e instanceof BenchStopped ? `stopped before: ${e.during}` : `peers failed: ${(e as Error).message.split('\n')[0]}`);
   }

@@ -11,7 +11,7 @@
  * peers, web/bench.ts, which reloads once when the worker first controls it). The site loads nothing from other
  * origins, so require-corp blocks nothing.
  *
- * Not precached: the peers' files (TF.js' and onnxruntime-web's script and wasm, 55 MB; the build leaves them out of
+ * Not precached: the peers' files (TF.js' and onnxruntime-web's script and wasm, 58 MB; the build leaves them out of
  * the list, web/vite.config.ts): every visitor of the main page would download them on install, for a benchmark
  * option few use, and hold them in the browser's storage quota. They are fetched when the peers run.
  */
