@@ -20,6 +20,7 @@ import { preprocess } from '../src/image/preprocess.js';
 import { conv2dBackwardInput, conv2dBackwardInputRef, conv2dForward, conv2dRef, type Conv2dAttrsInput } from '../src/kernels/conv2d.js';
 import { DEFAULT_TUNING } from '../src/kernels/conv2d-tiled.js';
 import { host } from '../src/kernels/host.js';
+import { argmaxRef } from '../src/kernels/reduce.js';
 import { classScoreGradient } from '../src/techniques/gradient.js';
 import { FORWARD_BOUND, expectPixelpropError, fromGpu, rand, toGpu, useGpu } from './helpers.js';
 import { MODEL_PATH, sharedData } from './shared-data.js';
@@ -49,11 +50,8 @@ const cosine = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   }
   return ab / Math.sqrt(aa * bb);
 };
-const argmax = (v: ArrayLike<number>): number => {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
-  return best;
-};
+/** The top class of one row of scores (the project's float64 reference of argmax). */
+const argmax = (v: ArrayLike<number>): number => argmaxRef(host([v.length], v))[0]!;
 
 describe('precision', () => {
   it('is refused in one line where the adapter has no shader-f16, and where it does not exist', () => {
