@@ -318,6 +318,9 @@ export function formatResult(r: PeersResult): string {
   return lines.join('\n');
 }
 
+/** The adapters each wrapped GPU object has handed out (see trackAdapters). */
+const tracked = new WeakMap<GPU, GPUAdapter[]>();
+
 /**
  * Wraps `gpu.requestAdapter` to remember every adapter handed out (pixelprop's, TF.js', ORT's): they are kept
  * alive — Dawn's Node bindings crash the process when an adapter is collected while its device lives (see
@@ -325,17 +328,26 @@ export function formatResult(r: PeersResult): string {
  * WebGPU runtimes really ran on one adapter.
  */
 export function trackAdapters(gpu: GPU): { distinct(): string[] } {
-  const adapters: GPUAdapter[] = [];
-  const requestAdapter = gpu.requestAdapter.bind(gpu);
-  (gpu as { requestAdapter: GPU['requestAdapter'] }).requestAdapter = async (options) => {
-    const a = await requestAdapter(options);
-    if (a) adapters.push(a);
-    return a;
-  };
+  // Wrapped once per GPU object: the benchmark page runs the peers again in the same worker, and a wrapper per run
+  // would stack. `distinct` reports the adapters handed out since this call.
+  let adapters = tracked.get(gpu);
+  if (!adapters) {
+    const list: GPUAdapter[] = [];
+    const requestAdapter = gpu.requestAdapter.bind(gpu);
+    (gpu as { requestAdapter: GPU['requestAdapter'] }).requestAdapter = async (options) => {
+      const a = await requestAdapter(options);
+      if (a) list.push(a);
+      return a;
+    };
+    tracked.set(gpu, (adapters = list));
+  }
+  const from = adapters.length;
+  const all = adapters;
   return {
-    distinct: () => [...new Set(adapters.map((a) => [a.info.vendor, a.info.architecture, a.info.device, a.info.description].join(' / ')))],
+    distinct: () => [...new Set(all.slice(from).map((a) => [a.info.vendor, a.info.architecture, a.info.device, a.info.description].join(' / ')))],
   };
 }
+
 
 /** A problem line when the WebGPU runtimes got different adapters (none when they shared one). */
 export function adapterProblems(distinct: string[]): string[] {
